@@ -1,0 +1,44 @@
+import { ChaussetteError, errorMessage } from '@chaussette/core';
+import { type DestinationStream, type Logger, pino } from 'pino';
+import type { CliOptions, LogLevel } from './options.js';
+
+const PINO_LEVELS: Record<LogLevel, string> = { debug: 'debug', info: 'info', warning: 'warn', error: 'error', critical: 'fatal' };
+const LABELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARNING', 50: 'ERROR', 60: 'CRITICAL' };
+
+/** A pino logger writing to stdout or appending to a file, as JSON lines or as gunicorn-style text lines. */
+export function createLogger(options: Pick<CliOptions, 'logLevel' | 'logOutput' | 'logFormat'>): Logger {
+  let destination: ReturnType<typeof pino.destination>;
+  try {
+    destination =
+      options.logOutput === '-'
+        ? pino.destination({ fd: 1, sync: true })
+        : pino.destination({ dest: options.logOutput, sync: true, append: true });
+  } catch (error) {
+    throw new ChaussetteError(`Cannot open --log-output ${options.logOutput}: ${errorMessage(error)}. Check the path and its permissions`, { cause: error });
+  }
+  return pino(
+    { level: PINO_LEVELS[options.logLevel], base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+    options.logFormat === 'json' ? destination : textLines(destination),
+  );
+}
+
+interface LogRecord {
+  level: number;
+  time: string;
+  pid: number;
+  msg?: string;
+  err?: { stack?: string; message?: string };
+}
+
+/** `[2026-01-31 12:00:00 +0000] [4242] [INFO] Serving on 127.0.0.1:8080`, an error's stack on the lines below. */
+function textLines(destination: DestinationStream): DestinationStream {
+  return {
+    write(line: string) {
+      const record = JSON.parse(line) as LogRecord;
+      const time = record.time.replace('T', ' ').replace(/\.\d+Z$/, ' +0000');
+      let text = `[${time}] [${record.pid}] [${LABELS[record.level] ?? record.level}] ${record.msg ?? ''}\n`;
+      if (record.err) text += `${(record.err.stack ?? record.err.message ?? '').replace(/^/gm, '    ')}\n`;
+      destination.write(text);
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  acquireListenTargets,
+  type App,
+  ChaussetteError,
+  errorMessage,
+  isChaussetteError,
+  loadApp,
+  loadExport,
+  resolveBackend,
+  type RunningServer,
+  startServer,
+} from '@chaussette/core';
+import type { Logger } from 'pino';
+import { helloApp } from './hello.js';
+import { createLogger } from './logger.js';
+import { type CliOptions, DEFAULTS, parseCommandLine, USAGE } from './options.js';
+
+export { type CliOptions, parseCommandLine } from './options.js';
+
+const cliDirectory = dirname(fileURLToPath(import.meta.url));
+
+/** Runs the chaussette command; resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let options: CliOptions | undefined;
+  let logger: Logger | undefined;
+  try {
+    options = parseCommandLine(argv);
+    if (options.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (options.version) {
+      process.stdout.write(`chaussette ${version()}\n`);
+      return 0;
+    }
+    logger = createLogger(options);
+    const cwd = process.cwd();
+    const targets = await acquireListenTargets({
+      bind: options.bind,
+      host: options.host,
+      port: options.port,
+      fd: options.fd,
+      fdName: options.fdName,
+      backlog: options.backlog,
+      fallback: { host: DEFAULTS.host, port: DEFAULTS.port },
+    });
+    const backend = await resolveBackend(options.backend, { searchFrom: [cwd, cliDirectory], installCommand: installCommand() });
+    if (options.preHook) await runHook('--pre-hook', options.preHook, options);
+    const app: App = options.application
+      ? await loadApp(options.application, {
+          cwd,
+          factory: options.factory,
+          args: options.arguments,
+          interface: options.interface,
+          backend,
+        })
+      : helloApp;
+    logger.info(`Application is ${app.description}`);
+    const server = await startServer({ app, backend, targets, logger, socketMode: options.socketMode });
+    for (const { address } of server.listening) logger.info(`Serving on ${address}`);
+    logger.info(`Using the ${backend.name} backend`);
+    await stopOnSignal(server, options, logger);
+    if (options.postHook) await runHook('--post-hook', options.postHook, options);
+    logger.info('Stopped');
+    return 0;
+  } catch (error) {
+    reportFatal(error, options?.logLevel === 'debug', options?.logOutput === '-' ? undefined : logger);
+    return 1;
+  }
+}
+
+/** Waits for SIGTERM or SIGINT, then closes gracefully; a second signal exits at once. */
+async function stopOnSignal(server: RunningServer, options: CliOptions, logger: Logger): Promise<void> {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info(`${signal} received: no new connections; finishing requests in flight (up to ${options.gracefulTimeout} s)`);
+  const forceExit = (again: NodeJS.Signals) => {
+    logger.warn(`${again} received again: exiting without waiting for requests in flight`);
+    process.exit(1);
+  };
+  process.once('SIGTERM', forceExit);
+  process.once('SIGINT', forceExit);
+  await server.close(options.gracefulTimeout * 1000);
+}
+
+async function runHook(option: string, specifier: string, options: CliOptions): Promise<void> {
+  const hook = await loadExport(specifier, process.cwd(), option);
+  if (typeof hook !== 'function') {
+    throw new ChaussetteError(`${option} ${specifier} is not a function; export a function that takes the options`);
+  }
+  try {
+    await (hook as (options: CliOptions) => unknown)(Object.freeze({ ...options }));
+  } catch (error) {
+    throw new ChaussetteError(`${option} ${specifier} failed: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+function reportFatal(error: unknown, debug: boolean, fileLogger: Logger | undefined): void {
+  const message = isChaussetteError(error)
+    ? error.message
+    : `${errorMessage(error)} (unexpected; run with --log-level debug for the stack, and please report it)`;
+  process.stderr.write(`chaussette: error: ${message}\n`);
+  if (debug) {
+    for (let cause: unknown = error; cause; cause = (cause as Error).cause) {
+      if (cause instanceof Error && cause.stack) process.stderr.write(`${cause.stack}\n`);
+    }
+  }
+  fileLogger?.error({ err: error }, message);
+}
+
+/** The command that installs a package, for the package manager that ran us. */
+function installCommand(): string {
+  const agent = process.env.npm_config_user_agent ?? '';
+  if (agent.startsWith('pnpm')) return 'pnpm add';
+  if (agent.startsWith('yarn')) return 'yarn add';
+  if (agent.startsWith('bun')) return 'bun add';
+  return 'npm install';
+}
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}

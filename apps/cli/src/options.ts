@@ -1,0 +1,174 @@
+import { parseArgs } from 'node:util';
+import { type AppInterface, ChaussetteError, invalidOption, parseBacklog, parseSocketMode } from '@chaussette/core';
+
+export const DEFAULTS = {
+  host: 'localhost',
+  port: 8080,
+  backlog: 2048,
+  backend: 'node',
+  gracefulTimeout: 30,
+  logLevel: 'info',
+  logOutput: '-',
+  logFormat: 'text',
+} as const;
+
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The resolved options, as the pre- and post-hooks receive them. */
+export interface CliOptions {
+  application: string | undefined;
+  arguments: string[];
+  host: string | undefined;
+  port: string | undefined;
+  fd: string | undefined;
+  fdName: string | undefined;
+  bind: string[];
+  backlog: number;
+  socketMode: number | undefined;
+  backend: string;
+  interface: AppInterface;
+  factory: boolean;
+  /** Seconds. */
+  gracefulTimeout: number;
+  preHook: string | undefined;
+  postHook: string | undefined;
+  logLevel: LogLevel;
+  logOutput: string;
+  logFormat: 'text' | 'json';
+  help: boolean;
+  version: boolean;
+}
+
+const SPEC = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  fd: { type: 'string' },
+  'fd-name': { type: 'string' },
+  bind: { type: 'string', short: 'b', multiple: true },
+  backlog: { type: 'string' },
+  'socket-mode': { type: 'string' },
+  backend: { type: 'string' },
+  interface: { type: 'string' },
+  factory: { type: 'boolean' },
+  'graceful-timeout': { type: 'string' },
+  'pre-hook': { type: 'string' },
+  'post-hook': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-output': { type: 'string' },
+  'log-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+export const USAGE = `Usage: chaussette [options] [application] [arguments...]
+
+Serves a Node web app on a host:port it binds, or on a socket inherited from a process manager.
+
+Application: path-or-package[:export], resolved from the current directory (default export
+when none is named): a node (req, res) listener (Express, Connect), a fetch handler or an
+object with fetch() (Hono), a Koa app, a Fastify instance. None: a built-in hello app.
+Arguments after the application go to its factory (--factory).
+
+Where to listen (default: --host localhost --port 8080, or the sockets systemd passes):
+  --host HOST               host name or IP to bind (also unix:/path or fd://N)
+  --port PORT               TCP port, 0 for any free port
+  --fd N                    serve on inherited listening socket N (Circus, Supervisor: 0)
+  --fd-name NAME            with systemd socket activation, the socket named NAME
+  -b, --bind SPEC           host:port, [ipv6]:port, unix:/path or fd://N; repeatable
+  --backlog N               listen backlog (default 2048)
+  --socket-mode MODE        file mode of a unix socket, e.g. 660
+
+What to serve:
+  --backend NAME            server engine: node (default), fastify, uws, or a package/path
+  --factory                 the export is a factory: call it with the arguments
+  --interface KIND          auto (default), node for (req, res), fetch for (request)
+
+Running:
+  --graceful-timeout SECS   on SIGTERM/SIGINT, time for in-flight requests (default 30)
+  --pre-hook SPEC           path[:export] of a function called with the options before serving
+  --post-hook SPEC          path[:export] of a function called with the options after stopping
+  --log-level LEVEL         debug, info (default), warning, error, critical
+  --log-output FILE         a file to append logs to, or - for stdout (default)
+  --log-format FORMAT       text (default) or json
+  -h, --help                show this help
+  --version                 show the version`;
+
+// A value that starts with a dash (`--port -1`) would read as an option; keep it a value, to be validated.
+const VALUE_OPTIONS = new Set(
+  Object.entries(SPEC).flatMap(([name, spec]) => (spec.type === 'string' ? [`--${name}`, 'short' in spec ? `-${spec.short}` : ''] : [])),
+);
+function keepDashedValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    const next = argv[index + 1];
+    if (VALUE_OPTIONS.has(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      index++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+export function parseCommandLine(argv: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: keepDashedValues(argv), options: SPEC, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new ChaussetteError(`${describeParseError(error)}. Run chaussette --help for the options`, { cause: error });
+  }
+  const { values, positionals } = parsed;
+  const [application, ...args] = positionals;
+  const choice = <T extends string>(option: string, value: string | undefined, allowed: readonly T[], fallback: T): T => {
+    if (value === undefined) return fallback;
+    const normalized = value === 'warn' ? 'warning' : value;
+    if (!(allowed as readonly string[]).includes(normalized)) throw invalidOption(option, value, `one of ${allowed.join(', ')}`);
+    return normalized as T;
+  };
+  return {
+    application,
+    arguments: args,
+    host: values.host,
+    port: values.port,
+    fd: values.fd,
+    fdName: values['fd-name'],
+    bind: values.bind ?? [],
+    backlog: parseBacklog(values.backlog ?? DEFAULTS.backlog),
+    socketMode: values['socket-mode'] === undefined ? undefined : parseSocketMode(values['socket-mode']),
+    backend: values.backend ?? DEFAULTS.backend,
+    interface: choice('--interface', values.interface, ['auto', 'node', 'fetch'], 'auto'),
+    factory: values.factory ?? false,
+    gracefulTimeout: parseSeconds('--graceful-timeout', values['graceful-timeout'] ?? DEFAULTS.gracefulTimeout),
+    preHook: values['pre-hook'],
+    postHook: values['post-hook'],
+    logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, DEFAULTS.logLevel),
+    logOutput: values['log-output'] ?? DEFAULTS.logOutput,
+    logFormat: choice('--log-format', values['log-format'], ['text', 'json'], DEFAULTS.logFormat),
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
+}
+
+function parseSeconds(option: string, value: string | number): number {
+  const seconds = Number(value);
+  if (String(value).trim() === '' || !Number.isFinite(seconds) || seconds < 0) {
+    throw invalidOption(option, value, 'a number of seconds, 0 or more');
+  }
+  return seconds;
+}
+
+function describeParseError(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  const option = /'(-[^' ]+)/.exec(message ?? '')?.[1];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `Unknown option ${option ?? ''}`.trim();
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return message?.includes('argument missing') ? `${option ?? 'An option'} needs a value` : `Invalid value for ${option ?? 'an option'}`;
+    default:
+      return message?.split('\n', 1)[0] ?? 'Invalid command line';
+  }
+}

@@ -1,0 +1,31 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger, NodeListener } from '@chaussette/core';
+
+const INTERNAL_ERROR = 'Internal Server Error\n';
+
+/** Logs an app error with its stack and answers 500, without any of the app's headers or internals. */
+export function respondWithError(req: IncomingMessage, res: ServerResponse, error: unknown, logger: Logger): void {
+  logger.error({ err: error }, `Error in the app while handling ${req.method} ${req.url}`);
+  if (res.headersSent || res.writableEnded) {
+    // Too late for a status code: cut the connection so the client sees a broken response, not a short one.
+    res.destroy();
+    return;
+  }
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(INTERNAL_ERROR) });
+  res.end(INTERNAL_ERROR);
+}
+
+/** A node listener that answers 500 when the app throws or its promise rejects, instead of crashing. */
+export function guardedListener(listener: NodeListener, logger: Logger): NodeListener {
+  return (req, res) => {
+    try {
+      const result = listener(req, res) as { then?: unknown } | undefined;
+      if (typeof result?.then === 'function') {
+        (result as Promise<unknown>).then(undefined, (error: unknown) => respondWithError(req, res, error, logger));
+      }
+    } catch (error) {
+      respondWithError(req, res, error, logger);
+    }
+  };
+}

@@ -1,0 +1,113 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FetchHandler, Logger, NodeListener } from '@chaussette/core';
+import { createRequest } from './lazy-request.js';
+import { respondWithError } from './errors.js';
+
+/** Serves a fetch handler on node:http: a lazy Request in, the Response written back with backpressure. */
+export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () => string): NodeListener {
+  return (req, res) => {
+    let result: Response | Promise<Response>;
+    try {
+      result = fetch(createRequest(req, res, origin()));
+    } catch (error) {
+      respondWithError(req, res, error, logger);
+      return;
+    }
+    if (result instanceof Response) {
+      sendResponse(result, req, res, logger);
+    } else {
+      Promise.resolve(result).then(
+        (response) => sendResponse(response, req, res, logger),
+        (error: unknown) => respondWithError(req, res, error, logger),
+      );
+    }
+  };
+}
+
+function sendResponse(response: Response, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+  if (!isResponse(response)) {
+    respondWithError(req, res, new TypeError(`The fetch handler returned ${typeof response === 'object' ? String(response) : typeof response}, not a Response`), logger);
+    return;
+  }
+  if (res.destroyed) {
+    void response.body?.cancel().catch(() => {});
+    return;
+  }
+  const headers: string[] = [];
+  let hasLength = false;
+  for (const [name, value] of response.headers) {
+    headers.push(name, value);
+    if (name === 'content-length') hasLength = true;
+  }
+  const statusText = response.statusText || undefined;
+  const isHead = req.method === 'HEAD';
+  const source = wholeBody(response);
+  if (source !== undefined) {
+    if (source !== null && !hasLength) {
+      headers.push('content-length', String(typeof source === 'string' ? Buffer.byteLength(source) : source.byteLength));
+    }
+    res.writeHead(response.status, statusText, headers);
+    res.end(isHead ? undefined : source);
+    return;
+  }
+  const body = response.body;
+  res.writeHead(response.status, statusText, headers);
+  if (body === null || isHead) {
+    res.end();
+    void body?.cancel().catch(() => {});
+    return;
+  }
+  res.flushHeaders(); // a streamed response (server-sent events) shows its headers before its first chunk
+  streamBody(body, res).catch((error: unknown) => {
+    logger.error({ err: error }, `Error while streaming the response to ${req.method} ${req.url}`);
+    res.destroy();
+  });
+}
+
+async function streamBody(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> {
+  const reader = body.getReader();
+  const cancel = () => void reader.cancel().catch(() => {});
+  res.once('close', cancel); // the client went away: stop the app's stream
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (res.destroyed) return;
+      if (!res.write(value)) await drained(res);
+    }
+    res.end();
+  } finally {
+    res.off('close', cancel);
+  }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+function isResponse(value: unknown): value is Response {
+  if (value instanceof Response) return true;
+  const candidate = value as Partial<Response> | null;
+  return typeof candidate?.status === 'number' && typeof candidate.headers?.forEach === 'function' && 'body' in candidate;
+}
+
+// undici keeps the string or bytes a Response was made from; sending them skips reading its stream.
+const undiciState = Object.getOwnPropertySymbols(new Response('')).find((symbol) => symbol.description === 'state');
+
+/** The complete body when it is known without reading the stream; null for no body; undefined to stream. */
+function wholeBody(response: Response): string | Uint8Array | null | undefined {
+  if (undiciState === undefined || response.bodyUsed) return undefined;
+  const body = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: ReadableStream } | null }>)[undiciState]?.body;
+  if (body === null) return null;
+  const source = body?.source;
+  if ((typeof source === 'string' || source instanceof Uint8Array) && body?.stream?.locked === false) return source;
+  return undefined;
+}

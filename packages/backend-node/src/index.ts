@@ -1,0 +1,67 @@
+import { createServer, type Server } from 'node:http';
+import type { Backend, BoundAddress, ListenTarget, ServerHandle } from '@chaussette/core';
+import { formatAddress } from '@chaussette/core';
+import { guardedListener } from './errors.js';
+import { fetchListener } from './fetch-listener.js';
+
+/** node:http, chaussette's default backend: node listeners as they are, fetch handlers through a lazy bridge. */
+const nodeBackend: Backend = {
+  name: 'node',
+  appKinds: ['node', 'fetch'],
+  async serve(app, target, { logger }) {
+    let origin = 'localhost';
+    const listener =
+      app.kind === 'node' ? guardedListener(app.listener, logger) : fetchListener(app.fetch, logger, () => origin);
+    let closing = false;
+    const server = createServer((req, res) => {
+      if (closing) res.shouldKeepAlive = false; // answer with `Connection: close`
+      listener(req, res);
+    });
+    await listen(server, target);
+    const address = boundAddress(server);
+    if (address.type === 'tcp') origin = formatAddress(address);
+    return {
+      address,
+      close: gracefulClose(server, () => (closing = true)),
+    };
+  },
+};
+export default nodeBackend;
+
+function listen(server: Server, target: ListenTarget): Promise<void> {
+  const options =
+    target.type === 'tcp'
+      ? { host: target.host, port: target.port, backlog: target.backlog }
+      : target.type === 'unix'
+        ? { path: target.path, backlog: target.backlog }
+        : { fd: target.fd, backlog: target.backlog };
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function boundAddress(server: Server): BoundAddress {
+  const address = server.address();
+  if (address === null || typeof address === 'string') return { type: 'unix', path: address || '(unnamed)' };
+  return { type: 'tcp', host: address.address, port: address.port };
+}
+
+function gracefulClose(server: Server, markClosing: () => void): ServerHandle['close'] {
+  let closed: Promise<void> | undefined;
+  return (timeoutMs) =>
+    (closed ??= new Promise<void>((resolve) => {
+      markClosing();
+      server.close(() => resolve()); // stops accepting; calls back once every connection has ended
+      // Connections whose in-flight response finishes become idle: close them as they do.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
+      server.once('close', () => {
+        clearInterval(sweep);
+        clearTimeout(force);
+      });
+    }));
+}

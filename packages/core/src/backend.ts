@@ -1,0 +1,84 @@
+// The backend contract: everything a server engine needs from chaussette, and all it must give back.
+// Core acquires and validates sockets and loads the app; a backend turns both into a running server.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** A Node.js request listener, as `http.createServer()` takes it (Express, Connect, Koa's `callback()`). */
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+/** A WHATWG fetch handler (Hono, itty-router, Bun and Workers style). */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** The app kinds core can hand over. Framework objects (Koa, Fastify…) arrive as one of these. */
+export type AppKind = 'node' | 'fetch';
+
+interface AppBase {
+  /** Says what was loaded, for the "Application is …" line: `an Express app (node request listener)`. */
+  description: string;
+  /** The value the app module exported (or its factory returned), for backends that serve a framework natively. */
+  source: unknown;
+  /** Awaited once before the server starts listening (e.g. `fastify.ready()`). */
+  ready?: () => Promise<void>;
+  /** Awaited once after the server has stopped (e.g. `fastify.close()`). */
+  close?: () => Promise<void>;
+}
+export interface NodeApp extends AppBase {
+  kind: 'node';
+  listener: NodeListener;
+}
+export interface FetchApp extends AppBase {
+  kind: 'fetch';
+  fetch: FetchHandler;
+}
+export type App = NodeApp | FetchApp;
+
+/**
+ * Where to listen, parsed and validated by core. A backend never parses bind strings or flags.
+ * Core removes a stale unix socket before `serve()`, and applies the socket mode and unlinks the file after.
+ */
+export type ListenTarget =
+  /** `host` is an IP literal (core resolved any name); `port` 0 asks the kernel for a free port. */
+  | { type: 'tcp'; host: string; port: number; backlog: number }
+  | { type: 'unix'; path: string; backlog: number }
+  /** An inherited socket, checked to be a listening stream socket of the given family. */
+  | { type: 'fd'; fd: number; family: 'tcp' | 'unix'; backlog: number };
+
+/** The address a listening socket is actually bound to, as the backend reads it back from its server. */
+export type BoundAddress = { type: 'tcp'; host: string; port: number } | { type: 'unix'; path: string };
+
+/** The logging calls chaussette makes; a pino logger fits as it is. */
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(object: { err: unknown }, message: string): void;
+}
+
+export interface ServeOptions {
+  /** Where to report app errors (with their stack) and server events. */
+  logger: Logger;
+}
+
+export interface ServerHandle {
+  /** The address actually bound (the real port when 0 was asked). */
+  address: BoundAddress;
+  /**
+   * Graceful and idempotent: stop accepting, close idle keep-alive connections, let in-flight requests
+   * finish (their connections close after the response), and after `timeoutMs` close whatever is left.
+   * Resolves when every connection is closed.
+   */
+  close(timeoutMs: number): Promise<void>;
+}
+
+export interface Backend {
+  /** The name users pass to `--backend`, e.g. `node`. */
+  name: string;
+  /** The app kinds `serve()` takes. Core refuses, with a clear message, an app of any other kind. */
+  appKinds: readonly AppKind[];
+  /**
+   * Optional: claim an exported value before core's own detection, to serve a framework natively
+   * (a Fastify backend claims Fastify plugins). Return undefined to let core detect it.
+   */
+  recognize?: (value: unknown) => App | undefined;
+  /** Start serving `app` on `target`; resolves once the server accepts connections. */
+  serve(app: App, target: ListenTarget, options: ServeOptions): Promise<ServerHandle>;
+}

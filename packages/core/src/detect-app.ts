@@ -1,0 +1,110 @@
+import { Server as HttpServer } from 'node:http';
+import type { App, AppKind, FetchHandler, NodeListener } from './backend.js';
+import { ChaussetteError } from './errors.js';
+
+/** How to read a plain function: `auto` goes by its declared parameters, `(req, res)` or `(request)`. */
+export type AppInterface = 'auto' | AppKind;
+
+const ACCEPTED =
+  'a node (req, res) listener (Express, Connect), a fetch (request) => Response handler, an object with a fetch() method (Hono), a Koa app, a Fastify instance or an unstarted http.Server';
+
+type Shape = Record<string, unknown> & ((...args: unknown[]) => unknown);
+
+/**
+ * Recognises what an app module exported and wraps it as an App of a kind backends serve.
+ * `label` names it in messages (`./app.js:default`).
+ */
+export function toApp(value: unknown, label: string, appInterface: AppInterface = 'auto'): App {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
+    throw notAnApp(label, value);
+  }
+  const shape = value as Shape;
+  if (appInterface === 'node') {
+    if (typeof value !== 'function') throw notAnApp(label, value, '--interface node needs a (req, res) function');
+    return nodeApp(value, `${describeFunction(shape)} (node request listener, as --interface node says)`, value as NodeListener);
+  }
+  if (appInterface === 'fetch') {
+    if (typeof shape.fetch === 'function') return fetchApp(value, `${describeObject(shape)} (fetch handler)`, shape.fetch.bind(value));
+    if (typeof value !== 'function') throw notAnApp(label, value, '--interface fetch needs a (request) => Response function or an object with fetch()');
+    return fetchApp(value, `${describeFunction(shape)} (fetch handler, as --interface fetch says)`, value as FetchHandler);
+  }
+
+  if (isFastify(shape)) {
+    const server = shape.server as HttpServer;
+    return {
+      ...nodeApp(value, 'a Fastify instance (served through its node request listener)', (req, res) => server.emit('request', req, res)),
+      ready: async () => void (await (shape.ready as () => Promise<unknown>)()),
+      close: async () => void (await (shape.close as () => Promise<unknown>)()),
+    };
+  }
+  if (value instanceof HttpServer) {
+    if (value.listening) throw notAnApp(label, value, 'it is an http.Server that already listens; export it without calling listen()');
+    return nodeApp(value, 'an http.Server (its request listeners)', (req, res) => value.emit('request', req, res));
+  }
+  if (typeof shape.callback === 'function' && typeof shape.use === 'function' && Array.isArray(shape.middleware)) {
+    return nodeApp(value, 'a Koa app (node request listener from callback())', (shape.callback as () => NodeListener).call(value));
+  }
+  if (typeof shape.fetch === 'function') {
+    return fetchApp(value, `${describeObject(shape)} (fetch handler)`, shape.fetch.bind(value) as FetchHandler);
+  }
+  if (typeof value === 'function') {
+    if (typeof shape.handle === 'function' && typeof shape.use === 'function') {
+      const framework = typeof shape.set === 'function' && typeof shape.engine === 'function' ? 'an Express app' : 'a Connect app';
+      return nodeApp(value, `${framework} (node request listener)`, value as NodeListener);
+    }
+    if (value.length >= 2) return nodeApp(value, `${describeFunction(shape)} (node request listener)`, value as NodeListener);
+    if (value.length === 1) return fetchApp(value, `${describeFunction(shape)} (fetch handler)`, value as FetchHandler);
+    throw new ChaussetteError(
+      `Cannot tell what kind of app ${label} is: ${describeFunction(shape)} declares no parameters. Say it with --interface node for (req, res) or --interface fetch for (request) => Response`,
+    );
+  }
+  throw notAnApp(label, value);
+}
+
+function nodeApp(source: unknown, description: string, listener: NodeListener): App {
+  return { kind: 'node', listener, description, source };
+}
+
+function fetchApp(source: unknown, description: string, fetch: FetchHandler): App {
+  return { kind: 'fetch', fetch, description, source };
+}
+
+function isFastify(shape: Shape): boolean {
+  return (
+    typeof shape.register === 'function' &&
+    typeof shape.ready === 'function' &&
+    typeof shape.inject === 'function' &&
+    shape.server instanceof HttpServer
+  );
+}
+
+function describeFunction(fn: Shape): string {
+  const kind = fn.constructor?.name === 'AsyncFunction' ? 'async function' : 'function';
+  return fn.name ? `${kind} ${fn.name}` : `an anonymous ${kind}`;
+}
+
+function describeObject(object: Shape): string {
+  const name = Object.getPrototypeOf(object)?.constructor?.name;
+  if (name === 'Hono') return 'a Hono app';
+  return name && name !== 'Object' ? `a ${name} instance` : 'an object with fetch()';
+}
+
+/** Says what a value is, for messages: `a string`, `an object with keys a, b`, `a Date instance`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'function') return describeFunction(value as Shape);
+  if (typeof value === 'object') {
+    const name = Object.getPrototypeOf(value)?.constructor?.name;
+    if (name && name !== 'Object') return `a ${name} instance`;
+    const keys = Object.keys(value);
+    return keys.length ? `an object with keys ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''}` : 'an empty object';
+  }
+  return typeof value === 'undefined' ? 'undefined' : `a ${typeof value} (${JSON.stringify(value)?.slice(0, 40)})`;
+}
+
+function notAnApp(label: string, value: unknown, reason?: string): ChaussetteError {
+  return new ChaussetteError(
+    `${label} is ${describeValue(value)}, not an app${reason ? ` (${reason})` : ''}. Accepted: ${ACCEPTED}; with --factory, a function returning one`,
+  );
+}

@@ -1,0 +1,39 @@
+export type {
+  App,
+  AppKind,
+  Backend,
+  BoundAddress,
+  FetchApp,
+  FetchHandler,
+  ListenTarget,
+  Logger,
+  NodeApp,
+  NodeListener,
+  ServeOptions,
+  ServerHandle,
+} from './backend.js';
+export { acquireListenTargets, type ListenRequest } from './acquire.js';
+export { type AppInterface, describeValue, toApp } from './detect-app.js';
+export { ChaussetteError, errorCode, errorMessage, invalidOption, isChaussetteError } from './errors.js';
+export {
+  inspectInheritedSocket,
+  SD_LISTEN_FDS_START,
+  type SocketFamily,
+  type SystemdSocket,
+  systemdSockets,
+} from './inherited-socket.js';
+export {
+  type BindSpec,
+  formatAddress,
+  formatListenAddress,
+  parseBacklog,
+  parseBindSpec,
+  parseFd,
+  parsePort,
+  parseSocketMode,
+} from './listen-target.js';
+export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
+export { loadExport, parseExportSpecifier } from './load-module.js';
+export { listInstalledBackends, OFFICIAL_BACKENDS, resolveBackend, type ResolveBackendOptions } from './resolve-backend.js';
+export { type Listening, listenError, type RunningServer, startServer, type StartOptions } from './serve.js';
+export { removeStaleUnixSocket } from './unix-socket.js';

@@ -1,0 +1,98 @@
+import type { App, Backend, BoundAddress, ListenTarget, Logger, ServerHandle } from './backend.js';
+import { ChaussetteError, errorCode } from './errors.js';
+import { formatAddress, formatListenAddress } from './listen-target.js';
+import { type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from './unix-socket.js';
+
+export interface StartOptions {
+  app: App;
+  backend: Backend;
+  targets: readonly ListenTarget[];
+  logger: Logger;
+  /** File mode for unix socket files (e.g. 0o660); the umask decides when unset. */
+  socketMode?: number;
+}
+
+export interface Listening {
+  target: ListenTarget;
+  /** The address the socket is bound to, as the backend reported it. */
+  bound: BoundAddress;
+  /** Where it listens, formatted: `127.0.0.1:8080`, `unix:/run/app.sock`, `fd://3 (127.0.0.1:8000)`. */
+  address: string;
+}
+
+export interface RunningServer {
+  listening: Listening[];
+  /** Graceful and idempotent: closes every listener (see ServerHandle.close), then the app's own close hook. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** Serves `app` with `backend` on every target: the lifecycle every backend shares. */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const { app, backend, logger } = options;
+  if (!backend.appKinds.includes(app.kind)) {
+    throw new ChaussetteError(
+      `The ${backend.name} backend cannot serve ${app.description}: it serves ${backend.appKinds.join(' and ')} apps. Pick another --backend`,
+    );
+  }
+  await app.ready?.();
+  const started: { handle: ServerHandle; socketFile?: OwnedSocketFile }[] = [];
+  const listening: Listening[] = [];
+  let closing: Promise<void> | undefined;
+  const close = (timeoutMs: number) =>
+    (closing ??= (async () => {
+      await Promise.all(started.map(({ handle }) => handle.close(timeoutMs)));
+      await Promise.all(started.map(({ socketFile }) => socketFile?.remove()));
+      await app.close?.();
+    })());
+
+  try {
+    for (const target of options.targets) {
+      if (target.type === 'unix' && (await removeStaleUnixSocket(target.path))) {
+        logger.info(`Removed stale socket file ${target.path}`);
+      }
+      let handle: ServerHandle;
+      try {
+        handle = await backend.serve(app, target, { logger });
+      } catch (error) {
+        throw listenError(error, target);
+      }
+      const entry: (typeof started)[number] = { handle };
+      started.push(entry);
+      if (target.type === 'unix') entry.socketFile = await ownSocketFile(target.path, options.socketMode);
+      listening.push({ target, bound: handle.address, address: formatListenAddress(target, handle.address) });
+    }
+  } catch (error) {
+    await close(0);
+    throw error;
+  }
+  return { listening, close };
+}
+
+/** Turns a failed listen() into a message that says what to do. */
+export function listenError(error: unknown, target: ListenTarget): unknown {
+  const where = target.type === 'fd' ? `fd://${target.fd}` : formatAddress(target);
+  switch (errorCode(error)) {
+    case 'EADDRINUSE':
+      return new ChaussetteError(
+        `Cannot listen on ${where}: the address is already in use. Stop the other server, or choose another ${target.type === 'unix' ? 'socket path' : '--port'}`,
+        { cause: error },
+      );
+    case 'EACCES':
+    case 'EPERM':
+      return new ChaussetteError(
+        target.type === 'tcp' && target.port < 1024
+          ? `Permission denied to listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE. Use a port above 1023, or have a process manager bind it and pass it with --fd`
+          : `Permission denied to listen on ${where}: ${target.type === 'unix' ? 'this user cannot create files in that directory' : 'the system refused'}. Choose a path this user may write to`,
+        { cause: error },
+      );
+    case 'EADDRNOTAVAIL':
+      return new ChaussetteError(
+        `Cannot listen on ${where}: that address belongs to no interface of this machine. Use one of its addresses, 127.0.0.1, or 0.0.0.0 for all`,
+        { cause: error },
+      );
+    case 'ENOENT':
+      return new ChaussetteError(`Cannot create ${where}: its directory does not exist. Create it first`, { cause: error });
+    default:
+      return error;
+  }
+}

@@ -1,0 +1,30 @@
+// Serves the conformance app on an inherited fd (fd 3), for the kit's process tests:
+//   node fd-child.js <backend> <searchFrom-json> <node|fetch>
+// Prints `listening <address>` once ready and `slow-started` when the app sees /slow;
+// on SIGTERM closes gracefully and exits 0.
+import { inspectInheritedSocket } from '../inherited-socket.js';
+import { resolveBackend } from '../resolve-backend.js';
+import { startServer } from '../serve.js';
+import { createFixtureApps } from './apps.js';
+
+const [backendSpec = 'node', searchFrom = '[]', kind = 'node'] = process.argv.slice(2);
+const backend = await resolveBackend(backendSpec, { searchFrom: JSON.parse(searchFrom) as string[] });
+const fixtures = createFixtureApps();
+fixtures.events.on('slow-started', () => process.stdout.write('slow-started\n'));
+const fd = 3;
+const server = await startServer({
+  app: kind === 'fetch' ? fixtures.fetch : fixtures.node,
+  backend,
+  targets: [{ type: 'fd', fd, family: inspectInheritedSocket(fd), backlog: 511 }],
+  logger: { debug() {}, info() {}, warn: console.warn, error: (object, message) => console.error(message, object.err) },
+});
+process.stdout.write(`listening ${server.listening[0]?.address}\n`);
+process.once('SIGTERM', () => {
+  server.close(5000).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+});

@@ -1,0 +1,375 @@
+// The conformance kit: one vitest suite that every chaussette backend, ours or a third party's, runs
+// against itself. Real servers on port 0, real sockets, a real child process on an inherited fd.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { App, AppKind, Backend, BoundAddress, ListenTarget, Logger } from '../backend.js';
+import { resolveBackend } from '../resolve-backend.js';
+import { type RunningServer, startServer } from '../serve.js';
+import { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
+import { canConnect, request } from './client.js';
+
+export { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
+export { canConnect, type ClientResponse, request, type RequestOptions } from './client.js';
+
+export interface ConformanceOptions {
+  /** The backend as `--backend` takes it: a name, a package name, or a path to the package or module. */
+  backend: string;
+  /** Where to resolve it from (default: the current directory). */
+  searchFrom?: string[];
+}
+
+const APP_KINDS: AppKind[] = ['node', 'fetch'];
+
+/** A logger that keeps what the server logged, so tests can check that app errors are reported. */
+export function recordingLogger(): Logger & { errors: { err: unknown; message: string }[] } {
+  const errors: { err: unknown; message: string }[] = [];
+  return { errors, debug() {}, info() {}, warn() {}, error: ({ err }, message) => void errors.push({ err, message }) };
+}
+
+const loopback = (port = 0): ListenTarget => ({ type: 'tcp', host: '127.0.0.1', port, backlog: 511 });
+
+export function runConformanceSuite(options: ConformanceOptions): void {
+  const searchFrom = options.searchFrom ?? [process.cwd()];
+  let backend: Backend;
+
+  describe(`chaussette backend conformance (${options.backend})`, () => {
+    beforeAll(async () => {
+      backend = await resolveBackend(options.backend, { searchFrom });
+    });
+
+    describe.each(APP_KINDS)('%s app', (kind) => {
+      let fixtures: FixtureApps;
+      let server: RunningServer | undefined;
+      let address: BoundAddress;
+      const logger = recordingLogger();
+
+      beforeAll(async () => {
+        if (!backend.appKinds.includes(kind)) return;
+        fixtures = createFixtureApps();
+        server = await startServer({ app: fixtures[kind], backend, targets: [loopback()], logger });
+        address = server.listening[0]!.bound;
+      });
+      afterAll(() => server?.close(1000));
+
+      const serves = () => backend.appKinds.includes(kind);
+      const it = (name: string, body: () => Promise<void>) =>
+        test(name, async (context) => {
+          if (!serves()) context.skip(`the ${backend.name} backend does not serve ${kind} apps`);
+          await body();
+        });
+
+      it('answers GET with status, headers and body, on the port it reports', async () => {
+        expect(address.type === 'tcp' && address.port).toBeGreaterThan(0);
+        const response = await request(address, '/');
+        expect(response.status).toBe(200);
+        expect(response.statusText).toBe('OK');
+        expect(response.headers['content-type']).toBe('text/plain; charset=utf-8');
+        expect(response.body.toString()).toBe(HELLO);
+      });
+
+      it('passes method, path and query to the app', async () => {
+        const response = await request(address, '/url?q=1&r=%20x', { method: 'DELETE' });
+        expect(response.body.toString()).toBe('DELETE /url?q=1&r=%20x');
+      });
+
+      for (const status of [201, 204, 304, 404, 418, 503]) {
+        it(`sends status ${status} with its reason phrase${status === 204 || status === 304 ? ' and no body' : ''}`, async () => {
+          const response = await request(address, `/status/${status}`);
+          expect(response.status).toBe(status);
+          expect(response.statusText).toBe((await import('node:http')).STATUS_CODES[status]);
+          expect(response.body.toString()).toBe(status === 204 || status === 304 ? '' : `status ${status}`);
+        });
+      }
+
+      it('answers HEAD with the headers of GET and no body', async () => {
+        const get = await request(address, '/');
+        const head = await rawExchange(address, 'HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+        const lower = head.toLowerCase();
+        expect(lower).toContain(`content-type: ${get.headers['content-type']}\r\n`);
+        if (get.headers['content-length'] !== undefined) {
+          expect(lower).toContain(`content-length: ${get.headers['content-length']}\r\n`);
+        }
+        expect(head.indexOf('\r\n\r\n')).toBe(head.length - 4); // nothing after the headers
+      });
+
+      it('keeps multi-value headers apart: set-cookie lines stay separate, repeated request headers reach the app', async () => {
+        const response = await request(address, '/headers', { headers: { 'x-multi-in': ['1', '2'] } });
+        expect(response.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/; HttpOnly']);
+        expect(response.headers['x-multi']).toBe('a, b');
+        expect(JSON.parse(response.body.toString())).toEqual({ 'x-multi-in': '1, 2' });
+      });
+
+      it('reads a large request body sent with content-length', async () => {
+        const body = randomBytes(8 * 1024 * 1024);
+        const response = await request(address, '/digest', { method: 'POST', body });
+        expect(JSON.parse(response.body.toString())).toEqual({ bytes: body.length, sha256: sha256(body) });
+      });
+
+      it('streams a chunked request body back while it arrives', async () => {
+        const chunks = Array.from({ length: 64 }, () => randomBytes(64 * 1024));
+        const response = await request(address, '/echo', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-test' },
+          body: chunks,
+        });
+        expect(response.status).toBe(200);
+        expect(response.headers['content-type']).toBe('application/x-test');
+        expect(sha256(response.body)).toBe(sha256(Buffer.concat(chunks)));
+      });
+
+      it('parses a JSON request body', async () => {
+        const response = await request(address, '/json', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ hello: ['wörld', 1] }),
+        });
+        expect(JSON.parse(response.body.toString())).toEqual({ received: { hello: ['wörld', 1] } });
+      });
+
+      it('streams a response: the first chunk reaches the client before the app writes the last', async () => {
+        const received = await new Promise<string>((resolve, reject) => {
+          const where = address.type === 'tcp' ? { host: address.host, port: address.port } : { socketPath: address.path };
+          httpRequest({ ...where, path: '/stream', agent: false }, (res) => {
+            let text = '';
+            expect(res.headers['transfer-encoding']).toBe('chunked');
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              // The app writes its second chunk only after this release: a server that buffers the whole
+              // response never gets here, and the test times out.
+              if (text === '' && chunk === 'one\n') fixtures.events.emit('release');
+              text += chunk;
+            });
+            res.on('end', () => resolve(text));
+            res.on('error', reject);
+          })
+            .on('error', reject)
+            .end();
+        });
+        expect(received).toBe('one\ntwo\n');
+      });
+
+      it('serves several requests on one keep-alive connection', async () => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        try {
+          const first = await request(address, '/', { agent });
+          const second = await request(address, '/url?again', { agent });
+          expect([first.status, second.status]).toEqual([200, 200]);
+          expect(second.reusedSocket).toBe(true);
+          expect(second.body.toString()).toBe('GET /url?again');
+        } finally {
+          agent.destroy();
+        }
+      });
+
+      it('stops the app when the client aborts mid-response, and keeps serving', async () => {
+        const aborted = once(fixtures.events, 'aborted');
+        await new Promise<void>((resolve, reject) => {
+          const where = address.type === 'tcp' ? { host: address.host, port: address.port } : { socketPath: address.path };
+          const req = httpRequest({ ...where, path: '/forever', agent: false }, (res) => {
+            res.once('data', () => {
+              req.destroy();
+              resolve();
+            });
+          });
+          req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+          req.end();
+        });
+        await aborted;
+        expect((await request(address, '/')).status).toBe(200);
+      });
+
+      for (const route of ['/throw', '/reject']) {
+        it(`answers 500 when the app ${route === '/throw' ? 'throws' : 'rejects'}, logs it, and keeps serving`, async () => {
+          const before = logger.errors.length;
+          const response = await request(address, route);
+          expect(response.status).toBe(500);
+          expect(response.body.toString()).not.toContain('secret-internal-detail');
+          expect(logger.errors.length).toBe(before + 1);
+          expect(String((logger.errors.at(-1)?.err as Error | undefined)?.message)).toContain('secret-internal-detail');
+          expect((await request(address, '/')).status).toBe(200);
+        });
+      }
+    });
+
+    describe('listening', () => {
+      const withServer = async (target: ListenTarget, check: (server: RunningServer) => Promise<void>) => {
+        const fixtures = createFixtureApps();
+        const server = await startServer({ app: appFor(backend, fixtures), backend, targets: [target], logger: recordingLogger() });
+        try {
+          await check(server);
+        } finally {
+          await server.close(1000);
+        }
+      };
+
+      test('on IPv6 loopback, reporting [::1] and the port', async (context) => {
+        if (!(await hasIPv6Loopback())) context.skip('this machine has no IPv6 loopback (::1)');
+        await withServer({ type: 'tcp', host: '::1', port: 0, backlog: 511 }, async (server) => {
+          const { bound, address } = server.listening[0]!;
+          expect(bound).toMatchObject({ type: 'tcp', host: '::1' });
+          expect(address).toMatch(/^\[::1\]:\d+$/);
+          expect((await request(bound, '/')).body.toString()).toBe(HELLO);
+        });
+      });
+
+      test('on a unix socket, removing the socket file on close', async () => {
+        const directory = mkdtempSync(join(tmpdir(), 'chaussette-kit-'));
+        const path = join(directory, 'app.sock');
+        try {
+          await withServer({ type: 'unix', path, backlog: 511 }, async (server) => {
+            expect(server.listening[0]!.address).toBe(`unix:${path}`);
+            expect((await request({ type: 'unix', path }, '/')).body.toString()).toBe(HELLO);
+          });
+          expect(existsSync(path)).toBe(false);
+        } finally {
+          rmSync(directory, { recursive: true, force: true });
+        }
+      });
+
+      test('on an inherited fd in a child process, finishing an in-flight request on SIGTERM', async () => {
+        const parent = await listeningServer();
+        const port = (parent.address() as { port: number }).port;
+        const child = spawn(
+          process.execPath,
+          [fileURLToPath(new URL('./fd-child.js', import.meta.url)), options.backend, JSON.stringify(searchFrom), appFor(backend, undefined)],
+          { stdio: ['ignore', 'pipe', 'inherit', socketFd(parent)] },
+        );
+        parent.close(); // the child holds its own copy of the socket
+        try {
+          const lines = lineReader(child.stdout!);
+          expect(await lines.next()).toBe(`listening fd://3 (127.0.0.1:${port})`);
+          const bound: BoundAddress = { type: 'tcp', host: '127.0.0.1', port };
+          expect((await request(bound, '/')).body.toString()).toBe(HELLO);
+          const slow = request(bound, '/slow?ms=400');
+          expect(await lines.next()).toBe('slow-started');
+          child.kill('SIGTERM');
+          const response = await slow;
+          expect(response.status).toBe(200);
+          expect(response.body.toString()).toBe('slow done');
+          expect(await exitCode(child)).toBe(0);
+        } finally {
+          child.kill('SIGKILL');
+        }
+      });
+    });
+
+    describe('graceful close', () => {
+      test('refuses new connections, finishes the in-flight request, closes idle keep-alive connections', async () => {
+        const fixtures = createFixtureApps();
+        const server = await startServer({ app: appFor(backend, fixtures), backend, targets: [loopback()], logger: recordingLogger() });
+        const address = server.listening[0]!.bound;
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        const idle = await request(address, '/', { agent });
+        expect(idle.status).toBe(200);
+        const idleClosed = new Promise((resolve) => Object.values(agent.freeSockets).flat()[0]?.once('close', resolve));
+
+        const started = once(fixtures.events, 'slow-started');
+        const slow = request(address, '/slow?ms=300');
+        await started;
+        const closed = server.close(10_000);
+        expect(await canConnect(address)).toBe(false);
+        const response = await slow;
+        expect(response.status).toBe(200);
+        expect(response.body.toString()).toBe('slow done');
+        await idleClosed;
+        await closed; // well before the 10 s deadline: nothing is left open
+        agent.destroy();
+      });
+
+      test('closes a request that outlives the timeout, and close() is idempotent', async () => {
+        const fixtures = createFixtureApps();
+        const server = await startServer({ app: appFor(backend, fixtures), backend, targets: [loopback()], logger: recordingLogger() });
+        const address = server.listening[0]!.bound;
+        const started = once(fixtures.events, 'slow-started');
+        const endless = request(address, '/slow?ms=60000').then(
+          () => 'answered',
+          () => 'cut',
+        );
+        await started;
+        await Promise.all([server.close(200), server.close(200)]);
+        expect(await endless).toBe('cut');
+      });
+    });
+  });
+}
+
+function appFor(backend: Backend, fixtures: FixtureApps): App;
+function appFor(backend: Backend, fixtures: undefined): AppKind;
+function appFor(backend: Backend, fixtures: FixtureApps | undefined): App | AppKind {
+  const kind = backend.appKinds.includes('fetch') ? 'fetch' : 'node';
+  return fixtures ? fixtures[kind] : kind;
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+async function listeningServer(): Promise<Server> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+/** The fd of a listening net.Server, to pass to a child process (spawn's stdio takes no server). */
+export function socketFd(server: Server): number {
+  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('this server has no file descriptor to pass on');
+  return fd;
+}
+
+async function hasIPv6Loopback(): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(0, '::1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Sends raw bytes and returns everything the server sends until it closes the connection. */
+async function rawExchange(address: BoundAddress, data: string): Promise<string> {
+  const { connect } = await import('node:net');
+  const socket = address.type === 'unix' ? connect(address.path) : connect(address.port, address.host);
+  socket.end(data);
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('latin1');
+}
+
+function lineReader(stream: NodeJS.ReadableStream): { next(): Promise<string> } {
+  const lines: string[] = [];
+  const waiting: ((line: string) => void)[] = [];
+  let buffer = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let index = buffer.indexOf('\n'); index >= 0; index = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, index);
+      buffer = buffer.slice(index + 1);
+      const waiter = waiting.shift();
+      if (waiter) waiter(line);
+      else lines.push(line);
+    }
+  });
+  return {
+    next: () => {
+      const line = lines.shift();
+      return line === undefined ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve(line);
+    },
+  };
+}
+
+async function exitCode(child: ReturnType<typeof spawn>): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code;
+}

@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+// One run over every package, so CI gets one set of totals (.reports/vitest.json).
+export default defineConfig({
+  test: {
+    projects: ['packages/*', 'apps/*'],
+    reporters: ['default', ['json', { outputFile: '.reports/vitest.json' }]],
+  },
+});
