@@ -33,7 +33,7 @@ export function parseBindSpec(spec: string, option = '--bind'): BindSpec {
   const colon = spec.lastIndexOf(':');
   if (colon <= 0) throw invalidOption(option, spec, BIND_FORMS);
   const host = spec.slice(0, colon);
-  if (host.includes(':')) throw invalidOption(option, spec, `an IPv6 address in brackets, e.g. [${host}]:8080`);
+  if (host.includes(':')) throw invalidOption(option, spec, `an IPv6 address in brackets, e.g. [${host.replace(/^\[|\]$/g, '')}]:8080`);
   return { type: 'tcp', host, port: parsePort(spec.slice(colon + 1), option) };
 }
 

@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { get, killAll, startCli } from './helpers.js';
+
+afterEach(killAll);
+
+describe('serving real apps through the CLI', () => {
+  test('the built-in hello app, with start-up lines like Chaussette, and a clean stop on SIGTERM', async () => {
+    const cli = await startCli(['--port', '0']);
+    expect(cli.output()).toContain('Application is the built-in hello app (fetch handler)');
+    expect(cli.addresses).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
+    expect(cli.output()).toContain('Using the node backend');
+    const reply = await get(cli.addresses[0]!);
+    expect(reply).toMatchObject({ status: 200, body: 'Hello world!\n' });
+    expect(await cli.stop()).toBe(0);
+    expect(cli.output()).toContain('SIGTERM received');
+    expect(cli.output()).toContain('Stopped');
+  });
+
+  test('an Express app: routing, express.json() bodies, and its own 500 for a failing route', async () => {
+    const cli = await startCli(['express-app.cjs', '--port', '0']);
+    expect(cli.output()).toContain('Application is an Express app (node request listener)');
+    const where = cli.addresses[0]!;
+    expect(await get(where)).toMatchObject({ status: 200, body: 'hello from express' });
+    const json = await get(where, '/json', { method: 'POST', body: '{"a":[1,2]}', headers: { 'content-type': 'application/json' } });
+    expect(JSON.parse(json.body)).toEqual({ received: { a: [1, 2] } });
+    expect((await get(where, '/boom')).status).toBe(500);
+    expect((await get(where)).status).toBe(200);
+  });
+
+  test('a Koa app, through callback()', async () => {
+    const cli = await startCli(['koa-app.mjs', '--port', '0']);
+    expect(cli.output()).toContain('Application is a Koa app');
+    expect(JSON.parse((await get(cli.addresses[0]!, '/some/path')).body)).toEqual({ framework: 'koa', path: '/some/path' });
+  });
+
+  test('a Hono app: routing, params, query and JSON bodies', async () => {
+    const cli = await startCli(['./hono-app.mjs', '--port', '0']);
+    expect(cli.output()).toContain('Application is a Hono app (fetch handler)');
+    const where = cli.addresses[0]!;
+    expect(await get(where)).toMatchObject({ status: 200, body: 'hello from hono' });
+    expect(JSON.parse((await get(where, '/users/7?q=x')).body)).toEqual({ id: '7', query: 'x' });
+    const json = await get(where, '/json', { method: 'POST', body: '{"b":true}', headers: { 'content-type': 'application/json' } });
+    expect(JSON.parse(json.body)).toEqual({ received: { b: true } });
+    expect((await get(where, '/missing')).status).toBe(404);
+  });
+
+  test.each([
+    ['node-listener.cjs', 'function listener (node request listener)', '/x?y', 'node listener saw GET /x?y'],
+    ['fetch-handler.mjs:api', 'an object with fetch() (fetch handler)', '/', '{"named":true,"method":"GET"}'],
+    ['fetch-handler.mjs:nested.inner', 'an object with fetch() (fetch handler)', '/', 'nested export'],
+    ['transpiled.cjs', 'function handler (node request listener)', '/', 'transpiled default export'],
+    ['http-server.mjs', 'an http.Server (its request listeners)', '/', 'from an http.Server'],
+    ['zero-arity.mjs --interface node', 'as --interface node says', '/', ''],
+  ])('%s is recognised as %s', async (spec, description, path, body) => {
+    const cli = await startCli([...spec.split(' '), '--port', '0']);
+    expect(cli.output()).toContain(description);
+    if (body) expect((await get(cli.addresses[0]!, path)).body).toBe(body);
+  });
+
+  test('a crashing app gets a 500 and the process lives on, for node listeners and fetch handlers', async () => {
+    for (const spec of ['node-listener.cjs', 'fetch-handler.mjs']) {
+      const cli = await startCli([spec, '--port', '0']);
+      const where = cli.addresses[0]!;
+      const reply = await get(where, '/boom');
+      expect(reply.status).toBe(500);
+      expect(reply.body).not.toContain('failed');
+      expect(cli.output()).toMatch(/\[ERROR\] Error in the app while handling GET \/boom\n\s+Error: (listener|fetch handler) failed/);
+      expect((await get(where)).status).toBe(200);
+      expect(await cli.stop()).toBe(0);
+    }
+  });
+
+  test('--factory calls the export with the extra arguments, and awaits an async factory', async () => {
+    const cli = await startCli(['--factory', 'factory.mjs:createApp', 'bonjour', 'chaussette', '--port', '0']);
+    expect((await get(cli.addresses[0]!)).body).toBe('bonjour, chaussette');
+    const asyncCli = await startCli(['--factory', 'factory.mjs:createAsync', '--port', '0']);
+    expect((await get(asyncCli.addresses[0]!)).body).toBe('made by an async factory');
+  });
+});

@@ -1,0 +1,137 @@
+import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { closeSync, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+import { connect, createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FIXTURES, runCli } from './helpers.js';
+
+const handleFd = (object: unknown) => (object as { _handle: { fd: number } })._handle.fd;
+
+let busy: Server;
+let busyPort: number;
+beforeAll(async () => {
+  busy = createServer().listen(0, '127.0.0.1');
+  await once(busy, 'listening');
+  busyPort = (busy.address() as { port: number }).port;
+});
+afterAll(() => busy.close());
+
+/** Each bad input: exit 1, one line on stderr naming the problem and the fix, no stack trace. */
+function expectOneLineError(result: { code: number | null; stderr: string; stdout: string }, fragment: string | RegExp) {
+  expect(result.code).toBe(1);
+  const lines = result.stderr.split('\n').filter(Boolean);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^chaussette: error: /);
+  if (typeof fragment === 'string') expect(lines[0]).toContain(fragment);
+  else expect(lines[0]).toMatch(fragment);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+}
+
+describe('bad input: one clear line, exit 1, no stack trace', () => {
+  test.each([
+    ['missing app file', ['./missing.js'], 'Cannot find application "./missing.js": no file'],
+    ['missing package', ['no-such-package-here'], 'no installed package "no-such-package-here"'],
+    ['missing export', ['no-default.mjs'], '"no-default.mjs" has no default export (its exports: api, version); name one after a colon, e.g. no-default.mjs:api'],
+    ['missing named export', ['fetch-handler.mjs:nope'], 'has no export "nope" (its exports: api, default, nested)'],
+    ['export is not an app', ['not-an-app.mjs'], 'not-an-app.mjs:default is a number (42), not an app. Accepted: a node (req, res) listener'],
+    ['ambiguous function', ['zero-arity.mjs'], 'declares no parameters. Say it with --interface node'],
+    ['app throws on import', ['throws-on-import.mjs'], 'Loading application throws-on-import.mjs failed: DATABASE_URL is not set'],
+    ['--factory on a non-function', ['--factory', 'not-an-app.mjs'], '--factory: not-an-app.mjs:default is a number (42), not a function'],
+    ['unknown backend', ['--backend', 'nonesuch'], /Unknown backend "nonesuch": .*installed backends: node.*run `npm install chaussette-backend-nonesuch`/],
+    ['official backend not installed', ['--backend', 'uws'], 'Backend "uws" is not installed: run `npm install @chaussette/backend-uws` (installed backends: node)'],
+    ['non-numeric port', ['--port', 'http'], 'Invalid --port "http" (expected an integer from 0 to 65535)'],
+    ['negative port', ['--port', '-1'], 'Invalid --port "-1" (expected an integer from 0 to 65535)'],
+    ['port too large', ['--port', '70000'], 'Invalid --port "70000"'],
+    ['--host and --fd together', ['--host', '0.0.0.0', '--fd', '3'], '--fd and --host cannot be used together'],
+    ['--fd not open', ['--fd', '99'], '--fd 99: file descriptor 99 is not open in this process'],
+    ['unknown option', ['--workers', '4'], 'Unknown option --workers. Run chaussette --help for the options'],
+    ['bad bind spec', ['--bind', 'localhost'], 'Invalid --bind "localhost" (expected host:port, [ipv6]:port, unix:/path or fd://N)'],
+    ['unresolvable host', ['--host', 'no-such-host.invalid'], 'Cannot resolve --host "no-such-host.invalid"'],
+    ['address not on this machine', ['--host', '192.0.2.1', '--port', '0'], 'Cannot listen on 192.0.2.1:0: that address belongs to no interface'],
+  ])('%s', async (_name, args, fragment) => {
+    expectOneLineError(await runCli(args as string[]), fragment);
+  });
+
+  test('the install command follows the package manager that runs chaussette', async () => {
+    const result = await runCli(['--backend', 'fastify'], { env: { npm_config_user_agent: 'pnpm/10.0.0 npm/? node/v20.0.0' } });
+    expectOneLineError(result, 'Backend "fastify" is not installed: run `pnpm add @chaussette/backend-fastify`');
+  });
+
+  test('port already in use', async () => {
+    expectOneLineError(
+      await runCli(['--port', String(busyPort), '--host', '127.0.0.1']),
+      `Cannot listen on 127.0.0.1:${busyPort}: the address is already in use. Stop the other server, or choose another --port`,
+    );
+  });
+
+  test('--fd that is a file, not a socket', async () => {
+    const file = openSync(fileURLToPath(import.meta.url), 'r');
+    try {
+      const result = await runCli(['--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', file] });
+      expectOneLineError(result, '--fd 3: file descriptor 3 is a regular file, not a socket. Pass the fd of a listening TCP or unix socket');
+    } finally {
+      closeSync(file);
+    }
+  });
+
+  test('--fd that is a unix socket that is not listening (a pipe from the parent)', async () => {
+    const result = await runCli(['--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    expectOneLineError(result, '--fd 3: file descriptor 3 is a unix stream socket that is not listening');
+  });
+
+  test('--fd that is a connected socket, not a listening one', async () => {
+    const client = connect(busyPort, '127.0.0.1');
+    await once(client, 'connect');
+    try {
+      const result = await runCli(['--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', handleFd(client)] });
+      expectOneLineError(result, '--fd 3: file descriptor 3 is a TCP socket that is not listening (state ESTABLISHED)');
+    } finally {
+      client.destroy();
+    }
+  });
+
+  test('--fd that is a UDP socket', async () => {
+    const udp = createSocket('udp4');
+    udp.bind(0, '127.0.0.1');
+    await once(udp, 'listening');
+    try {
+      const result = await runCli(['--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', handleFd(udp)] });
+      expectOneLineError(result, 'is a UDP (datagram) socket; chaussette needs a listening stream socket');
+    } finally {
+      udp.close();
+    }
+  });
+
+  // Root may bind any port and write anywhere; these need an unprivileged user.
+  const canDropPrivileges = process.getuid?.() === 0 && hasSetpriv();
+  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+
+  test.skipIf(!canDropPrivileges)('permission denied on a port below 1024', async () => {
+    const result = await runCli(['--port', '80', '--host', '127.0.0.1'], { wrapper: asNobody, cwd: FIXTURES });
+    expectOneLineError(result, 'Permission denied to listen on 127.0.0.1:80: ports below 1024 need root or CAP_NET_BIND_SERVICE');
+  });
+
+  test.skipIf(!canDropPrivileges)('permission denied on a unix socket path', async () => {
+    const result = await runCli(['--bind', 'unix:/root/chaussette-test.sock'], { wrapper: asNobody, cwd: FIXTURES });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^chaussette: error: (Cannot check|Permission denied to listen on) unix:\/root\/chaussette-test\.sock/);
+  });
+
+  test('--log-level debug adds the stack trace', async () => {
+    const result = await runCli(['throws-on-import.mjs', '--log-level', 'debug']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^chaussette: error: Loading application throws-on-import.mjs failed/);
+    expect(result.stderr).toMatch(/^\s+at .*throws-on-import\.mjs/m);
+  });
+});
+
+function hasSetpriv(): boolean {
+  try {
+    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
