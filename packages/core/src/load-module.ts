@@ -113,6 +113,7 @@ function missingExport(
   if (topLevel && holder.default && typeof holder.default === 'object') {
     names.push(...Object.keys(holder.default).filter((key) => !names.includes(key) && key !== 'default'));
   }
+  names.sort();
   const listed = names.length > 0 ? `its exports: ${names.join(', ')}` : 'it exports nothing';
   const example = names.find((key) => key !== 'default');
   const hint = example ? `; name one after a colon, e.g. ${module}:${example}` : '';

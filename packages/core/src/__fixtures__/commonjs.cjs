@@ -1,0 +1,4 @@
+module.exports = function app(req, res) {
+  res.end('cjs');
+};
+module.exports.extra = { fetch: () => new Response('extra') };

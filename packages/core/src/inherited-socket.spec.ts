@@ -1,0 +1,71 @@
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { inspectInheritedSocket, systemdSockets } from './inherited-socket.js';
+
+const fdOf = (object: unknown) => (object as { _handle: { fd: number } })._handle.fd;
+
+describe('inspectInheritedSocket', () => {
+  test('a listening TCP socket is tcp, a listening unix socket is unix', async () => {
+    const tcp = createServer().listen(0, '127.0.0.1');
+    await once(tcp, 'listening');
+    const directory = mkdtempSync(join(tmpdir(), 'chaussette-core-'));
+    const unix = createServer().listen(join(directory, 's.sock'));
+    await once(unix, 'listening');
+    try {
+      expect(inspectInheritedSocket(fdOf(tcp))).toBe('tcp');
+      expect(inspectInheritedSocket(fdOf(unix))).toBe('unix');
+    } finally {
+      tcp.close();
+      unix.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  test('a closed fd, a file, a connected socket and a UDP socket are refused with what they are', async () => {
+    expect(() => inspectInheritedSocket(987)).toThrow('--fd 987: file descriptor 987 is not open in this process');
+    const file = openSync(new URL(import.meta.url).pathname, 'r');
+    expect(() => inspectInheritedSocket(file, 'systemd socket web')).toThrow(`systemd socket web: file descriptor ${file} is a regular file, not a socket`);
+    closeSync(file);
+
+    const server = createServer((socket) => socket.end()).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+    await once(client, 'connect');
+    expect(() => inspectInheritedSocket(fdOf(client))).toThrow('is a TCP socket that is not listening (state ESTABLISHED)');
+    client.destroy();
+    server.close();
+
+    const udp = createSocket('udp4').bind(0, '127.0.0.1');
+    await once(udp, 'listening');
+    expect(() => inspectInheritedSocket(fdOf(udp))).toThrow('is a UDP (datagram) socket');
+    udp.close();
+  });
+});
+
+describe('systemdSockets', () => {
+  test.each([
+    ['no LISTEN_FDS', {}, undefined],
+    ['LISTEN_PID of another process', { LISTEN_FDS: '1', LISTEN_PID: '1' }, undefined],
+    ['no LISTEN_PID', { LISTEN_FDS: '1' }, undefined],
+    ['one socket', { LISTEN_FDS: '1', LISTEN_PID: '42' }, [{ fd: 3, name: 'unknown' }]],
+    [
+      'named sockets',
+      { LISTEN_FDS: '2', LISTEN_PID: '42', LISTEN_FDNAMES: 'web:admin' },
+      [
+        { fd: 3, name: 'web' },
+        { fd: 4, name: 'admin' },
+      ],
+    ],
+  ])('%s', (_name, env, expected) => {
+    expect(systemdSockets(env as NodeJS.ProcessEnv, 42)).toEqual(expected);
+  });
+
+  test('a malformed LISTEN_FDS is an error', () => {
+    expect(() => systemdSockets({ LISTEN_FDS: 'x', LISTEN_PID: '42' }, 42)).toThrow('LISTEN_FDS="x" is not a number of sockets');
+  });
+});

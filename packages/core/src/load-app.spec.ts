@@ -1,0 +1,107 @@
+import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { toApp } from './detect-app.js';
+import { loadApp } from './load-app.js';
+import { parseExportSpecifier } from './load-module.js';
+import { resolveBackend } from './resolve-backend.js';
+
+const cwd = fileURLToPath(new URL('./__fixtures__/', import.meta.url));
+
+describe('parseExportSpecifier', () => {
+  test.each([
+    ['./app.js', { module: './app.js', exportPath: ['default'] }],
+    ['./app.js:api', { module: './app.js', exportPath: ['api'] }],
+    ['app:handlers.main', { module: 'app', exportPath: ['handlers', 'main'] }],
+    ['@scope/pkg/sub:app', { module: '@scope/pkg/sub', exportPath: ['app'] }],
+    ['/srv/app.mjs', { module: '/srv/app.mjs', exportPath: ['default'] }],
+    ['./weird:1name', { module: './weird:1name', exportPath: ['default'] }],
+  ])('%s', (specifier, expected) => {
+    expect(parseExportSpecifier(specifier)).toEqual(expected);
+  });
+});
+
+describe('loadApp', () => {
+  test.each([
+    ['apps.mjs', 'node', 'function listener (node request listener)'],
+    ['./apps.mjs:handler', 'fetch', 'function handler (fetch handler)'],
+    ['apps.mjs:withFetch', 'fetch', 'an object with fetch() (fetch handler)'],
+    ['apps.mjs:promised', 'fetch', 'an object with fetch() (fetch handler)'],
+    ['apps', 'node', 'function listener (node request listener)'],
+    ['commonjs.cjs', 'node', 'function app (node request listener)'],
+    ['commonjs.cjs:extra', 'fetch', 'an object with fetch() (fetch handler)'],
+  ])('%s is a %s app', async (specifier, kind, description) => {
+    const app = await loadApp(specifier, { cwd });
+    expect(app.kind).toBe(kind);
+    expect(app.description).toBe(description);
+  });
+
+  test('--factory: the export is called with the arguments', async () => {
+    const app = await loadApp('apps.mjs:factory', { cwd, factory: true, args: ['x', 'y'] });
+    expect(app.kind).toBe('fetch');
+    expect(await (app.kind === 'fetch' && (await app.fetch(new Request('http://h/'))).text())).toBe('x+y');
+  });
+
+  test('a backend may claim an export before core detects it', async () => {
+    const claimed = { kind: 'node' as const, listener: () => {}, description: 'claimed', source: null };
+    const app = await loadApp('apps.mjs', { cwd, backend: { recognize: () => claimed } });
+    expect(app).toBe(claimed);
+  });
+
+  test.each([
+    ['apps.mjs:nothing', 'apps.mjs:nothing is null, not an app'],
+    ['apps.mjs:missing', '"apps.mjs:missing" has no export "missing" (its exports: default, factory, handler, listener, nothing, promised, withFetch)'],
+    ['apps.mjs:withFetch.nope', '"apps.mjs:withFetch.nope" has no export "withFetch.nope" (its exports: fetch)'],
+    ['./nowhere.mjs', 'Cannot find application "./nowhere.mjs"'],
+  ])('%s fails with a clear message', async (specifier, message) => {
+    await expect(loadApp(specifier, { cwd })).rejects.toThrow(message);
+  });
+});
+
+describe('toApp', () => {
+  test('recognises a Koa-shaped app through callback()', () => {
+    const listener = () => {};
+    const koa = { callback: () => listener, use() {}, middleware: [] };
+    expect(toApp(koa, 'koa')).toMatchObject({ kind: 'node', listener, description: 'a Koa app (node request listener from callback())' });
+  });
+
+  test('an http.Server that already listens is refused', async () => {
+    const server = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      expect(() => toApp(server, 'x')).toThrow('it is an http.Server that already listens; export it without calling listen()');
+    } finally {
+      server.close();
+    }
+  });
+
+  test.each([
+    ['a string', 'hello', 'x is a string ("hello"), not an app'],
+    ['an object', { port: 1, host: 'h' }, 'x is an object with keys port, host, not an app'],
+    ['a class instance', new Date(0), 'x is a Date instance, not an app'],
+  ])('%s is not an app, and the message lists what is accepted', (_name, value, message) => {
+    expect(() => toApp(value, 'x')).toThrow(message);
+    expect(() => toApp(value, 'x')).toThrow('Accepted: a node (req, res) listener (Express, Connect), a fetch (request) => Response handler');
+  });
+
+  test('--interface overrides detection by parameter count', () => {
+    const variadic = (...args: unknown[]) => args;
+    expect(() => toApp(variadic, 'x')).toThrow('Say it with --interface node for (req, res) or --interface fetch');
+    expect(toApp(variadic, 'x', 'node').kind).toBe('node');
+    expect(toApp(variadic, 'x', 'fetch').kind).toBe('fetch');
+  });
+});
+
+describe('resolveBackend', () => {
+  test('a path to a module that is not a backend', async () => {
+    await expect(resolveBackend(`${cwd}not-a-backend.mjs`, { searchFrom: [cwd] })).rejects.toThrow(
+      'is not a chaussette backend: its default export is an object with keys name, expected an object with name, appKinds and serve()',
+    );
+  });
+
+  test('a missing backend names the install command', async () => {
+    await expect(resolveBackend('fastify', { searchFrom: [cwd], installCommand: 'pnpm add' })).rejects.toThrow(
+      'Backend "fastify" is not installed: run `pnpm add @chaussette/backend-fastify`',
+    );
+  });
+});
