@@ -44,6 +44,17 @@ describe('serving real apps through the CLI', () => {
     expect((await get(where, '/missing')).status).toBe(404);
   });
 
+  test('a Fastify instance: ready() before serving, its plugins and JSON bodies, close() and onClose on stop', async () => {
+    const cli = await startCli(['fastify-app.mjs', '--port', '0']);
+    expect(cli.output()).toContain('Application is a Fastify instance');
+    const where = cli.addresses[0]!;
+    expect(JSON.parse((await get(where)).body)).toEqual({ framework: 'fastify' });
+    const json = await get(where, '/json', { method: 'POST', body: '{"c":3}', headers: { 'content-type': 'application/json' } });
+    expect(JSON.parse(json.body)).toEqual({ received: { c: 3 } });
+    expect(await cli.stop()).toBe(0);
+    expect(cli.output()).toContain('fastify onClose hook ran');
+  });
+
   test.each([
     ['node-listener.cjs', 'function listener (node request listener)', '/x?y', 'node listener saw GET /x?y'],
     ['fetch-handler.mjs:api', 'an object with fetch() (fetch handler)', '/', '{"named":true,"method":"GET"}'],
