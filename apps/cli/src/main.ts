@@ -37,6 +37,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     logger = createLogger(options);
+    // Listen for signals from the start: a manager that stops us while we start must not kill us mid-way.
+    const stopSignal = nextStopSignal();
     const cwd = process.cwd();
     const targets = await acquireListenTargets({
       bind: options.bind,
@@ -62,7 +64,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const server = await startServer({ app, backend, targets, logger, socketMode: options.socketMode });
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
     logger.info(`Using the ${backend.name} backend`);
-    await stopOnSignal(server, options, logger);
+    await stopGracefully(await stopSignal, server, options, logger);
     if (options.postHook) await runHook('--post-hook', options.postHook, options);
     logger.info('Stopped');
     return 0;
@@ -72,12 +74,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** Waits for SIGTERM or SIGINT, then closes gracefully; a second signal exits at once. */
-async function stopOnSignal(server: RunningServer, options: CliOptions, logger: Logger): Promise<void> {
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+function nextStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve(signal);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
+}
+
+/** Closes gracefully after the first SIGTERM or SIGINT; a second one exits at once. */
+async function stopGracefully(signal: NodeJS.Signals, server: RunningServer, options: CliOptions, logger: Logger): Promise<void> {
   logger.info(`${signal} received: no new connections; finishing requests in flight (up to ${options.gracefulTimeout} s)`);
   const forceExit = (again: NodeJS.Signals) => {
     logger.warn(`${again} received again: exiting without waiting for requests in flight`);

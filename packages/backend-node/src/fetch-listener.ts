@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FetchHandler, Logger, NodeListener } from '@chaussette/core';
+import { type FetchHandler, type Logger, type NodeListener, responseParts } from '@chaussette/core';
 import { createRequest } from './lazy-request.js';
 import { respondWithError } from './errors.js';
 
@@ -25,12 +25,29 @@ export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () =>
 }
 
 function sendResponse(response: Response, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+  try {
+    writeResponse(response, req, res, logger);
+  } catch (error) {
+    // An invalid header name or value from the app surfaces here, from writeHead().
+    respondWithError(req, res, error, logger);
+  }
+}
+
+function writeResponse(response: Response, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
   if (!isResponse(response)) {
     respondWithError(req, res, new TypeError(`The fetch handler returned ${typeof response === 'object' ? String(response) : typeof response}, not a Response`), logger);
     return;
   }
   if (res.destroyed) {
     void response.body?.cancel().catch(() => {});
+    return;
+  }
+  const isHead = req.method === 'HEAD';
+  const parts = responseParts(response);
+  if (parts) {
+    if (parts.body !== null && !parts.hasContentLength) parts.headers.push('content-length', String(byteLength(parts.body)));
+    res.writeHead(parts.status, parts.statusText || undefined, parts.headers);
+    res.end(isHead ? undefined : parts.body);
     return;
   }
   const headers: string[] = [];
@@ -40,12 +57,9 @@ function sendResponse(response: Response, req: IncomingMessage, res: ServerRespo
     if (name === 'content-length') hasLength = true;
   }
   const statusText = response.statusText || undefined;
-  const isHead = req.method === 'HEAD';
   const source = wholeBody(response);
   if (source !== undefined) {
-    if (source !== null && !hasLength) {
-      headers.push('content-length', String(typeof source === 'string' ? Buffer.byteLength(source) : source.byteLength));
-    }
+    if (source !== null && !hasLength) headers.push('content-length', String(byteLength(source)));
     res.writeHead(response.status, statusText, headers);
     res.end(isHead ? undefined : source);
     return;
@@ -91,6 +105,10 @@ function drained(res: ServerResponse): Promise<void> {
     res.on('drain', done);
     res.on('close', done);
   });
+}
+
+function byteLength(body: string | Uint8Array): number {
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
 }
 
 function isResponse(value: unknown): value is Response {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Backend, BoundAddress, ListenTarget, ServerHandle } from '@chaussette/core';
-import { formatAddress } from '@chaussette/core';
+import { formatAddress, installFastResponse } from '@chaussette/core';
 import { guardedListener } from './errors.js';
 import { fetchListener } from './fetch-listener.js';
 
@@ -10,6 +10,7 @@ const nodeBackend: Backend = {
   appKinds: ['node', 'fetch'],
   async serve(app, target, { logger }) {
     let origin = 'localhost';
+    if (app.kind === 'fetch') installFastResponse();
     const listener =
       app.kind === 'node' ? guardedListener(app.listener, logger) : fetchListener(app.fetch, logger, () => origin);
     let closing = false;

@@ -32,6 +32,7 @@ export {
   parsePort,
   parseSocketMode,
 } from './listen-target.js';
+export { installFastResponse, type ResponseParts, responseParts } from './fast-response.js';
 export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
 export { loadExport, parseExportSpecifier } from './load-module.js';
 export { listInstalledBackends, OFFICIAL_BACKENDS, resolveBackend, type ResolveBackendOptions } from './resolve-backend.js';

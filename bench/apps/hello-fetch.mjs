@@ -1,0 +1,3 @@
+export default {
+  fetch: () => new Response('Hello world!\n', { headers: { 'content-type': 'text/plain' } }),
+};

@@ -1,0 +1,71 @@
+import { describe, expect, test } from 'vitest';
+import { installFastResponse, responseParts } from './fast-response.js';
+
+const NativeResponse = globalThis.Response;
+installFastResponse();
+
+describe("chaussette's Response", () => {
+  test('is global, and instanceof holds for it and for Node\'s own Responses', () => {
+    expect(globalThis.Response).not.toBe(NativeResponse);
+    const ours = new Response('x');
+    expect(ours).toBeInstanceOf(Response);
+    expect(ours).toBeInstanceOf(NativeResponse);
+    expect(new NativeResponse('y')).toBeInstanceOf(Response);
+    expect(Response.name).toBe('Response');
+    expect(Object.prototype.toString.call(ours)).toBe('[object Response]');
+  });
+
+  test('keeps a string body with the default content-type, and gives its parts without a stream', () => {
+    const response = new Response('hello', { status: 201, headers: { 'x-a': '1' } });
+    expect(responseParts(response)).toEqual({
+      status: 201,
+      statusText: '',
+      headers: ['x-a', '1', 'content-type', 'text/plain;charset=UTF-8'],
+      hasContentLength: false,
+      body: 'hello',
+    });
+    expect(response.headers.get('content-type')).toBe('text/plain;charset=UTF-8');
+    expect(response.ok).toBe(true);
+  });
+
+  test('keeps set-cookie lines apart from a Headers object, and headers changed after construction', () => {
+    const headers = new Headers();
+    headers.append('set-cookie', 'a=1');
+    headers.append('set-cookie', 'b=2');
+    const response = new Response(new Uint8Array([1, 2]), { headers });
+    response.headers.set('x-late', 'yes');
+    expect(responseParts(response)?.headers).toEqual(['set-cookie', 'a=1', 'set-cookie', 'b=2', 'x-late', 'yes']);
+  });
+
+  test('reads like a real Response: text(), json(), clone(), body, bodyUsed', async () => {
+    const response = Response.json({ a: [1] }, { status: 202 });
+    expect(response.headers.get('content-type')).toBe('application/json');
+    const copy = response.clone();
+    expect(await response.json()).toEqual({ a: [1] });
+    expect(response.bodyUsed).toBe(true);
+    expect(await copy.text()).toBe('{"a":[1]}');
+    expect(responseParts(response)).toBeUndefined(); // it became a real one: stream it
+    expect(new Response('s').body).toBeInstanceOf(ReadableStream);
+  });
+
+  test('validates like Node: status range and bodies on null-body statuses', () => {
+    expect(() => new Response('x', { status: 99 })).toThrow(RangeError);
+    expect(() => new Response('x', { status: 204 })).toThrow(TypeError);
+    expect(() => new Response(null, { status: 204 })).not.toThrow();
+  });
+
+  test('a stream, a blob or form data body is a real Response from the start', async () => {
+    const response = new Response(new Blob(['blob']), { status: 200 });
+    expect(responseParts(response)).toBeUndefined();
+    expect(await response.text()).toBe('blob');
+    expect(responseParts(new NativeResponse('native'))).toBeUndefined();
+  });
+
+  test('undici accepts it where it takes a Response: new Response(body, response)', async () => {
+    const original = new Response('inner', { status: 203, headers: { 'x-b': '2' } });
+    const rewrapped = new Response(original.body, original);
+    expect(rewrapped.status).toBe(203);
+    expect(rewrapped.headers.get('x-b')).toBe('2');
+    expect(await rewrapped.text()).toBe('inner');
+  });
+});
