@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const quick = process.argv.includes('--quick');
 const seconds = quick ? 1 : 5;
-const rounds = quick ? 1 : 3;
+const rounds = quick ? 1 : 5;
 const connectionsList = quick ? [64] : [1, 64];
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const cli = here('../apps/cli/bin/chaussette.js');

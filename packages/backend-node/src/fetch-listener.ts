@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type FetchHandler, type Logger, type NodeListener, responseParts } from '@chaussette/core';
+import { describeValue, type FetchHandler, type Logger, type NodeListener, responseParts } from '@chaussette/core';
 import { createRequest } from './lazy-request.js';
 import { respondWithError } from './errors.js';
 
@@ -35,15 +35,16 @@ function sendResponse(response: Response, req: IncomingMessage, res: ServerRespo
 
 function writeResponse(response: Response, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
   if (!isResponse(response)) {
-    respondWithError(req, res, new TypeError(`The fetch handler returned ${typeof response === 'object' ? String(response) : typeof response}, not a Response`), logger);
-    return;
-  }
-  if (res.destroyed) {
-    void response.body?.cancel().catch(() => {});
+    respondWithError(req, res, new TypeError(`The fetch handler returned ${describeValue(response)}, not a Response`), logger);
     return;
   }
   const isHead = req.method === 'HEAD';
   const parts = responseParts(response);
+  if (res.destroyed) {
+    // The client is gone: stop the app's stream, if it has one.
+    if (!parts) void response.body?.cancel().catch(() => {});
+    return;
+  }
   if (parts) {
     if (parts.body !== null && !parts.hasContentLength) parts.headers.push('content-length', String(byteLength(parts.body)));
     res.writeHead(parts.status, parts.statusText || undefined, parts.headers);
