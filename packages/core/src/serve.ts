@@ -41,7 +41,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const close = (timeoutMs: number) =>
     (closing ??= (async () => {
       await Promise.all(started.map(({ handle }) => handle.close(timeoutMs)));
-      await Promise.all(started.map(({ socketFile }) => socketFile?.remove()));
+      await Promise.all(started.flatMap(({ socketFile }) => (socketFile ? [socketFile.remove()] : [])));
       await app.close?.();
     })());
 

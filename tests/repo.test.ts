@@ -1,0 +1,32 @@
+// Checks over the whole repository: lint rules, type-checking of tests, and package manifests.
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ESLint } from 'eslint';
+import { publint } from 'publint';
+import { formatMessage } from 'publint/utils';
+import { describe, expect, test } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const packages = ['packages', 'apps'].flatMap((group) => readdirSync(`${root}/${group}`).map((name) => `${group}/${name}`));
+
+describe('the repository', () => {
+  test('passes eslint: no floating promises, core imports no backend', async () => {
+    const eslint = new ESLint({ cwd: root });
+    const results = await eslint.lintFiles(['.']);
+    const problems = results.flatMap((result) =>
+      result.messages.map((message) => `${result.filePath.slice(root.length)}:${message.line} ${message.ruleId}: ${message.message}`),
+    );
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  test.each(packages)('%s type-checks, tests included', (directory) => {
+    const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+    expect(() => execFileSync(process.execPath, [tsc, '--noEmit', '-p', `${root}/${directory}`], { stdio: 'pipe' })).not.toThrow();
+  }, 120_000);
+
+  test.each(packages)('%s is publishable as built (publint)', async (directory) => {
+    const { messages, pkg } = await publint({ pkgDir: `${root}/${directory}`, level: 'warning', strict: true, pack: 'npm' });
+    expect(messages.map((message) => formatMessage(message, pkg))).toEqual([]);
+  });
+});
