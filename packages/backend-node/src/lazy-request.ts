@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { forwardMissingMembers } from '@chaussette/core';
 
 const utf8 = new TextDecoder();
 const realRequest = Symbol('realRequest');
@@ -106,38 +107,8 @@ class NodeBackedRequest {
   }
 }
 
-const overridden = new Set(Reflect.ownKeys(NodeBackedRequest.prototype));
-
-// Delegate every other Request member, including the symbol-keyed state undici reads in `new Request(request)`.
-function delegate(key: string | symbol, descriptor: PropertyDescriptor): void {
-  if (overridden.has(key) || key === 'constructor') return;
-  if (typeof descriptor.value === 'function') {
-    Object.defineProperty(NodeBackedRequest.prototype, key, {
-      configurable: true,
-      writable: true,
-      value(this: NodeBackedRequest, ...args: unknown[]) {
-        const real = this[realRequest];
-        return (real[key as keyof Request] as (...args: unknown[]) => unknown).apply(real, args);
-      },
-    });
-  } else if (descriptor.get || 'value' in descriptor) {
-    Object.defineProperty(NodeBackedRequest.prototype, key, {
-      configurable: true,
-      get(this: NodeBackedRequest) {
-        return this[realRequest][key as keyof Request];
-      },
-    });
-  }
-}
-for (const key of Reflect.ownKeys(Request.prototype)) {
-  if (key === Symbol.toStringTag) continue;
-  delegate(key, Object.getOwnPropertyDescriptor(Request.prototype, key)!);
-}
-const sample = new Request('http://localhost/');
-for (const key of Object.getOwnPropertySymbols(sample)) {
-  delegate(key, Object.getOwnPropertyDescriptor(sample, key)!);
-}
-Object.setPrototypeOf(NodeBackedRequest.prototype, Request.prototype);
+// Everything else (body, clone(), formData()…, and the state undici reads in `new Request(request)`).
+forwardMissingMembers(NodeBackedRequest, Request, new Request('http://localhost/'), (light) => (light as NodeBackedRequest)[realRequest]);
 
 export function createRequest(req: IncomingMessage, res: ServerResponse, origin: string): Request {
   return new NodeBackedRequest(req, res, origin) as unknown as Request;

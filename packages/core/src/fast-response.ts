@@ -4,6 +4,8 @@
 // such a body as it is, and becomes a real undici Response the moment anything else is asked of it.
 // Set CHAUSSETTE_NATIVE_RESPONSE=1 to keep Node's own Response.
 
+import { forwardMissingMembers } from './forward-members.js';
+
 const NativeResponse = globalThis.Response;
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const native = Symbol('native');
@@ -133,44 +135,8 @@ class ChaussetteResponse {
 }
 
 // Everything else a Response has (body, bodyUsed, clone(), text(), json(), arrayBuffer(), blob()…) is the real one's.
-const own = new Set(Reflect.ownKeys(ChaussetteResponse.prototype));
-for (const key of Reflect.ownKeys(NativeResponse.prototype)) {
-  if (own.has(key) || key === 'constructor' || key === Symbol.toStringTag) continue;
-  const descriptor = Object.getOwnPropertyDescriptor(NativeResponse.prototype, key)!;
-  Object.defineProperty(
-    ChaussetteResponse.prototype,
-    key,
-    typeof descriptor.value === 'function'
-      ? {
-          configurable: true,
-          writable: true,
-          value(this: ChaussetteResponse, ...args: unknown[]) {
-            const real = this[native];
-            return (real[key as keyof Response] as (...args: unknown[]) => unknown).apply(real, args);
-          },
-        }
-      : {
-          configurable: true,
-          get(this: ChaussetteResponse) {
-            return this[native][key as keyof Response];
-          },
-        },
-  );
-}
-// undici reads its own symbol-keyed state from a Response it is given (`new Response(res.body, res)` is
-// fine, but e.g. cloning through undici internals is not): hand it the real one's.
-const sample = new NativeResponse(null);
-for (const key of Object.getOwnPropertySymbols(sample)) {
-  if (own.has(key)) continue;
-  Object.defineProperty(ChaussetteResponse.prototype, key, {
-    configurable: true,
-    get(this: ChaussetteResponse) {
-      return (this[native] as unknown as Record<symbol, unknown>)[key];
-    },
-  });
-}
+forwardMissingMembers(ChaussetteResponse, NativeResponse, new NativeResponse(null), (light) => (light as ChaussetteResponse)[native]);
 // `x instanceof Response` holds for ours and for Node's own (from fetch()), whichever Response is global.
-Object.setPrototypeOf(ChaussetteResponse.prototype, NativeResponse.prototype);
 Object.defineProperty(ChaussetteResponse, Symbol.hasInstance, {
   value: (value: unknown) => value instanceof NativeResponse,
 });

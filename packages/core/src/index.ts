@@ -32,6 +32,7 @@ export {
   parsePort,
   parseSocketMode,
 } from './listen-target.js';
+export { forwardMissingMembers } from './forward-members.js';
 export { installFastResponse, type ResponseParts, responseParts } from './fast-response.js';
 export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
 export { loadExport, parseExportSpecifier } from './load-module.js';
