@@ -35,6 +35,7 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
     ['missing package', ['no-such-package-here'], 'no installed package "no-such-package-here"'],
     ['missing export', ['no-default.mjs'], '"no-default.mjs" has no default export (its exports: api, version); name one after a colon, e.g. no-default.mjs:api'],
     ['missing named export', ['fetch-handler.mjs:nope'], 'has no export "nope" (its exports: api, default, nested)'],
+    ['an installed package that exports a class', ['koa'], 'koa:default is the class Application, not an app: export an instance (new Application())'],
     ['export is not an app', ['not-an-app.mjs'], 'not-an-app.mjs:default is a number (42), not an app. Accepted: a node (req, res) listener'],
     ['ambiguous function', ['zero-arity.mjs'], 'declares no parameters. Say it with --interface node'],
     ['app throws on import', ['throws-on-import.mjs'], 'Loading application throws-on-import.mjs failed: DATABASE_URL is not set'],

@@ -1,6 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { type CliProcess, get, killAll, startCli } from './helpers.js';
 
@@ -71,6 +74,21 @@ describe('serving on a socket the parent process owns', () => {
     expect(await cli.stop()).toBe(0);
   });
 
+  test.skipIf(!hasSocketActivate)('systemd socket activation on a unix socket: shown by its path, its file left to systemd', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'chaussette-fd-'));
+    const path = join(directory, 'activated.sock');
+    try {
+      const starting = startCli([], { wrapper: ['systemd-socket-activate', '-l', path] });
+      expect((await getWhenListening(`unix:${path}`)).body).toBe('Hello world!\n');
+      const cli = await starting;
+      expect(cli.addresses).toEqual([`fd://3 (unix:${path})`]);
+      expect(await cli.stop()).toBe(0);
+      expect(existsSync(path)).toBe(true); // the socket file belongs to whoever bound it
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
   test.skipIf(!hasSocketActivate)('systemd socket activation: every passed socket is served; an unknown name is an error', async () => {
     const [one, two] = [await freePort(), await freePort()];
     const starting = startCli([], { wrapper: ['systemd-socket-activate', '-l', `127.0.0.1:${one}`, '-l', `127.0.0.1:${two}`] });
@@ -95,7 +113,8 @@ async function getWhenListening(where: string): Promise<Awaited<ReturnType<typeo
     try {
       return await get(where);
     } catch (error) {
-      if ((error as { code?: string }).code !== 'ECONNREFUSED' || attempt > 200) throw error;
+      const code = (error as { code?: string }).code;
+      if ((code !== 'ECONNREFUSED' && code !== 'ENOENT') || attempt > 200) throw error;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }

@@ -19,7 +19,7 @@ const nodeBackend: Backend = {
       listener(req, res);
     });
     await listen(server, target);
-    const address = boundAddress(server);
+    const address = boundAddress(server, target);
     if (address.type === 'tcp') origin = formatAddress(address);
     return {
       address,
@@ -45,9 +45,10 @@ function listen(server: Server, target: ListenTarget): Promise<void> {
   });
 }
 
-function boundAddress(server: Server): BoundAddress {
+function boundAddress(server: Server, target: ListenTarget): BoundAddress {
   const address = server.address();
-  if (address === null || typeof address === 'string') return { type: 'unix', path: address || '(unnamed)' };
+  // node:http cannot name a unix socket it was handed as an fd; core read its path from the kernel.
+  if (address === null || typeof address === 'string') return { type: 'unix', path: address || (target.type === 'fd' && target.path) || '' };
   return { type: 'tcp', host: address.address, port: address.port };
 }
 

@@ -75,7 +75,7 @@ async function toTarget(spec: BindSpec, backlog: number): Promise<ListenTarget> 
     case 'unix':
       return { type: 'unix', path: spec.path, backlog };
     case 'fd':
-      return { type: 'fd', fd: spec.fd, family: inspectInheritedSocket(spec.fd), backlog };
+      return { type: 'fd', fd: spec.fd, ...inspectInheritedSocket(spec.fd), backlog };
   }
 }
 
@@ -94,7 +94,7 @@ function systemdTargets(env: NodeJS.ProcessEnv, fdName: string | undefined, back
   return chosen.map(({ fd, name }) => ({
     type: 'fd',
     fd,
-    family: inspectInheritedSocket(fd, `systemd socket ${name} (LISTEN_FDS)`),
+    ...inspectInheritedSocket(fd, `systemd socket ${name} (LISTEN_FDS)`),
     backlog,
   }));
 }

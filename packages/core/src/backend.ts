@@ -39,8 +39,8 @@ export type ListenTarget =
   /** `host` is an IP literal (core resolved any name); `port` 0 asks the kernel for a free port. */
   | { type: 'tcp'; host: string; port: number; backlog: number }
   | { type: 'unix'; path: string; backlog: number }
-  /** An inherited socket, checked to be a listening stream socket of the given family. */
-  | { type: 'fd'; fd: number; family: 'tcp' | 'unix'; backlog: number };
+  /** An inherited socket, checked to be a listening stream socket of the given family (`path`: a unix socket's file). */
+  | { type: 'fd'; fd: number; family: 'tcp' | 'unix'; path?: string; backlog: number };
 
 /** The address a listening socket is actually bound to, as the backend reads it back from its server. */
 export type BoundAddress = { type: 'tcp'; host: string; port: number } | { type: 'unix'; path: string };

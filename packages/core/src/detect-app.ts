@@ -48,6 +48,11 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
     return fetchApp(value, `${describeObject(shape)} (fetch handler)`, shape.fetch.bind(value) as FetchHandler);
   }
   if (typeof value === 'function') {
+    if (isClass(value)) {
+      throw new ChaussetteError(
+        `${label} is the class ${value.name || '(anonymous)'}, not an app: export an instance (new ${value.name || 'App'}()), or a function that makes one and pass --factory`,
+      );
+    }
     if (typeof shape.handle === 'function' && typeof shape.use === 'function') {
       const framework = typeof shape.set === 'function' && typeof shape.engine === 'function' ? 'an Express app' : 'a Connect app';
       return nodeApp(value, `${framework} (node request listener)`, value as NodeListener);
@@ -55,10 +60,14 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
     if (value.length >= 2) return nodeApp(value, `${describeFunction(shape)} (node request listener)`, value as NodeListener);
     if (value.length === 1) return fetchApp(value, `${describeFunction(shape)} (fetch handler)`, value as FetchHandler);
     throw new ChaussetteError(
-      `Cannot tell what kind of app ${label} is: ${describeFunction(shape)} declares no parameters. Say it with --interface node for (req, res) or --interface fetch for (request) => Response`,
+      `Cannot tell what kind of app ${label} is: ${describeFunction(shape)} declares no parameters. Say it with --interface node for (req, res) or --interface fetch for (request) => Response; if it returns the app, pass --factory`,
     );
   }
   throw notAnApp(label, value);
+}
+
+function isClass(fn: Function): boolean {
+  return /^class[\s{]/.test(Function.prototype.toString.call(fn));
 }
 
 function nodeApp(source: unknown, description: string, listener: NodeListener): App {

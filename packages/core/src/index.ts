@@ -16,6 +16,7 @@ export { acquireListenTargets, type ListenRequest } from './acquire.js';
 export { type AppInterface, describeValue, toApp } from './detect-app.js';
 export { ChaussetteError, errorCode, errorMessage, invalidOption, isChaussetteError } from './errors.js';
 export {
+  type InheritedSocket,
   inspectInheritedSocket,
   SD_LISTEN_FDS_START,
   type SocketFamily,

@@ -17,8 +17,8 @@ describe('inspectInheritedSocket', () => {
     const unix = createServer().listen(join(directory, 's.sock'));
     await once(unix, 'listening');
     try {
-      expect(inspectInheritedSocket(fdOf(tcp))).toBe('tcp');
-      expect(inspectInheritedSocket(fdOf(unix))).toBe('unix');
+      expect(inspectInheritedSocket(fdOf(tcp))).toEqual({ family: 'tcp' });
+      expect(inspectInheritedSocket(fdOf(unix))).toEqual({ family: 'unix', path: join(directory, 's.sock') });
     } finally {
       tcp.close();
       unix.close();

@@ -3,6 +3,12 @@ import { ChaussetteError, errorCode } from './errors.js';
 
 export type SocketFamily = 'tcp' | 'unix';
 
+/** What an inherited fd turned out to be: its family, and a unix socket's file when it has one. */
+export interface InheritedSocket {
+  family: SocketFamily;
+  path?: string;
+}
+
 const TCP_STATES: Record<string, string> = {
   '01': 'ESTABLISHED', '02': 'SYN_SENT', '03': 'SYN_RECV', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2',
   '06': 'TIME_WAIT', '07': 'CLOSE', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '0A': 'LISTEN', '0B': 'CLOSING',
@@ -17,7 +23,7 @@ const UNIX_ACCEPTING = 0x10000;
  * Without this, listening on a bound-but-idle or unbound socket would silently make a new one.
  * The socket's kind comes from the kernel's tables in /proc/net, matched by the inode fstat gives.
  */
-export function inspectInheritedSocket(fd: number, source = `--fd ${fd}`): SocketFamily {
+export function inspectInheritedSocket(fd: number, source = `--fd ${fd}`): InheritedSocket {
   let stats: Stats;
   try {
     stats = fstatSync(fd);
@@ -36,7 +42,7 @@ export function inspectInheritedSocket(fd: number, source = `--fd ${fd}`): Socke
     );
   }
   const entry = findSocketEntry(stats.ino);
-  if (entry === 'unknown') return 'tcp'; // no /proc/net here (not Linux): let the server's listen() decide
+  if (entry === 'unknown') return { family: 'tcp' }; // no /proc/net here (not Linux): let the server's listen() decide
   if (entry === undefined) {
     throw notListening(source, fd, 'a socket that is not listening (unbound, or not a TCP or unix socket)');
   }
@@ -45,14 +51,14 @@ export function inspectInheritedSocket(fd: number, source = `--fd ${fd}`): Socke
     if (entry.state !== TCP_LISTEN) {
       throw notListening(source, fd, `a TCP socket that is not listening (state ${TCP_STATES[entry.state] ?? entry.state})`);
     }
-    return 'tcp';
+    return { family: 'tcp' };
   }
   const type = UNIX_TYPES[entry.type] ?? `type ${entry.type}`;
   if (type !== 'stream') throw notListening(source, fd, `a unix ${type} socket`);
   if ((Number.parseInt(entry.flags, 16) & UNIX_ACCEPTING) === 0) {
     throw notListening(source, fd, 'a unix stream socket that is not listening');
   }
-  return 'unix';
+  return entry.path ? { family: 'unix', path: entry.path } : { family: 'unix' };
 }
 
 function notListening(source: string, fd: number, what: string): ChaussetteError {
@@ -72,7 +78,7 @@ function describeFileType(stats: Stats): string {
 
 type SocketEntry =
   | { table: 'tcp' | 'udp'; state: string }
-  | { table: 'unix'; type: string; flags: string };
+  | { table: 'unix'; type: string; flags: string; path: string | undefined };
 
 function findSocketEntry(inode: number): SocketEntry | undefined | 'unknown' {
   const wanted = String(inode);
@@ -92,7 +98,8 @@ function findSocketEntry(inode: number): SocketEntry | undefined | 'unknown' {
     sawTable = true;
     // Num RefCount Protocol Flags Type St Inode Path
     const row = unixRows.find((fields) => fields[6] === wanted);
-    if (row) return { table: 'unix', flags: row[3] ?? '0', type: row[4] ?? '' };
+    // An abstract socket's name starts with @; a file path is what users know it by.
+    if (row) return { table: 'unix', flags: row[3] ?? '0', type: row[4] ?? '', path: row[7]?.startsWith('/') ? row[7] : undefined };
   }
   return sawTable ? undefined : 'unknown';
 }

@@ -69,7 +69,7 @@ export function formatAddress(address: BoundAddress | BindSpec): string {
     case 'tcp':
       return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
     case 'unix':
-      return `unix:${address.path}`;
+      return `unix:${address.path || '(unnamed)'}`;
     case 'fd':
       return `fd://${address.fd}`;
   }

@@ -30,6 +30,7 @@ describe('loadApp', () => {
     ['apps', 'node', 'function listener (node request listener)'],
     ['commonjs.cjs', 'node', 'function app (node request listener)'],
     ['commonjs.cjs:extra', 'fetch', 'an object with fetch() (fetch handler)'],
+    ['./app-dir', 'fetch', 'an object with fetch() (fetch handler)'],
   ])('%s is a %s app', async (specifier, kind, description) => {
     const app = await loadApp(specifier, { cwd });
     expect(app.kind).toBe(kind);
@@ -50,7 +51,8 @@ describe('loadApp', () => {
 
   test.each([
     ['apps.mjs:nothing', 'apps.mjs:nothing is null, not an app'],
-    ['apps.mjs:missing', '"apps.mjs:missing" has no export "missing" (its exports: default, factory, handler, listener, nothing, promised, withFetch)'],
+    ['apps.mjs:missing', '"apps.mjs:missing" has no export "missing" (its exports: Application, default, factory, handler, listener, nothing, promised, withFetch)'],
+    ['apps.mjs:Application', 'apps.mjs:Application is the class Application, not an app: export an instance (new Application())'],
     ['apps.mjs:withFetch.nope', '"apps.mjs:withFetch.nope" has no export "withFetch.nope" (its exports: fetch)'],
     ['./nowhere.mjs', 'Cannot find application "./nowhere.mjs"'],
   ])('%s fails with a clear message', async (specifier, message) => {

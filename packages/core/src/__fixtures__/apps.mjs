@@ -7,3 +7,6 @@ export function factory(a, b) {
 }
 export const nothing = null;
 export default listener;
+export class Application {
+  callback() {}
+}

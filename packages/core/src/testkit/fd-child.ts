@@ -15,7 +15,7 @@ const fd = 3;
 const server = await startServer({
   app: kind === 'fetch' ? fixtures.fetch : fixtures.node,
   backend,
-  targets: [{ type: 'fd', fd, family: inspectInheritedSocket(fd), backlog: 511 }],
+  targets: [{ type: 'fd', fd, ...inspectInheritedSocket(fd), backlog: 511 }],
   logger: { debug() {}, info() {}, warn: console.warn, error: (object, message) => console.error(message, object.err) },
 });
 process.stdout.write(`listening ${server.listening[0]?.address}\n`);
