@@ -1,8 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Backend, BoundAddress, ListenTarget, ServerHandle } from '@chaussette/core';
-import { formatAddress, installFastResponse } from '@chaussette/core';
-import { guardedListener } from './errors.js';
-import { fetchListener } from './fetch-listener.js';
+import { formatAddress } from '@chaussette/core';
+import { nodeListenerFor } from './bridge.js';
 
 /** node:http, chaussette's default backend: node listeners as they are, fetch handlers through a lazy bridge. */
 const nodeBackend: Backend = {
@@ -10,9 +9,7 @@ const nodeBackend: Backend = {
   appKinds: ['node', 'fetch'],
   async serve(app, target, { logger }) {
     let origin = 'localhost';
-    if (app.kind === 'fetch') installFastResponse();
-    const listener =
-      app.kind === 'node' ? guardedListener(app.listener, logger) : fetchListener(app.fetch, logger, () => origin);
+    const listener = nodeListenerFor(app, logger, () => origin);
     let closing = false;
     const server = createServer((req, res) => {
       if (closing) res.shouldKeepAlive = false; // answer with `Connection: close`

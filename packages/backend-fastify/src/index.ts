@@ -1,0 +1,132 @@
+import type { AddressInfo } from 'node:net';
+import type { App, Backend, BoundAddress, ListenTarget, Logger, ServerHandle } from '@chaussette/core';
+import { formatAddress } from '@chaussette/core';
+import { nodeListenerFor } from '@chaussette/backend-node/bridge';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
+
+type FastifyPlugin = FastifyPluginAsync | FastifyPluginCallback;
+
+// fastify-plugin marks the functions it wraps with these.
+const PLUGIN_MARKS = [Symbol.for('skip-override'), Symbol.for('fastify.display-name'), Symbol.for('plugin-meta')];
+const PLUGIN_PARAMETER = /^(?:async\s+)?(?:function\s*[\w$]*\s*)?\(?\s*(fastify|app|instance|server|f)\b/;
+
+function isFastifyInstance(value: unknown): value is FastifyInstance {
+  const shape = value as Partial<FastifyInstance> | null;
+  return typeof shape?.register === 'function' && typeof shape.inject === 'function' && typeof shape.listen === 'function';
+}
+
+/**
+ * A Fastify plugin, as `fastify start` loads one: marked by fastify-plugin, or a function whose first
+ * parameter is named like a Fastify instance (`fastify`, `app`, `instance`, `server`, `f`).
+ */
+export function isFastifyPlugin(value: unknown): value is FastifyPlugin {
+  if (typeof value !== 'function') return false;
+  if (PLUGIN_MARKS.some((mark) => mark in value)) return true;
+  return PLUGIN_PARAMETER.test(Function.prototype.toString.call(value));
+}
+
+/** Fastify: plugins and instances natively, with their hooks and close(); node and fetch apps on a catch-all route. */
+const fastifyBackend: Backend = {
+  name: 'fastify',
+  appKinds: ['node', 'fetch'],
+  recognize(value) {
+    if (isFastifyInstance(value)) {
+      return nativeApp(value, 'a Fastify instance (served natively)');
+    }
+    if (isFastifyPlugin(value)) {
+      return nativeApp(value, `a Fastify plugin${value.name ? ` ${value.name}` : ''} (served natively)`);
+    }
+    return undefined;
+  },
+  async serve(app, target, { logger }) {
+    let origin = 'localhost';
+    const instance = fastifyFor(app, logger, () => origin);
+    await instance.listen(listenOptions(target));
+    const address = boundAddress(instance, target);
+    if (address.type === 'tcp') origin = formatAddress(address);
+    return { address, close: gracefulClose(instance) };
+  },
+};
+export default fastifyBackend;
+
+function nativeApp(source: FastifyInstance | FastifyPlugin, description: string): App {
+  return {
+    kind: 'node',
+    // Only reached if this app ends up on another backend; the Fastify backend serves `source` itself.
+    listener: () => {
+      throw new Error(`${description} can only be served by the fastify backend`);
+    },
+    description,
+    source,
+  };
+}
+
+function fastifyFor(app: App, logger: Logger, origin: () => string): FastifyInstance {
+  if (isFastifyInstance(app.source)) return app.source;
+  const instance = Fastify({
+    // Our logger (pino, from the CLI) follows --log-level and --log-output; the access log is not Fastify's job.
+    ...(isPino(logger) ? { loggerInstance: logger } : {}),
+    disableRequestLogging: true,
+  });
+  if (isFastifyPlugin(app.source)) {
+    void instance.register(app.source);
+    return instance;
+  }
+  // A node or fetch app: every method and path to it, with the request body left unread for the app.
+  const listener = nodeListenerFor(app, logger, origin);
+  instance.removeAllContentTypeParsers();
+  instance.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  instance.all('*', (request, reply) => {
+    reply.hijack();
+    listener(request.raw, reply.raw);
+  });
+  return instance;
+}
+
+function isPino(logger: Logger): logger is Logger & FastifyInstance['log'] {
+  const candidate = logger as Partial<FastifyInstance['log']>;
+  return typeof candidate.child === 'function' && typeof candidate.fatal === 'function' && typeof candidate.trace === 'function';
+}
+
+function listenOptions(target: ListenTarget) {
+  switch (target.type) {
+    case 'tcp':
+      return { host: target.host, port: target.port, backlog: target.backlog };
+    case 'unix':
+      return { path: target.path, backlog: target.backlog };
+    case 'fd':
+      // node:net listens on `fd` and ignores `host`; a host keeps Fastify from binding localhost a second time.
+      return { fd: target.fd, backlog: target.backlog, host: '127.0.0.1' };
+  }
+}
+
+function boundAddress(instance: FastifyInstance, target: ListenTarget): BoundAddress {
+  const address = instance.server.address() as AddressInfo | string | null;
+  if (address === null || typeof address === 'string') {
+    return { type: 'unix', path: address || (target.type === 'fd' && target.path) || '' };
+  }
+  return { type: 'tcp', host: address.address, port: address.port };
+}
+
+/** fastify.close() (its onClose hooks run; idle connections close), bounded by the timeout. */
+function gracefulClose(instance: FastifyInstance): ServerHandle['close'] {
+  let closed: Promise<void> | undefined;
+  return (timeoutMs) =>
+    (closed ??= new Promise<void>((resolve, reject) => {
+      const force = setTimeout(() => instance.server.closeAllConnections(), timeoutMs);
+      // Responses that finish while closing leave idle keep-alive connections: close them as they appear.
+      const sweep = setInterval(() => instance.server.closeIdleConnections(), 50);
+      instance.close().then(
+        () => {
+          clearTimeout(force);
+          clearInterval(sweep);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(force);
+          clearInterval(sweep);
+          reject(error);
+        },
+      );
+    }));
+}
