@@ -22,12 +22,18 @@ export function createLogger(options: Pick<CliOptions, 'logLevel' | 'logOutput' 
   );
 }
 
+/** An error's stack; a thrown value that is not an Error (a string, a number) as it is. */
+function describeError(err: LogRecord['err']): string {
+  if (err !== null && typeof err === 'object') return err.stack ?? err.message ?? JSON.stringify(err);
+  return `thrown: ${JSON.stringify(err)}`;
+}
+
 interface LogRecord {
   level: number;
   time: string;
   pid: number;
   msg?: string;
-  err?: { stack?: string; message?: string };
+  err?: { stack?: string; message?: string } | string | number | boolean | null;
 }
 
 /** `[2026-01-31 12:00:00 +0000] [4242] [INFO] Serving on 127.0.0.1:8080`, an error's stack on the lines below. */
@@ -37,7 +43,7 @@ function textLines(destination: DestinationStream): DestinationStream {
       const record = JSON.parse(line) as LogRecord;
       const time = record.time.replace('T', ' ').replace(/\.\d+Z$/, ' +0000');
       let text = `[${time}] [${record.pid}] [${LABELS[record.level] ?? record.level}] ${record.msg ?? ''}\n`;
-      if (record.err) text += `${(record.err.stack ?? record.err.message ?? '').replace(/^/gm, '    ')}\n`;
+      if (record.err !== undefined) text += `${describeError(record.err).replace(/^/gm, '    ')}\n`;
       destination.write(text);
     },
   };

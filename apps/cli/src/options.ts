@@ -104,7 +104,7 @@ function keepDashedValues(argv: readonly string[]): string[] {
     const arg = argv[index]!;
     const next = argv[index + 1];
     if (VALUE_OPTIONS.has(arg) && next !== undefined && /^-\d/.test(next)) {
-      out.push(`${arg}=${next}`);
+      out.push(arg.startsWith('--') ? `${arg}=${next}` : `${arg}${next}`);
       index++;
     } else {
       out.push(arg);

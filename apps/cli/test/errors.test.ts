@@ -44,6 +44,7 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
     ['official backend not installed', ['--backend', 'uws'], 'Backend "uws" is not installed: run `npm install @chaussette/backend-uws` (installed backends: node)'],
     ['non-numeric port', ['--port', 'http'], 'Invalid --port "http" (expected an integer from 0 to 65535)'],
     ['negative port', ['--port', '-1'], 'Invalid --port "-1" (expected an integer from 0 to 65535)'],
+    ['negative port in a short option', ['-b', '-1'], 'Invalid --bind "-1" (expected host:port, [ipv6]:port, unix:/path or fd://N)'],
     ['port too large', ['--port', '70000'], 'Invalid --port "70000"'],
     ['--host and --fd together', ['--host', '0.0.0.0', '--fd', '3'], '--fd and --host cannot be used together'],
     ['--fd not open', ['--fd', '99'], '--fd 99: file descriptor 99 is not open in this process'],

@@ -113,7 +113,7 @@ function gracefulClose(instance: FastifyInstance): ServerHandle['close'] {
   let closed: Promise<void> | undefined;
   return (timeoutMs) =>
     (closed ??= new Promise<void>((resolve, reject) => {
-      const force = setTimeout(() => instance.server.closeAllConnections(), timeoutMs);
+      const force = setTimeout(() => instance.server.closeAllConnections(), Math.min(timeoutMs, 2 ** 31 - 1));
       // Responses that finish while closing leave idle keep-alive connections: close them as they appear.
       const sweep = setInterval(() => instance.server.closeIdleConnections(), 50);
       instance.close().then(

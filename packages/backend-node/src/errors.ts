@@ -1,18 +1,27 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger, NodeListener } from '@chaussette/core';
+import { errorMessage, type Logger, type NodeListener } from '@chaussette/core';
 
 const INTERNAL_ERROR = 'Internal Server Error\n';
 
 /** Logs an app error with its stack and answers 500, without any of the app's headers or internals. */
 export function respondWithError(req: IncomingMessage, res: ServerResponse, error: unknown, logger: Logger): void {
+  if (res.destroyed || req.destroyed) {
+    // The client went away (often the cause of the error, e.g. an aborted upload): nothing to answer.
+    logger.debug(`The client of ${req.method} ${req.url} went away: ${errorMessage(error)}`);
+    return;
+  }
   logger.error({ err: error }, `Error in the app while handling ${req.method} ${req.url}`);
-  if (res.headersSent || res.writableEnded) {
+  if (res.writableEnded) return; // the response is complete: let it reach the client
+  if (res.headersSent) {
     // Too late for a status code: cut the connection so the client sees a broken response, not a short one.
     res.destroy();
     return;
   }
   for (const name of res.getHeaderNames()) res.removeHeader(name);
-  res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(INTERNAL_ERROR) });
+  res.writeHead(500, 'Internal Server Error', {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(INTERNAL_ERROR),
+  });
   res.end(INTERNAL_ERROR);
 }
 

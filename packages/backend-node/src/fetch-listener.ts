@@ -3,9 +3,18 @@ import { describeValue, type FetchHandler, type Logger, type NodeListener, respo
 import { createRequest } from './lazy-request.js';
 import { respondWithError } from './errors.js';
 
+// RFC 3986 host (IP literal, IPv4 or registered name) and an optional port.
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/;
+
 /** Serves a fetch handler on node:http: a lazy Request in, the Response written back with backpressure. */
 export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () => string): NodeListener {
   return (req, res) => {
+    const host = req.headers.host;
+    if (host && !VALID_HOST.test(host)) {
+      // It would become part of request.url, and could change the path the app sees (`Host: x/admin#`).
+      res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('Bad Request: invalid Host header\n');
+      return;
+    }
     let result: Response | Promise<Response>;
     try {
       result = fetch(createRequest(req, res, origin()));
@@ -66,21 +75,22 @@ function writeResponse(response: Response, req: IncomingMessage, res: ServerResp
     return;
   }
   const body = response.body;
-  res.writeHead(response.status, statusText, headers);
   if (body === null || isHead) {
+    res.writeHead(response.status, statusText, headers);
     res.end();
     void body?.cancel().catch(() => {});
     return;
   }
+  const reader = body.getReader(); // throws for a body already read: a 500, before any header is sent
+  res.writeHead(response.status, statusText, headers);
   res.flushHeaders(); // a streamed response (server-sent events) shows its headers before its first chunk
-  streamBody(body, res).catch((error: unknown) => {
+  streamBody(reader, res).catch((error: unknown) => {
     logger.error({ err: error }, `Error while streaming the response to ${req.method} ${req.url}`);
     res.destroy();
   });
 }
 
-async function streamBody(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> {
-  const reader = body.getReader();
+async function streamBody(reader: ReadableStreamDefaultReader<Uint8Array>, res: ServerResponse): Promise<void> {
   const cancel = () => void reader.cancel().catch(() => {});
   res.once('close', cancel); // the client went away: stop the app's stream
   try {

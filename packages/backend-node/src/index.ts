@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Backend, BoundAddress, ListenTarget, ServerHandle } from '@chaussette/core';
 import { formatAddress } from '@chaussette/core';
 import { nodeListenerFor } from './bridge.js';
@@ -11,8 +11,15 @@ const nodeBackend: Backend = {
     let origin = 'localhost';
     const listener = nodeListenerFor(app, logger, () => origin);
     let closing = false;
+    // Responses not yet started when close() begins must say `Connection: close` too.
+    const inFlight = new Set<ServerResponse>();
     const server = createServer((req, res) => {
-      if (closing) res.shouldKeepAlive = false; // answer with `Connection: close`
+      if (closing) {
+        res.shouldKeepAlive = false;
+      } else {
+        inFlight.add(res);
+        res.once('close', () => inFlight.delete(res));
+      }
       listener(req, res);
     });
     await listen(server, target);
@@ -20,7 +27,10 @@ const nodeBackend: Backend = {
     if (address.type === 'tcp') origin = formatAddress(address);
     return {
       address,
-      close: gracefulClose(server, () => (closing = true)),
+      close: gracefulClose(server, () => {
+        closing = true;
+        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+      }),
     };
   },
 };
@@ -49,6 +59,8 @@ function boundAddress(server: Server, target: ListenTarget): BoundAddress {
   return { type: 'tcp', host: address.address, port: address.port };
 }
 
+const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
+
 function gracefulClose(server: Server, markClosing: () => void): ServerHandle['close'] {
   let closed: Promise<void> | undefined;
   return (timeoutMs) =>
@@ -57,7 +69,7 @@ function gracefulClose(server: Server, markClosing: () => void): ServerHandle['c
       server.close(() => resolve()); // stops accepting; calls back once every connection has ended
       // Connections whose in-flight response finishes become idle: close them as they do.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
+      const force = setTimeout(() => server.closeAllConnections(), Math.min(timeoutMs, MAX_TIMEOUT_MS));
       server.once('close', () => {
         clearInterval(sweep);
         clearTimeout(force);

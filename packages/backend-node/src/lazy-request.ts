@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import { forwardMissingMembers } from '@chaussette/core';
 
 const utf8 = new TextDecoder();
@@ -34,14 +33,17 @@ class NodeBackedRequest {
     if (this.#url === undefined) {
       const target = this.#req.url ?? '/';
       // An absolute-form target (`GET http://host/path`) is already a URL.
+      // The fetch listener has refused a malformed Host; an empty one means none.
+      const host = this.#req.headers.host || this.#origin;
       this.#url = target.startsWith('/')
-        ? `http://${this.#req.headers.host ?? this.#origin}${target}`
-        : /^https?:\/\//i.test(target) ? target : `http://${this.#req.headers.host ?? this.#origin}/${target}`;
+        ? `http://${host}${target}`
+        : /^https?:\/\//i.test(target) ? target : `http://${host}/${target}`;
     }
     return this.#url;
   }
 
   get headers(): Headers {
+    if (this.#real) return this.#real.headers;
     if (this.#headers === undefined) {
       const headers = new Headers();
       const raw = this.#req.rawHeaders;
@@ -72,6 +74,10 @@ class NodeBackedRequest {
     return this.#readBody().then((bytes) => utf8.decode(bytes));
   }
 
+  get #hasBody(): boolean {
+    return this.method !== 'GET' && this.method !== 'HEAD';
+  }
+
   json(): Promise<unknown> {
     if (this.#real) return this.#real.json();
     return this.text().then((text) => JSON.parse(text));
@@ -83,6 +89,7 @@ class NodeBackedRequest {
   }
 
   async #readBody(): Promise<Buffer> {
+    if (!this.#hasBody) return Buffer.alloc(0); // a null body reads as empty, and stays unused
     if (this.#bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
     this.#bodyUsed = true;
     const chunks: Buffer[] = [];
@@ -93,18 +100,59 @@ class NodeBackedRequest {
   /** The real Request, made on first use of anything the fast paths above do not cover. */
   get [realRequest](): Request {
     if (this.#real === undefined) {
-      const method = this.method;
-      const hasBody = method !== 'GET' && method !== 'HEAD' && !this.#bodyUsed;
-      this.#real = new Request(this.url, {
-        method,
+      const real = new Request(this.url, {
+        method: this.method,
         headers: this.headers,
         signal: this.signal,
-        body: hasBody ? (Readable.toWeb(this.#req) as ReadableStream<Uint8Array>) : null,
+        // A body already read through text()/json()/arrayBuffer() stays used on the real one, below.
+        body: this.#hasBody ? (this.#bodyUsed ? '' : bodyStream(this.#req)) : null,
         duplex: 'half', // needed by Node for a streamed request body
       } as RequestInit & { duplex: 'half' });
+      if (this.#bodyUsed) void real.arrayBuffer();
+      this.#real = real;
     }
     return this.#real;
   }
+}
+
+/**
+ * The request body as a web stream that reads the node request only when the app pulls, so that a body
+ * the app never reads is discarded by node:http as usual, and the keep-alive connection goes on.
+ */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      pull: (controller) =>
+        new Promise<void>((resolve, reject) => {
+          const settle = (error?: Error) => {
+            req.off('readable', read);
+            req.off('end', end);
+            req.off('error', settle);
+            if (error) reject(error);
+            else resolve();
+          };
+          const end = () => {
+            controller.close();
+            settle();
+          };
+          const read = () => {
+            const chunk = req.read() as Buffer | null;
+            if (chunk !== null) {
+              controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+              settle();
+            } else if (req.readableEnded) {
+              end();
+            }
+          };
+          req.on('readable', read);
+          req.on('end', end);
+          req.on('error', settle);
+          read();
+        }),
+      cancel: () => void req.resume(), // discard the rest
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 // Everything else (body, clone(), formData()…, and the state undici reads in `new Request(request)`).

@@ -20,7 +20,7 @@ describe("chaussette's Response", () => {
     expect(responseParts(response)).toEqual({
       status: 201,
       statusText: '',
-      headers: ['x-a', '1', 'content-type', 'text/plain;charset=UTF-8'],
+      headers: ['content-type', 'text/plain;charset=UTF-8', 'x-a', '1'],
       hasContentLength: false,
       body: 'hello',
     });
@@ -48,10 +48,56 @@ describe("chaussette's Response", () => {
     expect(new Response('s').body).toBeInstanceOf(ReadableStream);
   });
 
-  test('validates like Node: status range and bodies on null-body statuses', () => {
-    expect(() => new Response('x', { status: 99 })).toThrow(RangeError);
-    expect(() => new Response('x', { status: 204 })).toThrow(TypeError);
-    expect(() => new Response(null, { status: 204 })).not.toThrow();
+  test.each([
+    ['status 99', () => new Response('x', { status: 99 })],
+    ['status 600', () => new Response('x', { status: 600 })],
+    ['status "abc"', () => new Response('x', { status: 'abc' as unknown as number })],
+    ['a body with status 204', () => new Response('x', { status: 204 })],
+    ['a body with status 304', () => new Response('x', { status: 304 })],
+    ['a newline in statusText', () => new Response('x', { statusText: 'a\nb' })],
+    ['a newline in a header value', () => new Response('x', { headers: { 'x-a': 'a\nb' } })],
+    ['a space in a header name', () => new Response('x', { headers: { 'x a': '1' } })],
+  ])('refuses %s as Node does', (_name, make) => {
+    let native: unknown;
+    try {
+      (globalThis as { Response: unknown }).Response = NativeResponse;
+      make();
+    } catch (error) {
+      native = (error as Error).constructor;
+    } finally {
+      installFastResponse();
+    }
+    expect(native).toBeDefined();
+    expect(make).toThrow(native as ErrorConstructor);
+  });
+
+  test('accepts what Node accepts: a numeric string status, no body on 204, header values it trims', () => {
+    expect(new Response('x', { status: '201' as unknown as number }).status).toBe(201);
+    expect(new Response('x', { status: 200.5 }).status).toBe(new NativeResponse('x', { status: 200.5 }).status);
+    expect(new Response(null, { status: 204 }).status).toBe(204);
+    expect(new Response('x', { headers: { 'x-a': ' padded ' } }).headers.get('x-a')).toBe('padded');
+  });
+
+  test('copies what it is given: later changes to the init headers or the body bytes do not leak in', () => {
+    const shared = { 'x-shared': 'one' };
+    const bytes = new Uint8Array([1, 2, 3]);
+    const response = new Response(bytes, { headers: shared });
+    shared['x-shared'] = 'two';
+    bytes.fill(0);
+    expect(responseParts(response)).toMatchObject({ headers: ['x-shared', 'one'], body: new Uint8Array([1, 2, 3]) });
+  });
+
+  test('instanceof a subclass of Response holds only for that subclass', () => {
+    class Custom extends Response {}
+    expect(new Response('x')).not.toBeInstanceOf(Custom);
+    expect(new Custom('x')).toBeInstanceOf(Custom);
+    expect(new Custom('x')).toBeInstanceOf(Response);
+  });
+
+  test('bodyUsed is false for a kept body, without making the real Response', () => {
+    const response = new Response('kept');
+    expect(response.bodyUsed).toBe(false);
+    expect(responseParts(response)).toBeDefined();
   });
 
   test('a stream, a blob or form data body is a real Response from the start', async () => {

@@ -11,9 +11,7 @@ const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const native = Symbol('native');
 
 type KeptBody = string | Uint8Array | null;
-type HeadersInit = ConstructorParameters<typeof Headers>[0];
 type BodyInit = ConstructorParameters<typeof Response>[0];
-type HeadersSource = HeadersInit | Record<string, string | number | readonly string[]> | undefined;
 
 /** What a backend needs to write a response without reading a stream. */
 export interface ResponseParts {
@@ -30,12 +28,19 @@ function keepable(body: unknown): body is KeptBody | undefined {
   return body === null || body === undefined || typeof body === 'string' || body instanceof Uint8Array;
 }
 
+/** WebIDL's `unsigned short` conversion, as undici applies it to a status. */
+function toUnsignedShort(value: unknown): number {
+  const number = Math.trunc(Number(value));
+  return Number.isFinite(number) ? ((number % 65536) + 65536) % 65536 : 0;
+}
+
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 class ChaussetteResponse {
   #body: KeptBody;
   #status: number;
   #statusText: string;
-  #headersSource: HeadersSource;
-  #headers: Headers | undefined;
+  #headers: Headers;
   #native: Response | undefined;
 
   constructor(body?: BodyInit, init?: ResponseInit) {
@@ -45,26 +50,33 @@ class ChaussetteResponse {
       this.#body = null;
       this.#status = this.#native.status;
       this.#statusText = this.#native.statusText;
+      this.#headers = this.#native.headers;
       return;
     }
-    const status = init?.status ?? 200;
-    if (!Number.isInteger(status) || status < 200 || status > 599) {
-      throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
+    // The same checks, in the same order, as undici's constructor; the headers and bytes are copied, as there.
+    const status = init?.status === undefined ? 200 : toUnsignedShort(init.status);
+    if (status < 200 || status > 599) {
+      throw new RangeError('init["status"] must be in the range of 200 to 599, inclusive.');
     }
+    const statusText = init?.statusText === undefined ? '' : String(init.statusText);
+    if (!REASON_PHRASE.test(statusText)) throw new TypeError('Invalid statusText');
+    this.#headers = new Headers(init?.headers);
     if (body != null && NULL_BODY_STATUS.has(status)) {
-      throw new TypeError('Response constructor: Invalid response status code ' + status);
+      throw new TypeError(`Response constructor: Invalid response status code ${status}`);
     }
-    this.#body = body ?? null;
+    this.#body = body instanceof Uint8Array ? body.slice() : (body ?? null);
+    if (typeof body === 'string' && !this.#headers.has('content-type')) {
+      this.#headers.set('content-type', 'text/plain;charset=UTF-8');
+    }
     this.#status = status;
-    this.#statusText = init?.statusText ?? '';
-    this.#headersSource = init?.headers as HeadersSource;
+    this.#statusText = statusText;
   }
 
   static json(data: unknown, init?: ResponseInit): Response {
-    const headers = new Headers(init?.headers);
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError('Value is not JSON serializable');
+    const headers = new Headers(init?.headers);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     return new ChaussetteResponse(text, { ...init, headers }) as unknown as Response;
   }
 
@@ -80,20 +92,17 @@ class ChaussetteResponse {
     return this.#status;
   }
   get statusText(): string {
-    return this.#native?.statusText ?? this.#statusText;
+    return this.#statusText;
   }
   get ok(): boolean {
     return this.#status >= 200 && this.#status <= 299;
   }
   get headers(): Headers {
-    if (this.#native) return this.#native.headers;
-    if (this.#headers === undefined) {
-      this.#headers = new Headers(this.#headersSource as HeadersInit | undefined);
-      if (typeof this.#body === 'string' && !this.#headers.has('content-type')) {
-        this.#headers.set('content-type', 'text/plain;charset=UTF-8');
-      }
-    }
-    return this.#headers;
+    return this.#native?.headers ?? this.#headers;
+  }
+  /** Nothing reads a kept body but the server: unused until the real Response exists. */
+  get bodyUsed(): boolean {
+    return this.#native?.bodyUsed ?? false;
   }
 
   /** The real Response, made once, when something beyond status, headers and a kept body is needed. */
@@ -101,7 +110,7 @@ class ChaussetteResponse {
     this.#native ??= new NativeResponse(this.#body, {
       status: this.#status,
       statusText: this.#statusText,
-      headers: this.headers,
+      headers: this.#headers,
     });
     return this.#native;
   }
@@ -110,26 +119,11 @@ class ChaussetteResponse {
   toParts(): ResponseParts | undefined {
     if (this.#native) return undefined;
     const headers: string[] = [];
-    let hasContentType = false;
     let hasContentLength = false;
-    const add = (name: string, value: unknown) => {
-      headers.push(name, String(value));
-      if (name.length === 12 && name.toLowerCase() === 'content-type') hasContentType = true;
-      else if (name.length === 14 && name.toLowerCase() === 'content-length') hasContentLength = true;
-    };
-    const source = this.#headers ?? this.#headersSource;
-    if (source instanceof Headers) {
-      for (const [name, value] of source) add(name, value);
-    } else if (Array.isArray(source)) {
-      for (const [name, value] of source as [string, string][]) add(name, value);
-    } else if (source) {
-      for (const name of Object.keys(source)) {
-        const value = (source as Record<string, unknown>)[name];
-        if (Array.isArray(value)) for (const item of value) add(name, item);
-        else add(name, value);
-      }
+    for (const [name, value] of this.#headers) {
+      headers.push(name, value);
+      if (name === 'content-length') hasContentLength = true;
     }
-    if (typeof this.#body === 'string' && !hasContentType) headers.push('content-type', 'text/plain;charset=UTF-8');
     return { status: this.#status, statusText: this.#statusText, headers, hasContentLength, body: this.#body };
   }
 }
@@ -138,7 +132,10 @@ class ChaussetteResponse {
 forwardMissingMembers(ChaussetteResponse, NativeResponse, new NativeResponse(null), (light) => (light as ChaussetteResponse)[native]);
 // `x instanceof Response` holds for ours and for Node's own (from fetch()), whichever Response is global.
 Object.defineProperty(ChaussetteResponse, Symbol.hasInstance, {
-  value: (value: unknown) => value instanceof NativeResponse,
+  value(this: unknown, value: unknown): boolean {
+    // Only for Response itself: a subclass keeps the usual prototype check.
+    return this === ChaussetteResponse ? value instanceof NativeResponse : Function.prototype[Symbol.hasInstance].call(this, value);
+  },
 });
 Object.defineProperty(ChaussetteResponse, 'name', { value: 'Response' });
 

@@ -24,9 +24,12 @@ describe('parseBindSpec', () => {
     [':8080', 'Invalid --bind ":8080" (expected host:port, [ipv6]:port, unix:/path or fd://N)'],
     ['::1:8080', 'Invalid --bind "::1:8080" (expected an IPv6 address in brackets, e.g. [::1]:8080)'],
     ['[127.0.0.1]:80', 'Invalid --bind "[127.0.0.1]:80" (expected an IPv6 address inside the brackets)'],
-    ['host:http', 'Invalid --bind "http" (expected an integer from 0 to 65535)'],
-    ['fd://-1', 'Invalid --bind "-1" (expected a file descriptor number, 0 or more)'],
-    ['fd://three', 'Invalid --bind "three" (expected a file descriptor number, 0 or more)'],
+    ['host:http', 'Invalid --bind "host:http" (expected an integer from 0 to 65535)'],
+    ['[::1]:', 'Invalid --bind "[::1]:" (expected an integer from 0 to 65535)'],
+    ['[::1]', 'Invalid --bind "[::1]" (expected a port after the IPv6 address, e.g. [::1]:8080)'],
+    ['fd://-1', 'Invalid --bind "fd://-1" (expected a file descriptor number, 0 or more)'],
+    ['fd://three', 'Invalid --bind "fd://three" (expected a file descriptor number, 0 or more)'],
+    [`unix:/tmp/${'d'.repeat(120)}.sock`, 'expected a socket path of at most 107 bytes; this one has 130)'],
     ['unix:', 'Invalid --bind "unix:" (expected unix: followed by a socket path, e.g. unix:/run/app.sock)'],
   ])('rejects %s', (spec, message) => {
     expect(() => parseBindSpec(spec)).toThrow(message);

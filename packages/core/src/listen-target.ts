@@ -10,6 +10,7 @@ export type BindSpec =
   | { type: 'fd'; fd: number };
 
 const BIND_FORMS = 'host:port, [ipv6]:port, unix:/path or fd://N';
+const UNIX_PATH_MAX = 107;
 
 /**
  * Parses `host:port`, `[::1]:port`, `unix:/path` (also Chaussette's `unix:///path`) and `fd://N`.
@@ -19,22 +20,38 @@ export function parseBindSpec(spec: string, option = '--bind'): BindSpec {
   if (spec.startsWith('unix:')) {
     const path = spec.slice('unix:'.length).replace(/^\/\/(?=\/)/, '');
     if (path === '') throw invalidOption(option, spec, `unix: followed by a socket path, e.g. unix:/run/app.sock`);
-    return { type: 'unix', path: resolve(path) };
+    const absolute = resolve(path);
+    // sun_path holds 108 bytes with the final NUL; a longer path would be cut short silently.
+    if (Buffer.byteLength(absolute) > UNIX_PATH_MAX) {
+      throw invalidOption(option, spec, `a socket path of at most ${UNIX_PATH_MAX} bytes; this one has ${Buffer.byteLength(absolute)}`);
+    }
+    return { type: 'unix', path: absolute };
   }
   if (spec.startsWith('fd://')) {
-    return { type: 'fd', fd: parseFd(spec.slice('fd://'.length), option) };
+    return { type: 'fd', fd: whole(spec, option, () => parseFd(spec.slice('fd://'.length), option)) };
   }
   const bracketed = /^\[([^\]]+)\]:([^:]*)$/.exec(spec);
   if (bracketed) {
     const [, host = '', port = ''] = bracketed;
     if (isIP(host) !== 6) throw invalidOption(option, spec, `an IPv6 address inside the brackets`);
-    return { type: 'tcp', host, port: parsePort(port, option) };
+    return { type: 'tcp', host, port: whole(spec, option, () => parsePort(port, option)) };
   }
+  if (spec.startsWith('[')) throw invalidOption(option, spec, 'a port after the IPv6 address, e.g. [::1]:8080');
   const colon = spec.lastIndexOf(':');
   if (colon <= 0) throw invalidOption(option, spec, BIND_FORMS);
   const host = spec.slice(0, colon);
-  if (host.includes(':')) throw invalidOption(option, spec, `an IPv6 address in brackets, e.g. [${host.replace(/^\[|\]$/g, '')}]:8080`);
-  return { type: 'tcp', host, port: parsePort(spec.slice(colon + 1), option) };
+  if (host.includes(':')) throw invalidOption(option, spec, `an IPv6 address in brackets, e.g. [${host}]:8080`);
+  return { type: 'tcp', host, port: whole(spec, option, () => parsePort(spec.slice(colon + 1), option)) };
+}
+
+/** Reports a bad part (the port, the fd) with the whole spec, which is what the user typed. */
+function whole<T>(spec: string, option: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    const expected = /\(expected (.*)\)$/.exec((error as Error).message)?.[1] ?? 'a valid value';
+    throw invalidOption(option, spec, expected);
+  }
 }
 
 function parseInteger(value: string | number, option: string, min: number, max: number, expected: string): number {

@@ -5,7 +5,7 @@ import type { App, FetchHandler, NodeListener } from '../backend.js';
 
 /**
  * The conformance kit's app, written twice: as a node listener and as a fetch handler, route for route.
- * `events` tells the tests what the app saw: `slow-started`, `aborted`; tests emit `release`.
+ * `events` tells the tests what the app saw: `slow-started`, `aborted`, `app-closed`; tests emit `release`.
  */
 export interface FixtureApps {
   node: App;
@@ -19,9 +19,10 @@ export const STATUS_WITHOUT_BODY = new Set([204, 304]);
 export function createFixtureApps(): FixtureApps {
   const events = new EventEmitter();
   events.setMaxListeners(100);
+  const close = async () => void events.emit('app-closed');
   return {
-    node: { kind: 'node', listener: nodeFixture(events), description: 'the conformance node app', source: undefined },
-    fetch: { kind: 'fetch', fetch: fetchFixture(events), description: 'the conformance fetch app', source: undefined },
+    node: { kind: 'node', listener: nodeFixture(events), description: 'the conformance node app', source: undefined, close },
+    fetch: { kind: 'fetch', fetch: fetchFixture(events), description: 'the conformance fetch app', source: undefined, close },
     events,
   };
 }
@@ -35,8 +36,10 @@ function nodeFixture(events: EventEmitter): NodeListener {
     const url = new URL(req.url ?? '/', 'http://fixture');
     const route = url.pathname;
     if (route === '/') {
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(HELLO) });
       res.end(HELLO);
+    } else if (route === '/ignore-body') {
+      res.end('ignored');
     } else if (route === '/url') {
       res.end(`${req.method} ${req.url}`);
     } else if (route.startsWith('/status/')) {
@@ -103,6 +106,9 @@ function fetchFixture(events: EventEmitter): FetchHandler {
     const route = url.pathname;
     if (route === '/') {
       return text(HELLO, { headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    } else if (route === '/ignore-body') {
+      void request.body; // the real Request exists now, with a body nobody reads
+      return text('ignored');
     } else if (route === '/url') {
       return text(`${request.method} ${url.pathname}${url.search}`);
     } else if (route.startsWith('/status/')) {

@@ -95,9 +95,8 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
         const lower = head.toLowerCase();
         expect(lower).toContain(`content-type: ${get.headers['content-type']}\r\n`);
-        if (get.headers['content-length'] !== undefined) {
-          expect(lower).toContain(`content-length: ${get.headers['content-length']}\r\n`);
-        }
+        expect(get.headers['content-length']).toBe(String(Buffer.byteLength(HELLO)));
+        expect(lower).toContain(`content-length: ${get.headers['content-length']}\r\n`);
         expect(head.indexOf('\r\n\r\n')).toBe(head.length - 4); // nothing after the headers
       });
 
@@ -124,6 +123,18 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         expect(response.status).toBe(200);
         expect(response.headers['content-type']).toBe('application/x-test');
         expect(sha256(response.body)).toBe(sha256(Buffer.concat(chunks)));
+      });
+
+      it('goes on with a keep-alive connection after a request body the app did not read', async () => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        try {
+          const ignored = await request(address, '/ignore-body', { method: 'POST', body: randomBytes(256 * 1024), agent });
+          expect(ignored.body.toString()).toBe('ignored');
+          const next = await request(address, '/url?next', { agent });
+          expect(next.body.toString()).toBe('GET /url?next');
+        } finally {
+          agent.destroy();
+        }
       });
 
       it('parses a JSON request body', async () => {
@@ -185,6 +196,15 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         });
         await aborted;
         expect((await request(address, '/')).status).toBe(200);
+      });
+
+      test('fetch apps: a malformed Host header is refused, an empty one falls back to the server address', async (context) => {
+        if (kind !== 'fetch' || !serves()) context.skip('node apps read the Host header themselves');
+        const evil = await rawExchange(address, 'GET /public HTTP/1.1\r\nHost: evil/admin#\r\nConnection: close\r\n\r\n');
+        expect(evil).toMatch(/^HTTP\/1\.1 400 /);
+        const empty = await rawExchange(address, 'GET /url?x HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n');
+        expect(empty).toMatch(/^HTTP\/1\.1 200 /);
+        expect(empty.endsWith('GET /url?x')).toBe(true);
       });
 
       for (const route of ['/throw', '/reject']) {
@@ -285,10 +305,12 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         agent.destroy();
       });
 
-      test('closes a request that outlives the timeout, and close() is idempotent', async () => {
+      test("closes a request that outlives the timeout, then runs the app's close hook once", async () => {
         const fixtures = createFixtureApps();
         const server = await startServer({ app: appFor(backend, fixtures), backend, targets: [loopback()], logger: recordingLogger() });
         const address = server.listening[0]!.bound;
+        let appCloses = 0;
+        fixtures.events.on('app-closed', () => appCloses++);
         const started = once(fixtures.events, 'slow-started');
         const endless = request(address, '/slow?ms=60000').then(
           () => 'answered',
@@ -297,6 +319,15 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         await started;
         await Promise.all([server.close(200), server.close(200)]);
         expect(await endless).toBe('cut');
+        expect(appCloses).toBe(1);
+      });
+
+      test("the backend's close() may be called twice, and both calls resolve", async () => {
+        const fixtures = createFixtureApps();
+        const handle = await backend.serve(appFor(backend, fixtures), loopback(), { logger: recordingLogger() });
+        const results = await Promise.allSettled([handle.close(200), handle.close(200)]);
+        expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
+        expect(await canConnect(handle.address)).toBe(false);
       });
     });
   });
