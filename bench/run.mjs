@@ -1,4 +1,4 @@
-// pnpm bench [--quick]: wrk on loopback against each server, alternating, medians and ratios to raw node:http.
+// pnpm bench [--quick]: wrk on loopback against each server, alternating, medians and ratios to the raw server.
 // Results go to bench/results.md (not with --quick, which only proves the harness works).
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -8,17 +8,27 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const quick = process.argv.includes('--quick');
-const seconds = quick ? 1 : 5;
-const rounds = quick ? 1 : 5;
+const seconds = quick ? 1 : 3;
+const rounds = quick ? 1 : 7;
 const connectionsList = quick ? [64] : [1, 64];
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const cli = here('../apps/cli/bin/chaussette.js');
 
-const servers = [
-  { name: 'raw node:http', args: (port) => [here('apps/raw-node.mjs'), String(port)] },
-  { name: 'chaussette node, node app', args: (port) => [cli, here('apps/hello-node.cjs'), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error'] },
-  { name: 'chaussette node, fetch app', args: (port) => [cli, here('apps/hello-fetch.mjs'), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error'] },
+const chaussette = (app, ...options) => (port) => [cli, here(app), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error', ...options];
+// Each group's first server is the baseline of the ratios in that group.
+const groups = [
+  [
+    { name: 'raw node:http', args: (port) => [here('apps/raw-node.mjs'), String(port)] },
+    { name: 'chaussette node, node app', args: chaussette('apps/hello-node.cjs') },
+    { name: 'chaussette node, fetch app', args: chaussette('apps/hello-fetch.mjs') },
+  ],
+  [
+    { name: 'raw Fastify, plugin', args: (port) => [here('apps/raw-fastify.mjs'), String(port)] },
+    { name: 'chaussette fastify, plugin', args: chaussette('apps/hello-plugin.mjs', '--backend', 'fastify') },
+  ],
 ];
+const servers = groups.flat();
+const baselineOf = new Map(groups.flatMap((group) => group.map((server) => [server.name, group[0].name])));
 
 try {
   execFileSync('wrk', ['--version'], { stdio: 'ignore' });
@@ -40,7 +50,7 @@ async function freePort() {
 
 async function start(server) {
   const port = await freePort();
-  const child = spawn(process.execPath, server.args(port), { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, server.args(port), { cwd: here('.'), stdio: ['ignore', 'ignore', 'inherit'] });
   for (let attempt = 0; ; attempt++) {
     try {
       execFileSync('wrk', ['-t1', '-c1', '-d1s', `http://127.0.0.1:${port}/`], { stdio: 'ignore' });
@@ -52,13 +62,24 @@ async function start(server) {
   }
 }
 
-function wrk(port, connections) {
+// CPU time the server process used (user + system), in microseconds: /proc/PID/stat fields 14 and 15.
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
+function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+}
+
+/** One wrk run; the server's CPU time per request is robust to what else the machine is doing. */
+function wrk(port, connections, pid) {
+  const cpuBefore = cpuMicros(pid);
   const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`]).toString();
+  const requests = Number(/(\d+) requests in/.exec(out)[1]);
+  const cpuPerRequest = (cpuMicros(pid) - cpuBefore) / requests;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
   const [, value, unit] = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
   const p99ms = Number(value) * { us: 0.001, ms: 1, s: 1000 }[unit];
   if (/Non-2xx|Socket errors/.test(out)) throw new Error(`errors while benchmarking:\n${out}`);
-  return { rps, p99ms };
+  return { rps, p99ms, cpuPerRequest };
 }
 
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
@@ -66,32 +87,59 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 
 const running = [];
 for (const server of servers) running.push({ server, ...(await start(server)) });
-const samples = new Map(); // `${name}|${connections}` → [{ rps, p99ms }]
+const byName = new Map(running.map((entry) => [entry.server.name, entry]));
+const results = new Map(); // `${name}|${connections}` → { rps: [], p99ms: [], ratios: [] }
+const record = (name, connections) => {
+  const key = `${name}|${connections}`;
+  if (!results.has(key)) results.set(key, { rps: [], p99ms: [], cpu: [], ratios: [], cpuRatios: [] });
+  return results.get(key);
+};
 try {
+  // Each server runs right after its baseline (A B A B …), and each pair gives a ratio: the machine's
+  // drift between runs, large on shared 2-core machines, then cancels out in the median of the ratios.
   for (const connections of connectionsList) {
     for (let round = 0; round < rounds; round++) {
-      for (const { server, port } of running) {
-        const sample = wrk(port, connections);
-        const key = `${server.name}|${connections}`;
-        samples.set(key, [...(samples.get(key) ?? []), sample]);
-        console.log(`${server.name}, ${connections} connections, round ${round + 1}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99ms.toFixed(2)} ms`);
+      for (const group of groups) {
+        const [baseline, ...others] = group;
+        for (const other of others) {
+          const baseEntry = byName.get(baseline.name);
+          const otherEntry = byName.get(other.name);
+          const base = wrk(baseEntry.port, connections, baseEntry.child.pid);
+          const sample = wrk(otherEntry.port, connections, otherEntry.child.pid);
+          for (const [name, run] of [[baseline.name, base], [other.name, sample]]) {
+            const entry = record(name, connections);
+            entry.rps.push(run.rps);
+            entry.p99ms.push(run.p99ms);
+            entry.cpu.push(run.cpuPerRequest);
+          }
+          record(other.name, connections).ratios.push(sample.rps / base.rps);
+          record(other.name, connections).cpuRatios.push(sample.cpuPerRequest / base.cpuPerRequest);
+          console.log(
+            `${connections} connections, round ${round + 1}: ${baseline.name} ${base.rps.toFixed(0)} req/s ${base.cpuPerRequest.toFixed(1)} µs CPU/req, ` +
+              `${other.name} ${sample.rps.toFixed(0)} req/s ${sample.cpuPerRequest.toFixed(1)} µs CPU/req (${(sample.rps / base.rps).toFixed(2)}x)`,
+          );
+        }
       }
     }
   }
   const rows = [];
   for (const connections of connectionsList) {
-    const base = median(samples.get(`${servers[0].name}|${connections}`).map((sample) => sample.rps));
     for (const { server, child } of running) {
-      const list = samples.get(`${server.name}|${connections}`);
-      const rps = median(list.map((sample) => sample.rps));
-      rows.push(`| ${server.name} | ${connections} | ${rps.toFixed(0)} | ${(rps / base).toFixed(2)}x | ${median(list.map((s) => s.p99ms)).toFixed(2)} | ${rssMiB(child.pid).toFixed(0)} |`);
+      const entry = record(server.name, connections);
+      const baseline = baselineOf.get(server.name);
+      const isBaseline = baseline === server.name;
+      const ratio = isBaseline ? 'baseline' : `${median(entry.ratios).toFixed(2)}x`;
+      const cpuRatio = isBaseline ? 'baseline' : `${median(entry.cpuRatios).toFixed(2)}x`;
+      rows.push(
+        `| ${server.name} | ${connections} | ${median(entry.rps).toFixed(0)} | ${ratio} | ${median(entry.cpu).toFixed(1)} | ${cpuRatio} | ${median(entry.p99ms).toFixed(2)} | ${rssMiB(child.pid).toFixed(0)} |`,
+      );
     }
   }
   const table = [
-    `Hello world (\`Hello world!\\n\`, 13 bytes), wrk -t1 for ${seconds} s per run, ${rounds} alternating runs per server; median of the runs.`,
+    `Hello world (\`Hello world!\\n\`, 13 bytes), wrk -t1 for ${seconds} s per run; each server ran ${rounds} times, each time right after its baseline (the first server of its group). Requests/s, CPU per request and p99 are medians of the runs; the ratios are medians of the ${rounds} paired ratios. Throughput ratio: higher is better. CPU ratio: the server process's CPU time (user + system, /proc) per request against the baseline's; lower is better, and it barely moves with the load on the machine.`,
     '',
-    '| server | connections | requests/s | vs raw node:http | p99 latency (ms) | RSS after (MiB) |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| server | connections | requests/s | throughput vs baseline | CPU µs/request | CPU vs baseline | p99 latency (ms) | RSS after (MiB) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
   console.log(`\n${table}`);

@@ -40,8 +40,8 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
     ['ambiguous function', ['zero-arity.mjs'], 'declares no parameters. Say it with --interface node'],
     ['app throws on import', ['throws-on-import.mjs'], 'Loading application throws-on-import.mjs failed: DATABASE_URL is not set'],
     ['--factory on a non-function', ['--factory', 'not-an-app.mjs'], '--factory: not-an-app.mjs:default is a number (42), not a function'],
-    ['unknown backend', ['--backend', 'nonesuch'], /Unknown backend "nonesuch": .*installed backends: node.*run `npm install chaussette-backend-nonesuch`/],
-    ['official backend not installed', ['--backend', 'uws'], 'Backend "uws" is not installed: run `npm install @chaussette/backend-uws` (installed backends: node)'],
+    ['unknown backend', ['--backend', 'nonesuch'], /Unknown backend "nonesuch": .*installed backends: fastify, node.*run `npm install chaussette-backend-nonesuch`/],
+    ['official backend not installed', ['--backend', 'uws'], 'Backend "uws" is not installed: run `npm install @chaussette/backend-uws` (installed backends: fastify, node)'],
     ['non-numeric port', ['--port', 'http'], 'Invalid --port "http" (expected an integer from 0 to 65535)'],
     ['negative port', ['--port', '-1'], 'Invalid --port "-1" (expected an integer from 0 to 65535)'],
     ['negative port in a short option', ['-b', '-1'], 'Invalid --bind "-1" (expected host:port, [ipv6]:port, unix:/path or fd://N)'],
@@ -57,8 +57,8 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
   });
 
   test('the install command follows the package manager that runs chaussette', async () => {
-    const result = await runCli(['--backend', 'fastify'], { env: { npm_config_user_agent: 'pnpm/10.0.0 npm/? node/v20.0.0' } });
-    expectOneLineError(result, 'Backend "fastify" is not installed: run `pnpm add @chaussette/backend-fastify`');
+    const result = await runCli(['--backend', 'uws'], { env: { npm_config_user_agent: 'pnpm/10.0.0 npm/? node/v20.0.0' } });
+    expectOneLineError(result, 'Backend "uws" is not installed: run `pnpm add @chaussette/backend-uws`');
   });
 
   test('port already in use', async () => {

@@ -53,6 +53,11 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
         `${label} is the class ${value.name || '(anonymous)'}, not an app: export an instance (new ${value.name || 'App'}()), or a function that makes one and pass --factory`,
       );
     }
+    if (Symbol.for('skip-override') in value || Symbol.for('fastify.display-name') in value) {
+      throw new ChaussetteError(
+        `${label} is a Fastify plugin: serve it with --backend fastify (installed with npm install @chaussette/backend-fastify)`,
+      );
+    }
     if (typeof shape.handle === 'function' && typeof shape.use === 'function') {
       const framework = typeof shape.set === 'function' && typeof shape.engine === 'function' ? 'an Express app' : 'a Connect app';
       return nodeApp(value, `${framework} (node request listener)`, value as NodeListener);

@@ -86,6 +86,11 @@ describe('toApp', () => {
     expect(() => toApp(value, 'x')).toThrow('Accepted: a node (req, res) listener (Express, Connect), a fetch (request) => Response handler');
   });
 
+  test('a function fastify-plugin marked is sent to the Fastify backend', () => {
+    const plugin = Object.assign(async (_fastify: unknown, _options: unknown) => {}, { [Symbol.for('skip-override')]: true });
+    expect(() => toApp(plugin, 'routes.js:default')).toThrow('routes.js:default is a Fastify plugin: serve it with --backend fastify');
+  });
+
   test('--interface overrides detection by parameter count', () => {
     const variadic = (...args: unknown[]) => args;
     expect(() => toApp(variadic, 'x')).toThrow('Say it with --interface node for (req, res) or --interface fetch');

@@ -1,0 +1,69 @@
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
+import { type CliProcess, get, killAll, startCli } from './helpers.js';
+
+afterEach(killAll);
+
+describe('--backend fastify', () => {
+  test('a Fastify plugin with a JSON route, on one inherited socket shared by two processes; SIGTERM finishes the request in flight', async () => {
+    const parent = createServer().listen(0, '127.0.0.1');
+    await once(parent, 'listening');
+    const port = (parent.address() as { port: number }).port;
+    const fd = (parent as unknown as { _handle: { fd: number } })._handle.fd;
+    const workers: CliProcess[] = [];
+    for (let index = 0; index < 2; index++) {
+      workers.push(await startCli(['fastify-plugin.mjs', '--backend', 'fastify', '--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', fd] }));
+    }
+    parent.close();
+    for (const worker of workers) {
+      expect(worker.output()).toContain('Application is a Fastify plugin routes (served natively)');
+      expect(worker.output()).toContain('Using the fastify backend');
+      expect(worker.addresses).toEqual([`fd://3 (127.0.0.1:${port})`]);
+    }
+    const where = `127.0.0.1:${port}`;
+    const pids = new Set<number>();
+    for (let attempt = 0; attempt < 200 && pids.size < 2; attempt++) {
+      const reply = await get(where, '/orders', { method: 'POST', body: '{"item":"socks"}', headers: { 'content-type': 'application/json' } });
+      expect(reply.status).toBe(201);
+      const body = JSON.parse(reply.body) as { order: unknown; by: number };
+      expect(body.order).toEqual({ item: 'socks' });
+      pids.add(body.by);
+    }
+    expect(pids).toEqual(new Set(workers.map((worker) => worker.child.pid)));
+
+    const slow = get(where, '/slow');
+    let busy: CliProcess | undefined;
+    while (!(busy = workers.find((worker) => worker.output().includes('slow request started')))) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const exit = busy.stop('SIGTERM');
+    const reply = await slow;
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toEqual({ slow: 'done', by: busy.child.pid });
+    expect(await exit).toBe(0);
+    const survivor = workers.find((worker) => worker !== busy)!;
+    expect(JSON.parse((await get(where)).body)).toEqual({ pid: survivor.child.pid });
+    expect(await survivor.stop()).toBe(0);
+  });
+
+  test("Fastify's logger is chaussette's: same format and level, no access log lines", async () => {
+    const cli = await startCli(['fastify-plugin.mjs', '--backend', 'fastify', '--port', '0']);
+    await get(cli.addresses[0]!);
+    await cli.stop();
+    expect(cli.output()).toMatch(/\[\d{4}-\d\d-\d\d [\d:]+ \+0000\] \[\d+\] \[INFO\] plugin route called/);
+    expect(cli.output()).not.toContain('incoming request');
+    expect(cli.output()).not.toContain('request completed');
+  });
+
+  test('node listeners and fetch apps run on it too', async () => {
+    for (const [spec, body] of [
+      ['node-listener.cjs', 'node listener saw GET /x'],
+      ['hono-app.mjs', 'hello from hono'],
+    ] as const) {
+      const cli = await startCli([spec, '--backend', 'fastify', '--port', '0']);
+      expect((await get(cli.addresses[0]!, spec.startsWith('node') ? '/x' : '/')).body).toBe(body);
+      expect(await cli.stop()).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,8 @@
+// The Fastify baseline: the same plugin on a plain fastify.listen().
+import Fastify from 'fastify';
+import hello from './hello-plugin.mjs';
+
+const app = Fastify();
+await app.register(hello);
+await app.listen({ port: Number(process.argv[2]), host: '127.0.0.1' });
+process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
