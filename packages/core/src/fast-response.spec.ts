@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'vitest';
+
+type HeadersInit = ConstructorParameters<typeof Headers>[0];
 import { installFastResponse, responseParts } from './fast-response.js';
 
 const NativeResponse = globalThis.Response;
@@ -20,7 +22,7 @@ describe("chaussette's Response", () => {
     expect(responseParts(response)).toEqual({
       status: 201,
       statusText: '',
-      headers: ['content-type', 'text/plain;charset=UTF-8', 'x-a', '1'],
+      headers: ['x-a', '1', 'content-type', 'text/plain;charset=UTF-8'],
       hasContentLength: false,
       body: 'hello',
     });
@@ -69,6 +71,20 @@ describe("chaussette's Response", () => {
     }
     expect(native).toBeDefined();
     expect(make).toThrow(native as ErrorConstructor);
+  });
+
+  test.each([
+    ['a plain object', { 'X-Upper': ' v ', 'content-type': 'text/html' }],
+    ['a Headers object', new Headers({ 'x-a': '1' })],
+    ['pairs with a repeated name', [['x-m', '1'], ['x-m', '2'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2']]],
+    ['names that differ in case only', { 'x-a': '1', 'X-A': '2' }],
+  ])('headers from %s read the same as on a real Response', (_name, headers) => {
+    const ours = new Response('x', { headers: headers as HeadersInit });
+    const real = new NativeResponse('x', { headers: headers as HeadersInit });
+    expect([...ours.headers]).toEqual([...real.headers]);
+    const sent = responseParts(new Response('x', { headers: headers as HeadersInit }))!.headers;
+    const pairs = Array.from({ length: sent.length / 2 }, (_, index) => `${sent[index * 2]}: ${sent[index * 2 + 1]}`).sort();
+    expect(pairs).toEqual([...real.headers].map(([name, value]) => `${name}: ${value}`).sort());
   });
 
   test('accepts what Node accepts: a numeric string status, no body on 204, header values it trims', () => {

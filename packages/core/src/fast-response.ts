@@ -28,6 +28,32 @@ function keepable(body: unknown): body is KeptBody | undefined {
   return body === null || body === undefined || typeof body === 'string' || body instanceof Uint8Array;
 }
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
+const HTTP_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+/**
+ * The common case, headers as a plain object of strings, checked and copied as Headers would (names
+ * lowercased, values trimmed, the same TypeErrors) but into a flat list. Anything else (a Headers
+ * object, pairs, repeated names, non-string values) returns undefined: Headers handles it.
+ */
+function headerList(init: unknown): string[] | undefined {
+  if (init === undefined || init === null) return [];
+  if (typeof init !== 'object' || Object.getPrototypeOf(init) !== Object.prototype) return undefined;
+  const list: string[] = [];
+  for (const name of Object.keys(init)) {
+    const value = (init as Record<string, unknown>)[name];
+    if (typeof value !== 'string') return undefined;
+    const lower = name.toLowerCase();
+    if (!TOKEN.test(name)) throw new TypeError(`Headers.append: "${name}" is an invalid header name.`);
+    const trimmed = value.replace(HTTP_WHITESPACE, '');
+    if (FORBIDDEN_IN_VALUE.test(trimmed)) throw new TypeError(`Headers.append: "${value}" is an invalid header value.`);
+    for (let index = 0; index < list.length; index += 2) if (list[index] === lower) return undefined;
+    list.push(lower, trimmed);
+  }
+  return list;
+}
+
 /** WebIDL's `unsigned short` conversion, as undici applies it to a status. */
 function toUnsignedShort(value: unknown): number {
   const number = Math.trunc(Number(value));
@@ -40,7 +66,8 @@ class ChaussetteResponse {
   #body: KeptBody;
   #status: number;
   #statusText: string;
-  #headers: Headers;
+  /** The headers: a Headers object once anyone asks for one, until then a checked flat list. */
+  #headers: Headers | string[];
   #native: Response | undefined;
 
   constructor(body?: BodyInit, init?: ResponseInit) {
@@ -60,14 +87,19 @@ class ChaussetteResponse {
     }
     const statusText = init?.statusText === undefined ? '' : String(init.statusText);
     if (!REASON_PHRASE.test(statusText)) throw new TypeError('Invalid statusText');
-    this.#headers = new Headers(init?.headers);
+    const headers = headerList(init?.headers) ?? new Headers(init?.headers);
     if (body != null && NULL_BODY_STATUS.has(status)) {
       throw new TypeError(`Response constructor: Invalid response status code ${status}`);
     }
     this.#body = body instanceof Uint8Array ? body.slice() : (body ?? null);
-    if (typeof body === 'string' && !this.#headers.has('content-type')) {
-      this.#headers.set('content-type', 'text/plain;charset=UTF-8');
+    if (typeof body === 'string') {
+      if (Array.isArray(headers)) {
+        if (!headers.includes('content-type')) headers.push('content-type', 'text/plain;charset=UTF-8');
+      } else if (!headers.has('content-type')) {
+        headers.set('content-type', 'text/plain;charset=UTF-8');
+      }
     }
+    this.#headers = headers;
     this.#status = status;
     this.#statusText = statusText;
   }
@@ -98,7 +130,13 @@ class ChaussetteResponse {
     return this.#status >= 200 && this.#status <= 299;
   }
   get headers(): Headers {
-    return this.#native?.headers ?? this.#headers;
+    if (this.#native) return this.#native.headers;
+    if (Array.isArray(this.#headers)) {
+      const list = this.#headers;
+      this.#headers = new Headers();
+      for (let index = 0; index < list.length; index += 2) this.#headers.append(list[index]!, list[index + 1]!);
+    }
+    return this.#headers;
   }
   /** Nothing reads a kept body but the server: unused until the real Response exists. */
   get bodyUsed(): boolean {
@@ -110,7 +148,7 @@ class ChaussetteResponse {
     this.#native ??= new NativeResponse(this.#body, {
       status: this.#status,
       statusText: this.#statusText,
-      headers: this.#headers,
+      headers: this.headers,
     });
     return this.#native;
   }
@@ -118,12 +156,15 @@ class ChaussetteResponse {
   /** Status, headers and a kept body, or undefined when the body is a stream or was touched. */
   toParts(): ResponseParts | undefined {
     if (this.#native) return undefined;
-    const headers: string[] = [];
-    let hasContentLength = false;
-    for (const [name, value] of this.#headers) {
-      headers.push(name, value);
-      if (name === 'content-length') hasContentLength = true;
+    let headers: string[];
+    if (Array.isArray(this.#headers)) {
+      headers = this.#headers.slice();
+    } else {
+      headers = [];
+      for (const [name, value] of this.#headers) headers.push(name, value);
     }
+    let hasContentLength = false;
+    for (let index = 0; index < headers.length; index += 2) if (headers[index] === 'content-length') hasContentLength = true;
     return { status: this.#status, statusText: this.#statusText, headers, hasContentLength, body: this.#body };
   }
 }
