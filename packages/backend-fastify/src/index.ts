@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { App, Backend, BoundAddress, ListenTarget, Logger, ServerHandle } from '@chaussette/core';
 import { formatAddress } from '@chaussette/core';
-import { nodeListenerFor } from '@chaussette/backend-node/bridge';
+import { inFlightCloser, nodeListenerFor } from '@chaussette/backend-node/bridge';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 
@@ -45,10 +45,11 @@ const fastifyBackend: Backend = {
   async serve(app, target, { logger }) {
     let origin = 'localhost';
     const instance = fastifyFor(app, logger, () => origin);
+    const closeInFlight = inFlightCloser(instance.server);
     await instance.listen(listenOptions(target));
     const address = boundAddress(instance, target);
     if (address.type === 'tcp') origin = formatAddress(address);
-    return { address, close: gracefulClose(instance) };
+    return { address, close: gracefulClose(instance, closeInFlight) };
   },
 };
 export default fastifyBackend;
@@ -119,10 +120,11 @@ function boundAddress(instance: FastifyInstance, target: ListenTarget): BoundAdd
 }
 
 /** fastify.close() (its onClose hooks run; idle connections close), bounded by the timeout. */
-function gracefulClose(instance: FastifyInstance): ServerHandle['close'] {
+function gracefulClose(instance: FastifyInstance, closeInFlight: () => void): ServerHandle['close'] {
   let closed: Promise<void> | undefined;
   return (timeoutMs) =>
     (closed ??= new Promise<void>((resolve, reject) => {
+      closeInFlight(); // new requests get Fastify's 503 and Connection: close; these finish, then close
       const force = setTimeout(() => instance.server.closeAllConnections(), Math.min(timeoutMs, 2 ** 31 - 1));
       // Responses that finish while closing leave idle keep-alive connections: close them as they appear.
       const sweep = setInterval(() => instance.server.closeIdleConnections(), 50);

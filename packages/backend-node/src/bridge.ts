@@ -1,3 +1,5 @@
+import type { Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { type App, installFastResponse, type Logger, type NodeListener } from '@chaussette/core';
 import { guardedListener } from './errors.js';
 import { fetchListener } from './fetch-listener.js';
@@ -11,4 +13,24 @@ export function nodeListenerFor(app: App, logger: Logger, origin: () => string):
   if (app.kind === 'node') return guardedListener(app.listener, logger);
   installFastResponse();
   return fetchListener(app.fetch, logger, origin);
+}
+
+/**
+ * Watches a node:http server's connections (per connection, not per request: cheap with keep-alive).
+ * The function it returns, called when shutdown begins, makes the response each connection is working
+ * on say `Connection: close`, so that no client sends another request on a connection about to close.
+ */
+export function inFlightCloser(server: Server): () => void {
+  const connections = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+  return () => {
+    for (const socket of connections) {
+      // node:http's current response on this connection (the field http-terminator relies on too).
+      const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (res && !res.headersSent) res.shouldKeepAlive = false;
+    }
+  };
 }

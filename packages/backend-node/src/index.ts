@@ -1,7 +1,7 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Backend, BoundAddress, ListenTarget, ServerHandle } from '@chaussette/core';
 import { formatAddress } from '@chaussette/core';
-import { nodeListenerFor } from './bridge.js';
+import { inFlightCloser, nodeListenerFor } from './bridge.js';
 
 /** node:http, chaussette's default backend: node listeners as they are, fetch handlers through a lazy bridge. */
 const nodeBackend: Backend = {
@@ -11,17 +11,11 @@ const nodeBackend: Backend = {
     let origin = 'localhost';
     const listener = nodeListenerFor(app, logger, () => origin);
     let closing = false;
-    // Responses not yet started when close() begins must say `Connection: close` too.
-    const inFlight = new Set<ServerResponse>();
     const server = createServer((req, res) => {
-      if (closing) {
-        res.shouldKeepAlive = false;
-      } else {
-        inFlight.add(res);
-        res.once('close', () => inFlight.delete(res));
-      }
+      if (closing) res.shouldKeepAlive = false; // answer with `Connection: close`
       listener(req, res);
     });
+    const closeInFlight = inFlightCloser(server);
     await listen(server, target);
     const address = boundAddress(server, target);
     if (address.type === 'tcp') origin = formatAddress(address);
@@ -29,7 +23,7 @@ const nodeBackend: Backend = {
       address,
       close: gracefulClose(server, () => {
         closing = true;
-        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+        closeInFlight();
       }),
     };
   },

@@ -293,16 +293,19 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         const idleClosed = new Promise((resolve) => Object.values(agent.freeSockets).flat()[0]?.once('close', resolve));
 
         const started = once(fixtures.events, 'slow-started');
-        const slow = request(address, '/slow?ms=300');
+        const slowAgent = new Agent({ keepAlive: true });
+        const slow = request(address, '/slow?ms=300', { agent: slowAgent });
         await started;
         const closed = server.close(10_000);
         expect(await canConnect(address)).toBe(false);
         const response = await slow;
         expect(response.status).toBe(200);
         expect(response.body.toString()).toBe('slow done');
+        expect(response.headers.connection).toBe('close'); // the client will not reuse a closing connection
         await idleClosed;
         await closed; // well before the 10 s deadline: nothing is left open
         agent.destroy();
+        slowAgent.destroy();
       });
 
       test("closes a request that outlives the timeout, then runs the app's close hook once", async () => {
