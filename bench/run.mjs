@@ -24,6 +24,7 @@ const groups = [
   ],
   [
     { name: 'raw Fastify, plugin', args: (port) => [here('apps/raw-fastify.mjs'), String(port)] },
+    { name: 'raw Fastify with a logger, plugin', args: (port) => [here('apps/raw-fastify.mjs'), String(port), '--logger'] },
     { name: 'chaussette fastify, plugin', args: chaussette('apps/hello-plugin.mjs', '--backend', 'fastify') },
   ],
 ];
