@@ -37,8 +37,6 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     logger = createLogger(options);
-    // Listen for signals from the start: a manager that stops us while we start must not kill us mid-way.
-    const stopSignal = nextStopSignal();
     const cwd = process.cwd();
     const targets = await acquireListenTargets({
       bind: options.bind,
@@ -61,6 +59,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         })
       : helloApp;
     logger.info(`Application is ${app.description}`);
+    // Until here a signal stops us the default way (nothing is served yet); from here it is graceful,
+    // also when it arrives while the sockets open.
+    const stopSignal = nextStopSignal();
     const server = await startServer({ app, backend, targets, logger, socketMode: options.socketMode });
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
     logger.info(`Using the ${backend.name} backend`);
