@@ -1,7 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import type { App, Backend, BoundAddress, ListenTarget, Logger, ServerHandle } from '@chaussette/core';
+import type { App, Backend, ListenTarget, Logger, ServerHandle } from '@chaussette/core';
 import { formatAddress } from '@chaussette/core';
-import { inFlightCloser, nodeListenerFor } from '@chaussette/backend-node/bridge';
+import { boundAddress, inFlightCloser, nodeListenerFor } from '@chaussette/backend-node/bridge';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 
@@ -47,7 +46,7 @@ const fastifyBackend: Backend = {
     const instance = fastifyFor(app, logger, () => origin);
     const closeInFlight = inFlightCloser(instance.server);
     await instance.listen(listenOptions(target));
-    const address = boundAddress(instance, target);
+    const address = boundAddress(instance.server, target);
     if (address.type === 'tcp') origin = formatAddress(address);
     return { address, close: gracefulClose(instance, closeInFlight) };
   },
@@ -116,14 +115,6 @@ function listenOptions(target: ListenTarget) {
       // node:net listens on `fd` and ignores `host`; a host keeps Fastify from binding localhost a second time.
       return { fd: target.fd, backlog: target.backlog, host: '127.0.0.1' };
   }
-}
-
-function boundAddress(instance: FastifyInstance, target: ListenTarget): BoundAddress {
-  const address = instance.server.address() as AddressInfo | string | null;
-  if (address === null || typeof address === 'string') {
-    return { type: 'unix', path: address || (target.type === 'fd' && target.path) || '' };
-  }
-  return { type: 'tcp', host: address.address, port: address.port };
 }
 
 /** fastify.close() (its onClose hooks run; idle connections close), bounded by the timeout. */

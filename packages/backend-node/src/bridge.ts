@@ -1,6 +1,6 @@
 import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { type App, installFastResponse, type Logger, type NodeListener } from '@chaussette/core';
+import { type App, type BoundAddress, installFastResponse, type ListenTarget, type Logger, type NodeListener } from '@chaussette/core';
 import { guardedListener } from './errors.js';
 import { fetchListener } from './fetch-listener.js';
 
@@ -33,4 +33,12 @@ export function inFlightCloser(server: Server): () => void {
       if (res && !res.headersSent) res.shouldKeepAlive = false;
     }
   };
+}
+
+/** The address a node:http server listens on; an inherited unix socket by the path core read for it. */
+export function boundAddress(server: Server, target: ListenTarget): BoundAddress {
+  const address = server.address();
+  // node:http cannot name a unix socket it was handed as an fd; core read its path from the kernel.
+  if (address === null || typeof address === 'string') return { type: 'unix', path: address || (target.type === 'fd' && target.path) || '' };
+  return { type: 'tcp', host: address.address, port: address.port };
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { Backend, BoundAddress, ListenTarget, ServerHandle } from '@chaussette/core';
+import type { Backend, ListenTarget, ServerHandle } from '@chaussette/core';
 import { formatAddress } from '@chaussette/core';
-import { inFlightCloser, nodeListenerFor } from './bridge.js';
+import { boundAddress, inFlightCloser, nodeListenerFor } from './bridge.js';
 
 /** node:http, chaussette's default backend: node listeners as they are, fetch handlers through a lazy bridge. */
 const nodeBackend: Backend = {
@@ -44,13 +44,6 @@ function listen(server: Server, target: ListenTarget): Promise<void> {
       resolve();
     });
   });
-}
-
-function boundAddress(server: Server, target: ListenTarget): BoundAddress {
-  const address = server.address();
-  // node:http cannot name a unix socket it was handed as an fd; core read its path from the kernel.
-  if (address === null || typeof address === 'string') return { type: 'unix', path: address || (target.type === 'fd' && target.path) || '' };
-  return { type: 'tcp', host: address.address, port: address.port };
 }
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
