@@ -1,5 +1,5 @@
 import type { App, Backend, ListenTarget, Logger, ServerHandle } from '@chaussette/core';
-import { formatAddress } from '@chaussette/core';
+import { ChaussetteError, formatAddress } from '@chaussette/core';
 import { boundAddress, inFlightCloser, nodeListenerFor } from '@chaussette/backend-node/bridge';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
@@ -44,6 +44,11 @@ const fastifyBackend: Backend = {
   async serve(app, target, { logger }) {
     let origin = 'localhost';
     const instance = fastifyFor(app, logger, () => origin);
+    if (instance.server.listening) {
+      throw new ChaussetteError(
+        'A Fastify instance listens on one socket only, and it already does: give one --bind or --fd, or export a plugin (served once per socket)',
+      );
+    }
     const closeInFlight = inFlightCloser(instance.server);
     await instance.listen(listenOptions(target));
     const address = boundAddress(instance.server, target);

@@ -55,6 +55,18 @@ describe('Fastify apps, served natively', () => {
   });
 });
 
+test('an instance on two sockets is refused with a way out; a plugin is served on both', async () => {
+  const targets = [0, 0].map(() => ({ type: 'tcp' as const, host: '127.0.0.1', port: 0, backlog: 511 }));
+  const instance = Fastify();
+  const app = detectApp(instance, 'x', { backend: fastifyBackend });
+  await expect(startServer({ app, backend: fastifyBackend, targets, logger: recordingLogger() })).rejects.toThrow(
+    'A Fastify instance listens on one socket only',
+  );
+  const plugin = async (fastify: FastifyInstance) => void fastify.get('/', async () => 'both');
+  server = await startServer({ app: detectApp(plugin, 'x', { backend: fastifyBackend }), backend: fastifyBackend, targets, logger: recordingLogger() });
+  for (const { bound } of server.listening) expect((await request(bound, '/')).body.toString()).toBe('both');
+});
+
 describe('isFastifyPlugin', () => {
   test.each([
     ['async function (fastify, opts) {}', true],
