@@ -1,6 +1,6 @@
-import type { App, Backend, ListenTarget, Logger, ServerHandle } from '@chaussette/core';
+import type { App, Backend, ListenTarget, Logger } from '@chaussette/core';
 import { ChaussetteError, formatAddress } from '@chaussette/core';
-import { boundAddress, inFlightCloser, nodeListenerFor } from '@chaussette/backend-node/bridge';
+import { boundAddress, gracefulClose, inFlightCloser, nodeListenerFor } from '@chaussette/backend-node/bridge';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 
@@ -53,7 +53,8 @@ const fastifyBackend: Backend = {
     await instance.listen(listenOptions(target));
     const address = boundAddress(instance.server, target);
     if (address.type === 'tcp') origin = formatAddress(address);
-    return { address, close: gracefulClose(instance, closeInFlight) };
+    // fastify.close() runs the onClose hooks; new requests meanwhile get Fastify's 503 and Connection: close.
+    return { address, close: gracefulClose(instance.server, () => instance.close(), closeInFlight) };
   },
 };
 export default fastifyBackend;
@@ -120,28 +121,4 @@ function listenOptions(target: ListenTarget) {
       // node:net listens on `fd` and ignores `host`; a host keeps Fastify from binding localhost a second time.
       return { fd: target.fd, backlog: target.backlog, host: '127.0.0.1' };
   }
-}
-
-/** fastify.close() (its onClose hooks run; idle connections close), bounded by the timeout. */
-function gracefulClose(instance: FastifyInstance, closeInFlight: () => void): ServerHandle['close'] {
-  let closed: Promise<void> | undefined;
-  return (timeoutMs) =>
-    (closed ??= new Promise<void>((resolve, reject) => {
-      closeInFlight(); // new requests get Fastify's 503 and Connection: close; these finish, then close
-      const force = setTimeout(() => instance.server.closeAllConnections(), Math.min(timeoutMs, 2 ** 31 - 1));
-      // Responses that finish while closing leave idle keep-alive connections: close them as they appear.
-      const sweep = setInterval(() => instance.server.closeIdleConnections(), 50);
-      instance.close().then(
-        () => {
-          clearTimeout(force);
-          clearInterval(sweep);
-          resolve();
-        },
-        (error: unknown) => {
-          clearTimeout(force);
-          clearInterval(sweep);
-          reject(error);
-        },
-      );
-    }));
 }

@@ -42,3 +42,26 @@ export function boundAddress(server: Server, target: ListenTarget): BoundAddress
   if (address === null || typeof address === 'string') return { type: 'unix', path: address || (target.type === 'fd' && target.path) || '' };
   return { type: 'tcp', host: address.address, port: address.port };
 }
+
+const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
+
+/**
+ * Graceful and idempotent close for a node:http server: `stop()` stops accepting and resolves once
+ * every connection has ended. Meanwhile the responses in flight say `Connection: close`, connections
+ * are closed as they become idle, and after `timeoutMs` whatever is left is closed.
+ */
+export function gracefulClose(server: Server, stop: () => Promise<void>, closeInFlight: () => void): (timeoutMs: number) => Promise<void> {
+  let closed: Promise<void> | undefined;
+  return (timeoutMs) =>
+    (closed ??= (async () => {
+      closeInFlight();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const force = setTimeout(() => server.closeAllConnections(), Math.min(timeoutMs, MAX_TIMEOUT_MS));
+      try {
+        await stop();
+      } finally {
+        clearInterval(sweep);
+        clearTimeout(force);
+      }
+    })());
+}

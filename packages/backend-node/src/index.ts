@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { Backend, ListenTarget, ServerHandle } from '@chaussette/core';
+import type { Backend, ListenTarget } from '@chaussette/core';
 import { formatAddress } from '@chaussette/core';
-import { boundAddress, inFlightCloser, nodeListenerFor } from './bridge.js';
+import { boundAddress, gracefulClose, inFlightCloser, nodeListenerFor } from './bridge.js';
 
 /** node:http, chaussette's default backend: node listeners as they are, fetch handlers through a lazy bridge. */
 const nodeBackend: Backend = {
@@ -21,10 +21,14 @@ const nodeBackend: Backend = {
     if (address.type === 'tcp') origin = formatAddress(address);
     return {
       address,
-      close: gracefulClose(server, () => {
-        closing = true;
-        closeInFlight();
-      }),
+      close: gracefulClose(
+        server,
+        () => new Promise<void>((resolve) => server.close(() => resolve())),
+        () => {
+          closing = true;
+          closeInFlight();
+        },
+      ),
     };
   },
 };
@@ -44,22 +48,4 @@ function listen(server: Server, target: ListenTarget): Promise<void> {
       resolve();
     });
   });
-}
-
-const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
-
-function gracefulClose(server: Server, markClosing: () => void): ServerHandle['close'] {
-  let closed: Promise<void> | undefined;
-  return (timeoutMs) =>
-    (closed ??= new Promise<void>((resolve) => {
-      markClosing();
-      server.close(() => resolve()); // stops accepting; calls back once every connection has ended
-      // Connections whose in-flight response finishes become idle: close them as they do.
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const force = setTimeout(() => server.closeAllConnections(), Math.min(timeoutMs, MAX_TIMEOUT_MS));
-      server.once('close', () => {
-        clearInterval(sweep);
-        clearTimeout(force);
-      });
-    }));
 }
