@@ -1,6 +1,6 @@
 import type { App, Backend, ListenTarget, Logger } from '@chaussette/core';
 import { ChaussetteError, formatAddress } from '@chaussette/core';
-import { boundAddress, gracefulClose, inFlightCloser, nodeListenerFor } from '@chaussette/backend-node/bridge';
+import { boundAddress, gracefulClose, inFlightCloser, listenOptions, nodeListenerFor } from '@chaussette/backend-node/bridge';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 
@@ -50,7 +50,7 @@ const fastifyBackend: Backend = {
       );
     }
     const closeInFlight = inFlightCloser(instance.server);
-    await instance.listen(listenOptions(target));
+    await instance.listen(fastifyListenOptions(target));
     const address = boundAddress(instance.server, target);
     if (address.type === 'tcp') origin = formatAddress(address);
     // fastify.close() runs the onClose hooks; new requests meanwhile get Fastify's 503 and Connection: close.
@@ -111,14 +111,7 @@ function isPino(logger: Logger): logger is Logger & FastifyInstance['log'] {
   return typeof candidate.child === 'function' && typeof candidate.fatal === 'function' && typeof candidate.trace === 'function';
 }
 
-function listenOptions(target: ListenTarget) {
-  switch (target.type) {
-    case 'tcp':
-      return { host: target.host, port: target.port, backlog: target.backlog };
-    case 'unix':
-      return { path: target.path, backlog: target.backlog };
-    case 'fd':
-      // node:net listens on `fd` and ignores `host`; a host keeps Fastify from binding localhost a second time.
-      return { fd: target.fd, backlog: target.backlog, host: '127.0.0.1' };
-  }
+function fastifyListenOptions(target: ListenTarget) {
+  // node:net listens on `fd` and ignores `host`; a host keeps Fastify from binding localhost a second time.
+  return target.type === 'fd' ? { ...listenOptions(target), host: '127.0.0.1' } : listenOptions(target);
 }

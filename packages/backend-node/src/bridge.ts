@@ -1,5 +1,5 @@
 import type { Server, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { ListenOptions, Socket } from 'node:net';
 import { type App, type BoundAddress, installFastResponse, type ListenTarget, type Logger, type NodeListener } from '@chaussette/core';
 import { guardedListener } from './errors.js';
 import { fetchListener } from './fetch-listener.js';
@@ -64,4 +64,16 @@ export function gracefulClose(server: Server, stop: () => Promise<void>, closeIn
         clearTimeout(force);
       }
     })());
+}
+
+/** The node:net listen() options for a listen target. */
+export function listenOptions(target: ListenTarget): ListenOptions {
+  switch (target.type) {
+    case 'tcp':
+      return { host: target.host, port: target.port, backlog: target.backlog };
+    case 'unix':
+      return { path: target.path, backlog: target.backlog };
+    case 'fd':
+      return { fd: target.fd, backlog: target.backlog } as ListenOptions; // net takes fd; @types/node's ListenOptions omits it
+  }
 }

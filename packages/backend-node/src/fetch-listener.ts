@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describeValue, type FetchHandler, type Logger, type NodeListener, responseParts } from '@chaussette/core';
+import { describeValue, type FetchHandler, type Logger, type NodeListener, type ResponseParts, responseParts } from '@chaussette/core';
 import { createRequest } from './lazy-request.js';
 import { respondWithError } from './errors.js';
 
@@ -47,42 +47,30 @@ function writeResponse(response: Response, req: IncomingMessage, res: ServerResp
     respondWithError(req, res, new TypeError(`The fetch handler returned ${describeValue(response)}, not a Response`), logger);
     return;
   }
-  const isHead = req.method === 'HEAD';
-  const parts = responseParts(response);
   if (res.destroyed) {
     // The client is gone: stop the app's stream, if it has one.
-    if (!parts) void response.body?.cancel().catch(() => {});
+    if (!responseParts(response)) void response.body?.cancel().catch(() => {});
     return;
   }
-  if (parts) {
-    if (parts.body !== null && !parts.hasContentLength) parts.headers.push('content-length', String(byteLength(parts.body)));
-    res.writeHead(parts.status, parts.statusText || undefined, parts.headers);
-    res.end(isHead ? undefined : parts.body);
-    return;
-  }
-  const headers: string[] = [];
-  let hasLength = false;
-  for (const [name, value] of response.headers) {
-    headers.push(name, value);
-    if (name === 'content-length') hasLength = true;
-  }
-  const statusText = response.statusText || undefined;
-  const source = wholeBody(response);
-  if (source !== undefined) {
-    if (source !== null && !hasLength) headers.push('content-length', String(byteLength(source)));
-    res.writeHead(response.status, statusText, headers);
-    res.end(isHead ? undefined : source);
+  const isHead = req.method === 'HEAD';
+  const parts = partsOf(response);
+  const statusText = parts.statusText || undefined;
+  const headers = parts.headers;
+  if (parts.body !== undefined) {
+    if (parts.body !== null && !parts.hasContentLength) headers.push('content-length', String(byteLength(parts.body)));
+    res.writeHead(parts.status, statusText, headers);
+    res.end(isHead || parts.body === null ? undefined : parts.body);
     return;
   }
   const body = response.body;
   if (body === null || isHead) {
-    res.writeHead(response.status, statusText, headers);
+    res.writeHead(parts.status, statusText, headers);
     res.end();
     void body?.cancel().catch(() => {});
     return;
   }
   const reader = body.getReader(); // throws for a body already read: a 500, before any header is sent
-  res.writeHead(response.status, statusText, headers);
+  res.writeHead(parts.status, statusText, headers);
   res.flushHeaders(); // a streamed response (server-sent events) shows its headers before its first chunk
   streamBody(reader, res).catch((error: unknown) => {
     logger.error({ err: error }, `Error while streaming the response to ${req.method} ${req.url}`);
@@ -116,6 +104,22 @@ function drained(res: ServerResponse): Promise<void> {
     res.on('drain', done);
     res.on('close', done);
   });
+}
+
+/**
+ * Status and headers, and the whole body when it is known without reading a stream (chaussette's
+ * Response, or undici's made from a string or bytes); body undefined means: stream it.
+ */
+function partsOf(response: Response): Omit<ResponseParts, 'body'> & { body: ResponseParts['body'] | undefined } {
+  const kept = responseParts(response);
+  if (kept) return kept;
+  const headers: string[] = [];
+  let hasContentLength = false;
+  for (const [name, value] of response.headers) {
+    headers.push(name, value);
+    if (name === 'content-length') hasContentLength = true;
+  }
+  return { status: response.status, statusText: response.statusText, headers, hasContentLength, body: wholeBody(response) };
 }
 
 function byteLength(body: string | Uint8Array): number {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Backend, ListenTarget } from '@chaussette/core';
 import { formatAddress } from '@chaussette/core';
-import { boundAddress, gracefulClose, inFlightCloser, nodeListenerFor } from './bridge.js';
+import { boundAddress, gracefulClose, inFlightCloser, listenOptions, nodeListenerFor } from './bridge.js';
 
 /** node:http, chaussette's default backend: node listeners as they are, fetch handlers through a lazy bridge. */
 const nodeBackend: Backend = {
@@ -35,15 +35,9 @@ const nodeBackend: Backend = {
 export default nodeBackend;
 
 function listen(server: Server, target: ListenTarget): Promise<void> {
-  const options =
-    target.type === 'tcp'
-      ? { host: target.host, port: target.port, backlog: target.backlog }
-      : target.type === 'unix'
-        ? { path: target.path, backlog: target.backlog }
-        : { fd: target.fd, backlog: target.backlog };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options, () => {
+    server.listen(listenOptions(target), () => {
       server.off('error', reject);
       resolve();
     });
