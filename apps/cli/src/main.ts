@@ -64,7 +64,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const stopSignal = nextStopSignal();
     const server = await startServer({ app, backend, targets, logger, socketMode: options.socketMode });
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
-    logger.info(`Using the ${backend.name} backend`);
+    logger.info(`Using the ${backend.name} backend${backend.engine ? ` (${backend.engine})` : ''}`);
     await stopGracefully(await stopSignal, server, options, logger);
     if (options.postHook) await runHook('--post-hook', options.postHook, options);
     logger.info('Stopped');

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process'
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../bin/chaussette.js', import.meta.url));
@@ -126,4 +127,42 @@ export function get(where: string, path = '/', init: { method?: string; body?: s
     req.on('error', reject);
     req.end(init.body);
   });
+}
+
+/** A listening socket owned by the test, as a process manager would own it: its fd goes to the workers. */
+export async function listeningSocket(): Promise<{ server: Server; fd: number; port: number }> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+  return { server, fd, port: (server.address() as { port: number }).port };
+}
+
+/** Retries until something listens at `where` (the server is still starting). */
+export async function getWhenListening(where: string): Promise<Awaited<ReturnType<typeof get>>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await get(where);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if ((code !== 'ECONNREFUSED' && code !== 'ENOENT') || attempt > 200) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+/** The worker that printed `slow request started`. */
+export async function waitForInFlight(workers: CliProcess[]): Promise<CliProcess> {
+  for (;;) {
+    const busy = workers.find((worker) => worker.output().includes('slow request started'));
+    if (busy) return busy;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const { server, port } = await listeningSocket();
+  server.close();
+  await once(server, 'close');
+  return port;
 }

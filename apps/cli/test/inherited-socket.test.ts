@@ -1,21 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { type CliProcess, get, killAll, startCli } from './helpers.js';
+import { freePort, get, getWhenListening, killAll, listeningSocket, startCli, waitForInFlight } from './helpers.js';
 
 afterEach(killAll);
-
-async function listeningSocket(): Promise<{ server: Server; fd: number; port: number }> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
-  return { server, fd, port: (server.address() as { port: number }).port };
-}
 
 describe('serving on a socket the parent process owns', () => {
   test('two chaussette processes share one inherited socket (--fd 3); SIGTERM lets a slow request finish', async () => {
@@ -108,29 +99,3 @@ describe('serving on a socket the parent process owns', () => {
 });
 
 /** The first request also launches the service, once systemd-socket-activate listens. */
-async function getWhenListening(where: string): Promise<Awaited<ReturnType<typeof get>>> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await get(where);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if ((code !== 'ECONNREFUSED' && code !== 'ENOENT') || attempt > 200) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-}
-
-async function waitForInFlight(workers: CliProcess[]): Promise<CliProcess> {
-  for (;;) {
-    const busy = workers.find((worker) => worker.output().includes('slow request started'));
-    if (busy) return busy;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-async function freePort(): Promise<number> {
-  const { server, port } = await listeningSocket();
-  server.close();
-  await once(server, 'close');
-  return port;
-}

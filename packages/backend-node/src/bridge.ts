@@ -77,3 +77,5 @@ export function listenOptions(target: ListenTarget): ListenOptions {
       return { fd: target.fd, backlog: target.backlog } as ListenOptions; // net takes fd; @types/node's ListenOptions omits it
   }
 }
+
+export { byteLength, isResponse, isValidHost, partsOf } from './response-parts.js';

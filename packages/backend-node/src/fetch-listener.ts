@@ -1,16 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describeValue, type FetchHandler, type Logger, type NodeListener, type ResponseParts, responseParts } from '@chaussette/core';
+import { describeValue, type FetchHandler, type Logger, type NodeListener, responseParts } from '@chaussette/core';
+import { byteLength, isResponse, isValidHost, partsOf } from './response-parts.js';
 import { createRequest } from './lazy-request.js';
 import { respondWithError } from './errors.js';
 
-// RFC 3986 host (IP literal, IPv4 or registered name) and an optional port.
-const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/;
 
 /** Serves a fetch handler on node:http: a lazy Request in, the Response written back with backpressure. */
 export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () => string): NodeListener {
   return (req, res) => {
     const host = req.headers.host;
-    if (host && !VALID_HOST.test(host)) {
+    if (host && !isValidHost(host)) {
       // It would become part of request.url, and could change the path the app sees (`Host: x/admin#`).
       res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('Bad Request: invalid Host header\n');
       return;
@@ -106,41 +105,3 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
-/**
- * Status and headers, and the whole body when it is known without reading a stream (chaussette's
- * Response, or undici's made from a string or bytes); body undefined means: stream it.
- */
-function partsOf(response: Response): Omit<ResponseParts, 'body'> & { body: ResponseParts['body'] | undefined } {
-  const kept = responseParts(response);
-  if (kept) return kept;
-  const headers: string[] = [];
-  let hasContentLength = false;
-  for (const [name, value] of response.headers) {
-    headers.push(name, value);
-    if (name === 'content-length') hasContentLength = true;
-  }
-  return { status: response.status, statusText: response.statusText, headers, hasContentLength, body: wholeBody(response) };
-}
-
-function byteLength(body: string | Uint8Array): number {
-  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-}
-
-function isResponse(value: unknown): value is Response {
-  if (value instanceof Response) return true;
-  const candidate = value as Partial<Response> | null;
-  return typeof candidate?.status === 'number' && typeof candidate.headers?.forEach === 'function' && 'body' in candidate;
-}
-
-// undici keeps the string or bytes a Response was made from; sending them skips reading its stream.
-const undiciState = Object.getOwnPropertySymbols(new Response('')).find((symbol) => symbol.description === 'state');
-
-/** The complete body when it is known without reading the stream; null for no body; undefined to stream. */
-function wholeBody(response: Response): string | Uint8Array | null | undefined {
-  if (undiciState === undefined || response.bodyUsed) return undefined;
-  const body = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: ReadableStream } | null }>)[undiciState]?.body;
-  if (body === null) return null;
-  const source = body?.source;
-  if ((typeof source === 'string' || source instanceof Uint8Array) && body?.stream?.locked === false) return source;
-  return undefined;
-}

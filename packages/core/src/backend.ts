@@ -72,6 +72,8 @@ export interface ServerHandle {
 export interface Backend {
   /** The name users pass to `--backend`, e.g. `node`. */
   name: string;
+  /** Optional: the server engine and its version, for the start-up line, e.g. `uWebSockets.js 20.30.0`. */
+  engine?: string;
   /** The app kinds `serve()` takes. Core refuses, with a clear message, an app of any other kind. */
   appKinds: readonly AppKind[];
   /**

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve as resolveImport } from 'import-meta-resolve';
-import { ChaussetteError, errorCode, errorMessage } from './errors.js';
+import { ChaussetteError, errorCode, errorMessage, isChaussetteError } from './errors.js';
 
 /** `./app.js:api.handler` → module `./app.js`, export path `['api', 'handler']` (`default` when none). */
 export interface ExportSpecifier {
@@ -74,6 +74,7 @@ export async function importModule(file: string, label: string): Promise<Record<
   try {
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
+    if (isChaussetteError(error)) throw error; // the module already says what to do
     const hint = errorCode(error) === 'ERR_UNKNOWN_FILE_EXTENSION'
       ? ' (TypeScript and other sources must be compiled to JavaScript first)'
       : ' (fix the error in that module; --log-level debug shows the stack)';

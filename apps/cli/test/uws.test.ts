@@ -1,0 +1,141 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
+import { type CliProcess, freePort, get, getWhenListening, killAll, listeningSocket, runCli, startCli, waitForInFlight } from './helpers.js';
+
+afterEach(killAll);
+
+describe('--backend uws', () => {
+  test('two processes on one inherited socket both answer; SIGTERM finishes the request in flight', async () => {
+    const { server, fd, port } = await listeningSocket();
+    const workers: CliProcess[] = [];
+    for (let index = 0; index < 2; index++) {
+      workers.push(await startCli(['fetch-workers.mjs', '--backend', 'uws', '--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', fd] }));
+    }
+    server.close(); // the workers hold their own copies
+    for (const worker of workers) {
+      expect(worker.output()).toMatch(/Using the uws backend \(uWebSockets\.js \d+\.\d+\.\d+/);
+      expect(worker.addresses).toEqual([`fd://3 (127.0.0.1:${port})`]);
+    }
+    const where = `127.0.0.1:${port}`;
+    const pids = new Set<number>();
+    for (let attempt = 0; attempt < 200 && pids.size < 2; attempt++) {
+      const reply = await get(where, '/json', { method: 'POST', body: '{"item":"socks"}', headers: { 'content-type': 'application/json' } });
+      expect(reply.status).toBe(201);
+      const body = JSON.parse(reply.body) as { received: unknown; by: number };
+      expect(body.received).toEqual({ item: 'socks' });
+      pids.add(body.by);
+    }
+    expect(pids).toEqual(new Set(workers.map((worker) => worker.child.pid)));
+
+    const slow = get(where, '/slow');
+    const busy = await waitForInFlight(workers);
+    const exit = busy.stop('SIGTERM');
+    const reply = await slow;
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toEqual({ slow: 'done', by: busy.child.pid });
+    expect(await exit).toBe(0);
+    const survivor = workers.find((worker) => worker !== busy)!;
+    for (let index = 0; index < 5; index++) expect(JSON.parse((await get(where)).body)).toEqual({ pid: survivor.child.pid });
+    expect(await survivor.stop()).toBe(0);
+  });
+
+  test('after taking over an inherited socket, the process listens on that socket only (no placeholder left open)', async () => {
+    const { server, fd, port } = await listeningSocket();
+    const cli = await startCli(['fetch-workers.mjs', '--backend', 'uws', '--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', fd] });
+    server.close();
+    expect(listeningPortsOf(cli.child.pid!)).toEqual([port]);
+    expect(await cli.stop()).toBe(0);
+  });
+
+  test('systemd socket activation: the connection that started it, waiting in the backlog, is answered', async (context) => {
+    try {
+      execFileSync('systemd-socket-activate', ['--version'], { stdio: 'ignore' });
+    } catch {
+      context.skip('systemd-socket-activate is not installed');
+    }
+    const port = await freePort();
+    const starting = startCli(['fetch-workers.mjs', '--backend', 'uws'], { wrapper: ['systemd-socket-activate', '-l', `127.0.0.1:${port}`] });
+    const reply = await getWhenListening(`127.0.0.1:${port}`);
+    const cli = await starting;
+    expect(JSON.parse(reply.body)).toEqual({ pid: cli.child.pid });
+    expect(await cli.stop()).toBe(0);
+  });
+
+  test('an Express app: routing, params, express.json(), res.json/res.send/res.redirect, 404, and 500 for a throw', async () => {
+    const cli = await startCli(['express-routes.cjs', '--backend', 'uws', '--port', '0']);
+    const where = cli.addresses[0]!;
+    expect(cli.output()).toContain('Application is an Express app');
+    const hello = await get(where);
+    expect(hello).toMatchObject({ status: 200, body: 'hello from express' });
+    expect(hello.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(hello.headers.etag).toBeDefined();
+    const user = await get(where, '/api/users/42?q=x');
+    expect(JSON.parse(user.body)).toEqual({ id: '42', q: 'x', ip: '127.0.0.1' });
+    const created = await get(where, '/api/users', { method: 'POST', body: '{"name":"ada"}', headers: { 'content-type': 'application/json' } });
+    expect(created.status).toBe(201);
+    expect(JSON.parse(created.body)).toEqual({ created: { name: 'ada' } });
+    const badJson = await get(where, '/api/users', { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json' } });
+    expect(badJson.status).toBe(400);
+    const redirect = await get(where, '/redirect');
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.location).toBe('/');
+    expect((await get(where, '/missing')).status).toBe(404);
+    const boom = await get(where, '/boom');
+    expect(boom.status).toBe(500);
+    expect((await get(where)).status).toBe(200);
+    expect(await cli.stop()).toBe(0);
+  });
+
+  test('what the node compatibility layer does not cover fails loudly: writing to req.socket is a 500 and a logged error', async () => {
+    const cli = await startCli(['raw-socket.cjs', '--backend', 'uws', '--port', '0']);
+    const reply = await get(cli.addresses[0]!);
+    expect(reply.status).toBe(500);
+    expect(await cli.stop()).toBe(0);
+    expect(cli.output()).toContain('Writing to req.socket is not supported by the uws backend');
+  });
+
+  test("uWebSockets.js's slow JavaScript fallback is refused with one clear line", async () => {
+    // This build loads its fallback instead of the binary when asked to (as when the binary does not load).
+    const result = await runCli(['fetch-workers.mjs', '--backend', 'uws', '--port', '0'], { env: { UWS_USE_FALLBACK: '1' } });
+    expect(result.code).not.toBe(0);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/fell back to a slow JavaScript imitation, which chaussette does not serve/);
+    expect(result.stdout).not.toContain('Serving on');
+  });
+
+  test('HTTP/1.0 requests get no answer from uWebSockets.js 20.30: the documented limit holds', async () => {
+    const cli = await startCli(['fetch-workers.mjs', '--backend', 'uws', '--port', '0']);
+    const [host, port] = [cli.addresses[0]!.split(':')[0]!, Number(cli.addresses[0]!.split(':')[1])];
+    const socket = connect(port, host);
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.write('GET / HTTP/1.0\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    socket.destroy();
+    // If a later uWebSockets.js answers HTTP/1.0, this fails: then update the README's limits.
+    expect(answer).toBe('');
+    expect((await get(cli.addresses[0]!)).status).toBe(200);
+    expect(await cli.stop()).toBe(0);
+  });
+});
+
+/** The TCP ports a process listens on: its socket fds matched against /proc/net/tcp{,6} rows in LISTEN state. */
+function listeningPortsOf(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const entry of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const link = readlinkSync(`/proc/${pid}/fd/${entry}`);
+      if (link.startsWith('socket:[')) inodes.add(link.slice('socket:['.length, -1));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const rows = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) => readFileSync(file, 'latin1').split('\n').slice(1));
+  return rows
+    .map((row) => row.trim().split(/\s+/))
+    .filter((fields) => fields[3] === '0A' && inodes.has(fields[9]!))
+    .map((fields) => Number.parseInt(fields[1]!.split(':').pop()!, 16));
+}

@@ -1,0 +1,329 @@
+import { STATUS_CODES } from 'node:http';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+
+/** Counts requests in flight, so that a graceful close knows when the last one is done. */
+export class InFlight {
+  count = 0;
+  closing = false;
+  #idle: (() => void)[] = [];
+
+  add(): void {
+    this.count++;
+  }
+  delete(): void {
+    if (--this.count === 0) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve));
+  }
+}
+
+// uWS writes these itself (framing, Date), or chaussette decides them (Connection).
+const MANAGED_HEADERS = new Set(['content-length', 'transfer-encoding', 'date', 'connection', 'keep-alive']);
+const BODY_HIGH_WATER_MARK = 64 * 1024;
+// A response body this small fits the socket's send buffer: end() sends it at once.
+const SMALL_BODY = 64 * 1024;
+const utf8 = new TextEncoder();
+
+/**
+ * One request and its response on uWebSockets.js. uWS's request object dies when the handler returns:
+ * everything the app may read later is copied here first. Every write after the handler returns is corked,
+ * respects backpressure (`tryEnd`/`write` + `onWritable`), and does nothing once the client is gone.
+ */
+export class Exchange {
+  readonly method: string;
+  /** Path and query, as the request line had them. */
+  readonly url: string;
+  /** Flat `[name, value…]`, names lowercase (uWS lowercases them), repeated headers kept apart. */
+  readonly headers: string[];
+  readonly body: RequestBody | undefined;
+  aborted = false;
+  /** The response is complete (sent, or the client is gone) and the request left the in-flight count. */
+  done = false;
+  headersSent = false;
+  #abortListeners: (() => void)[] = [];
+  #writable: (() => void) | undefined;
+  #contentLength: number | undefined;
+  #closeConnection = false;
+
+  constructor(
+    readonly res: HttpResponse,
+    req: HttpRequest,
+    readonly inFlight: InFlight,
+  ) {
+    this.method = req.getCaseSensitiveMethod();
+    const query = req.getQuery();
+    this.url = query ? `${req.getUrl()}?${query}` : req.getUrl();
+    const headers: string[] = [];
+    req.forEach((name, value) => void headers.push(name, value));
+    this.headers = headers;
+    inFlight.add();
+    res.onAborted(() => {
+      this.aborted = true;
+      this.#finish();
+      this.body?.fail(new Error('aborted'));
+      this.#writable?.();
+      for (const listener of this.#abortListeners.splice(0)) listener();
+    });
+    // A body must be read from this handler on: uWS drops data that arrives before onData is set.
+    if (this.header('transfer-encoding') !== undefined || Number(this.header('content-length') ?? 0) > 0) {
+      this.body = new RequestBody(res, () => this.#writable === undefined);
+    }
+  }
+
+  header(name: string): string | undefined {
+    for (let index = 0; index < this.headers.length; index += 2) if (this.headers[index] === name) return this.headers[index + 1];
+    return undefined;
+  }
+
+  get isHead(): boolean {
+    return this.method === 'HEAD';
+  }
+
+  onAbort(listener: () => void): void {
+    if (this.aborted) listener();
+    else this.#abortListeners.push(listener);
+  }
+
+  /**
+   * Sends a whole response: status, headers and a body known in full (null: none). Returns a promise
+   * only when uWS could not take all of it at once (backpressure); it resolves once the body is out.
+   */
+  respond(status: number, statusText: string, headers: readonly string[], body: string | Uint8Array | null): Promise<void> | undefined {
+    if (this.aborted || this.done) return undefined;
+    const bytes = typeof body === 'string' ? utf8.encode(body) : body;
+    let sent: Promise<void> | undefined;
+    this.res.cork(() => {
+      const declared = this.#writeHead(status, statusText, headers, false);
+      if (this.isHead || bytes === null || status === 204 || status === 304) {
+        // HEAD tells the length GET would have; endWithoutBody(length) in uWS 20.30 waits for a body that never comes.
+        const length = bytes?.byteLength ?? declared;
+        if (this.isHead && length !== undefined && status !== 204 && status !== 304) this.res.writeHeader('content-length', String(length));
+        this.#discardBody();
+        this.res.endWithoutBody(undefined, this.#closeConnection);
+        this.#finish();
+        return;
+      }
+      if (this.#closeConnection || bytes.byteLength <= SMALL_BODY) {
+        // Goes out at once (or, with `closeConnection`, uWS says `Connection: close` and closes once it is out).
+        this.#discardBody();
+        this.res.end(bytes, this.#closeConnection);
+        this.#finish();
+        return;
+      }
+      this.#contentLength = bytes.byteLength;
+      sent = this.#send(bytes, true);
+    });
+    return sent;
+  }
+
+  /** Starts a response whose body follows in chunks: `length` when known (tryEnd), chunked otherwise. */
+  startStream(status: number, statusText: string, headers: readonly string[]): void {
+    if (this.aborted || this.done) return;
+    this.res.cork(() => {
+      this.#contentLength = this.#writeHead(status, statusText, headers, true);
+      if (this.#contentLength === undefined) {
+        // Headers out now (server-sent events show them before the first event); uWS frames the rest as chunked.
+        this.res.write('');
+      }
+    });
+  }
+
+  /** Writes one chunk of a streamed body; returns a promise, when uWS is full, that resolves once it can take more. */
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    if (this.aborted || this.done || chunk.byteLength === 0) return undefined;
+    let sent: Promise<void> | undefined;
+    this.res.cork(() => {
+      sent = this.#send(chunk, false);
+    });
+    return sent;
+  }
+
+  /** Ends a streamed body. */
+  end(): void {
+    if (this.aborted || this.done) return;
+    this.res.cork(() => {
+      this.#discardBody();
+      if (this.#contentLength === undefined) {
+        this.res.end(undefined, this.#closeConnection);
+        this.#finish();
+      } else {
+        // Fewer bytes than the declared content-length (all of them would have finished the response).
+        this.res.close();
+        this.#finish();
+      }
+    });
+  }
+
+  /** Cuts the connection: the client sees a broken response, not a short one. */
+  destroy(): void {
+    if (this.aborted || this.done) return;
+    this.#finish();
+    this.res.close();
+  }
+
+  /** Status line and headers; returns the content-length the app declared, if any. */
+  #writeHead(status: number, statusText: string, headers: readonly string[], announceClose: boolean): number | undefined {
+    this.headersSent = true;
+    this.res.writeStatus(`${status} ${statusText || STATUS_CODES[status] || 'Unknown'}`);
+    let declared: number | undefined;
+    this.#closeConnection ||= this.inFlight.closing;
+    for (let index = 0; index < headers.length; index += 2) {
+      const name = headers[index]!;
+      const value = headers[index + 1]!;
+      const lower = name.toLowerCase();
+      if (!MANAGED_HEADERS.has(lower)) {
+        this.res.writeHeader(name, value);
+      } else if (lower === 'content-length') {
+        declared = Number(value);
+      } else if (lower === 'connection' && /\bclose\b/i.test(value)) {
+        this.#closeConnection = true;
+      }
+    }
+    if (this.#closeConnection && announceClose) this.res.writeHeader('connection', 'close');
+    return declared;
+  }
+
+  /** Writes `bytes` with backpressure; `whole` ends the response with them. */
+  #send(bytes: Uint8Array, whole: boolean): Promise<void> | undefined {
+    const res = this.res;
+    if (this.#contentLength === undefined) {
+      if (res.write(bytes)) return undefined;
+      return this.#whenWritable();
+    }
+    const total = this.#contentLength;
+    const start = res.getWriteOffset();
+    const [ok, done] = res.tryEnd(bytes, total);
+    if (done) this.#sent(whole);
+    if (ok) return undefined;
+    return new Promise<void>((resolve) => {
+      this.#writable = resolve;
+      this.body?.unpause();
+      res.onWritable((offset) => {
+        if (this.aborted) return true;
+        const [retryOk, retryDone] = res.tryEnd(bytes.subarray(offset - start), total);
+        if (retryDone) this.#sent(whole);
+        if (retryOk) {
+          this.#writable = undefined;
+          resolve();
+        }
+        return retryOk;
+      });
+    });
+  }
+
+  #sent(whole: boolean): void {
+    if (whole) this.#discardBody();
+    if (this.#closeConnection) this.res.close();
+    this.#finish();
+  }
+
+  #whenWritable(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#writable = resolve;
+      this.body?.unpause();
+      this.res.onWritable(() => {
+        this.#writable = undefined;
+        resolve();
+        return true;
+      });
+    });
+  }
+
+  /** A request body the app did not read is dropped, so the keep-alive connection goes on. */
+  #discardBody(): void {
+    this.body?.discard();
+  }
+
+  #finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.inFlight.delete();
+  }
+}
+
+/**
+ * The request body as uWS delivers it (onData), queued until the app reads it; past 64 KiB unread the
+ * connection is paused, so a slow reader never makes chaussette hold a large upload in memory.
+ * uWS's pause() also stops writes: while the response waits to write (`mayPause` false), reading goes on.
+ */
+export class RequestBody {
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #ended = false;
+  #paused = false;
+  #discarding = false;
+  #error: Error | undefined;
+  #waiting: (() => void) | undefined;
+
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly mayPause: () => boolean,
+  ) {
+    res.onData((chunk, isLast) => {
+      if (!this.#discarding && chunk.byteLength > 0) {
+        this.#chunks.push(new Uint8Array(chunk.slice(0))); // uWS reuses the memory once this returns
+        this.#buffered += chunk.byteLength;
+      }
+      if (isLast) this.#ended = true;
+      else if (this.#buffered > BODY_HIGH_WATER_MARK && !this.#paused && this.mayPause()) {
+        this.#paused = true;
+        res.pause();
+      }
+      this.#wake();
+    });
+  }
+
+  /** The next chunk, or null at the end of the body. */
+  async read(): Promise<Uint8Array | null> {
+    for (;;) {
+      const chunk = this.#chunks.shift();
+      if (chunk) {
+        this.#buffered -= chunk.byteLength;
+        if (this.#paused && this.#buffered <= BODY_HIGH_WATER_MARK / 2) this.#resume();
+        return chunk;
+      }
+      if (this.#error) throw this.#error;
+      if (this.#ended) return null;
+      if (this.#paused) this.#resume();
+      await new Promise<void>((resolve) => (this.#waiting = resolve));
+    }
+  }
+
+  async readAll(): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    for (let chunk = await this.read(); chunk; chunk = await this.read()) chunks.push(chunk);
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+
+  /** Drops what is queued and whatever else arrives. Call before the response ends: uWS forbids resume() after. */
+  discard(): void {
+    this.#discarding = true;
+    this.#chunks = [];
+    this.#buffered = 0;
+    if (this.#paused) this.#resume();
+  }
+
+  /** Reads on, whatever is queued (see the class comment). */
+  unpause(): void {
+    if (this.#paused) this.#resume();
+  }
+
+  fail(error: Error): void {
+    if (this.#ended) return;
+    this.#error = error;
+    this.#paused = false; // the response is gone: never touch it again
+    this.#wake();
+  }
+
+  #resume(): void {
+    this.#paused = false;
+    this.res.resume();
+  }
+
+  #wake(): void {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.();
+  }
+}

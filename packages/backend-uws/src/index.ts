@@ -1,0 +1,48 @@
+import type { Backend } from '@chaussette/core';
+import { formatAddress, installFastResponse } from '@chaussette/core';
+import { nodeListenerFor } from '@chaussette/backend-node/bridge';
+import { InFlight } from './exchange.js';
+import { fetchHandler } from './fetch-handler.js';
+import { listen } from './listen.js';
+import { nodeHandler } from './node-compat.js';
+import { loadUws } from './uws.js';
+
+const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
+
+const { uws, version } = loadUws();
+
+/** uWebSockets.js: fetch handlers natively, node listeners through a compatibility layer (see node-compat.ts). */
+const uwsBackend: Backend = {
+  name: 'uws',
+  engine: version,
+  appKinds: ['node', 'fetch'],
+  async serve(app, target, { logger }) {
+    let origin = 'localhost';
+    const inFlight = new InFlight();
+    const server = uws.App();
+    if (app.kind === 'fetch') {
+      installFastResponse();
+      server.any('/*', fetchHandler(app.fetch, logger, () => origin, inFlight));
+    } else {
+      server.any('/*', nodeHandler(nodeListenerFor(app, logger, () => origin), inFlight));
+    }
+    const listener = await listen(uws, server, target);
+    if (listener.address.type === 'tcp') origin = formatAddress(listener.address);
+    let closed: Promise<void> | undefined;
+    return {
+      address: listener.address,
+      close: (timeoutMs) =>
+        (closed ??= (async () => {
+          // Stop accepting; responses from now on say `Connection: close`.
+          inFlight.closing = true;
+          uws.us_listen_socket_close(listener.socket);
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([inFlight.idle(), new Promise((resolve) => (timer = setTimeout(resolve, Math.min(timeoutMs, MAX_TIMEOUT_MS))))]);
+          clearTimeout(timer);
+          // Closes the idle keep-alive connections, and cuts whatever outlived the timeout.
+          (server as typeof server & { close(): void }).close(); // in uWS since 20.30; missing from its types
+        })()),
+    };
+  },
+};
+export default uwsBackend;

@@ -1,0 +1,321 @@
+// Node request listeners on uWebSockets.js. `req` is a real http.IncomingMessage and `res` a real
+// http.ServerResponse (Express swaps their prototypes for its own, which inherit from these), with the
+// methods that would write to a socket replaced, on the instance, by ones that write through uWS.
+// Covered: the request line, headers and body stream; statusCode/statusMessage, setHeader() & co,
+// writeHead(), write() with backpressure and 'drain', end(), flushHeaders(), destroy(), 'finish' and
+// 'close' events, req.socket.remoteAddress. Not covered, and throwing when used: the raw socket
+// (req.socket.write…), trailers, 1xx responses (writeContinue, writeEarlyHints) and upgrades.
+import { EventEmitter } from 'node:events';
+import { IncomingMessage, type OutgoingHttpHeaders, ServerResponse, STATUS_CODES } from 'node:http';
+import type { NodeListener } from '@chaussette/core';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { Exchange, type InFlight } from './exchange.js';
+
+const decoder = new TextDecoder();
+// node builds req.headers from the first kHeadersCount entries of rawHeaders, on first use.
+const kHeadersCount = Object.getOwnPropertySymbols(new IncomingMessage(null as never)).find((symbol) => symbol.description === 'kHeadersCount');
+
+function unsupported(what: string): Error {
+  return new Error(`${what} is not supported by the uws backend (uWebSockets.js owns the socket): serve this app with --backend node`);
+}
+
+/** Stands in for the net.Socket of node:http, one per request (uWS does not expose its connections). */
+class UwsSocket extends EventEmitter {
+  readonly encrypted = false;
+  readable = true;
+  writable = true;
+  destroyed = false;
+  readonly writableLength = 0;
+  readonly readableHighWaterMark = 64 * 1024;
+  #remoteAddress: string | undefined;
+
+  constructor(private readonly exchange: Exchange) {
+    super();
+  }
+
+  get remoteAddress(): string | undefined {
+    if (this.#remoteAddress === undefined && !this.exchange.aborted && !this.exchange.done) {
+      this.#remoteAddress = decoder.decode(this.exchange.res.getRemoteAddressAsText());
+    }
+    return this.#remoteAddress;
+  }
+  get remoteFamily(): string | undefined {
+    const address = this.remoteAddress;
+    return address === undefined ? undefined : address.includes(':') ? 'IPv6' : 'IPv4';
+  }
+  setTimeout(): this {
+    return this;
+  }
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+  cork(): void {}
+  uncork(): void {}
+  resume(): this {
+    return this;
+  }
+  pause(): this {
+    return this;
+  }
+  destroy(): this {
+    this.exchange.destroy();
+    return this;
+  }
+  write(): never {
+    throw unsupported('Writing to req.socket');
+  }
+  end(): never {
+    throw unsupported('Ending req.socket');
+  }
+}
+
+type Callback = (error?: Error | null) => void;
+type Chunk = string | Uint8Array;
+
+/** The state of one compat response, beside node's own fields. */
+interface ResponseState {
+  exchange: Exchange;
+  /** Status and headers went to uWS (with the first write or end). */
+  flushed: boolean;
+}
+
+export function nodeHandler(listener: NodeListener, inFlight: InFlight) {
+  return (uwsRes: HttpResponse, uwsReq: HttpRequest): void => {
+    const exchange = new Exchange(uwsRes, uwsReq, inFlight);
+    const socket = new UwsSocket(exchange);
+    const req = createRequest(exchange, socket);
+    const res = createResponse(req, exchange, socket);
+    exchange.onAbort(() => {
+      socket.destroyed = true;
+      socket.writable = socket.readable = false;
+      res.destroyed = true;
+      if (!req.complete) req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+      if (!res.writableFinished) res.emit('close');
+      socket.emit('close', true);
+    });
+    listener(req, res);
+  };
+}
+
+function createRequest(exchange: Exchange, socket: UwsSocket): IncomingMessage {
+  const req = new IncomingMessage(socket as never);
+  req.method = exchange.method;
+  req.url = exchange.url;
+  req.httpVersion = '1.1'; // the only version uWebSockets.js 20 speaks
+  req.httpVersionMajor = 1;
+  req.httpVersionMinor = 1;
+  req.rawHeaders = exchange.headers;
+  if (kHeadersCount) {
+    (req as unknown as Record<symbol, number>)[kHeadersCount] = exchange.headers.length;
+  } else {
+    const headers = {};
+    const raw = exchange.headers;
+    const withAddLine = req as unknown as { _addHeaderLine(name: string, value: string, into: object): void };
+    for (let index = 0; index < raw.length; index += 2) withAddLine._addHeaderLine(raw[index]!, raw[index + 1]!, headers);
+    req.headers = headers;
+  }
+  const body = exchange.body;
+  if (!body) {
+    req.complete = true;
+    req.push(null);
+    return req;
+  }
+  let reading = false;
+  const consumer = req as unknown as { _consuming: boolean; _readableState: { readingMore: boolean } };
+  req._read = () => {
+    if (!consumer._consuming) {
+      // What IncomingMessage's own _read does first: node:http holds reads back until the app consumes.
+      consumer._consuming = true;
+      consumer._readableState.readingMore = false;
+    }
+    if (reading) return;
+    reading = true;
+    body.read().then(
+      (chunk) => {
+        reading = false;
+        if (chunk === null) {
+          req.complete = true;
+          req.push(null);
+        } else {
+          req.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        }
+      },
+      (error: unknown) => req.destroy(error as Error),
+    );
+  };
+  return req;
+}
+
+function createResponse(req: IncomingMessage, exchange: Exchange, socket: UwsSocket): ServerResponse {
+  const res = new ServerResponse(req);
+  const state: ResponseState = { exchange, flushed: false };
+  (res as { socket: unknown }).socket = socket;
+  // Own properties, so they survive Express's swap of the prototype.
+  Object.assign(res, {
+    writeHead: writeHead,
+    write(this: ServerResponse, chunk: Chunk, encoding?: BufferEncoding | Callback, callback?: Callback) {
+      return write(this, state, chunk, encoding, callback);
+    },
+    end(this: ServerResponse, chunk?: Chunk | Callback, encoding?: BufferEncoding | Callback, callback?: Callback) {
+      return end(this, state, chunk, encoding, callback);
+    },
+    flushHeaders(this: ServerResponse) {
+      if (!state.flushed) startStream(this, state);
+    },
+    destroy(this: ServerResponse, error?: Error) {
+      if (this.destroyed) return this;
+      this.destroyed = true;
+      exchange.destroy();
+      if (error && this.listenerCount('error') > 0) process.nextTick(() => this.emit('error', error));
+      process.nextTick(() => this.emit('close'));
+      return this;
+    },
+    addTrailers() {
+      throw unsupported('res.addTrailers()');
+    },
+    writeContinue() {
+      throw unsupported('res.writeContinue()');
+    },
+    writeProcessing() {
+      throw unsupported('res.writeProcessing()');
+    },
+    writeEarlyHints() {
+      throw unsupported('res.writeEarlyHints()');
+    },
+  });
+  return res;
+}
+
+function writeHead(this: ServerResponse, statusCode: number, reason?: string | OutgoingHttpHeaders | readonly unknown[], headers?: OutgoingHttpHeaders | readonly unknown[]) {
+  if (this.headersSent) {
+    throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
+  }
+  if (typeof reason !== 'string') {
+    headers = reason;
+    reason = undefined;
+  }
+  const status = Math.trunc(Number(statusCode));
+  if (!(status >= 100 && status <= 999)) {
+    throw Object.assign(new RangeError(`Invalid status code: ${String(statusCode)}`), { code: 'ERR_HTTP_INVALID_STATUS_CODE' });
+  }
+  this.statusCode = status;
+  if (reason !== undefined) this.statusMessage = reason;
+  if (Array.isArray(headers)) {
+    // [name, value, name, value…] or [[name, value]…], as node takes them.
+    if (Array.isArray(headers[0])) for (const [name, value] of headers as [string, string][]) this.appendHeader(name, value);
+    else for (let index = 0; index < headers.length; index += 2) this.appendHeader(headers[index] as string, headers[index + 1] as string);
+  } else if (headers) {
+    for (const name of Object.keys(headers)) {
+      const value = (headers as OutgoingHttpHeaders)[name];
+      if (value !== undefined) this.setHeader(name, value);
+    }
+  }
+  // From here on headersSent is true and setHeader() throws, as on node:http; they go out with the body.
+  (this as unknown as { _header: string })._header = ' ';
+  return this;
+}
+
+function headerList(res: ServerResponse): string[] {
+  const list: string[] = [];
+  const headers = res.getHeaders();
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (Array.isArray(value)) for (const item of value) list.push(name, String(item));
+    else if (value !== undefined) list.push(name, String(value));
+  }
+  return list;
+}
+
+function statusText(res: ServerResponse): string {
+  return res.statusMessage || STATUS_CODES[res.statusCode] || '';
+}
+
+function startStream(res: ServerResponse, state: ResponseState): void {
+  state.flushed = true;
+  (res as unknown as { _header: string })._header = ' ';
+  state.exchange.startStream(res.statusCode, statusText(res), headerList(res));
+}
+
+const toBytes = (chunk: Chunk, encoding?: BufferEncoding): Uint8Array => (typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
+
+function write(res: ServerResponse, state: ResponseState, chunk: Chunk, encoding?: BufferEncoding | Callback, callback?: Callback): boolean {
+  if (typeof encoding === 'function') {
+    callback = encoding;
+    encoding = undefined;
+  }
+  if (res.writableEnded) {
+    const error = Object.assign(new Error('write after end'), { code: 'ERR_STREAM_WRITE_AFTER_END' });
+    process.nextTick(() => {
+      callback?.(error);
+      if (res.listenerCount('error') > 0) res.emit('error', error);
+    });
+    return false;
+  }
+  if (chunk === undefined || chunk === null) throw Object.assign(new TypeError('The "chunk" argument must be of type string or an instance of Buffer or Uint8Array'), { code: 'ERR_INVALID_ARG_TYPE' });
+  if (!state.flushed) startStream(res, state);
+  if (state.exchange.isHead) {
+    if (callback) process.nextTick(callback);
+    return true;
+  }
+  const pending = state.exchange.write(toBytes(chunk, encoding));
+  if (!pending) {
+    if (callback) process.nextTick(callback);
+    return true;
+  }
+  void pending.then(() => {
+    callback?.();
+    if (!res.destroyed) res.emit('drain');
+  });
+  return false;
+}
+
+function end(res: ServerResponse, state: ResponseState, chunk?: Chunk | Callback, encoding?: BufferEncoding | Callback, callback?: Callback): ServerResponse {
+  if (typeof chunk === 'function') {
+    callback = chunk;
+    chunk = undefined;
+  } else if (typeof encoding === 'function') {
+    callback = encoding;
+    encoding = undefined;
+  }
+  if (callback) res.once('finish', () => callback());
+  if (res.writableEnded) return res;
+  res.finished = true;
+  const { exchange } = state;
+  const finished = () => {
+    if (exchange.aborted) return;
+    process.nextTick(() => {
+      res.emit('prefinish');
+      res.emit('finish');
+      res.emit('close');
+    });
+  };
+  if (!state.flushed) {
+    // The whole response is known: uWS frames it with its content-length.
+    state.flushed = true;
+    (res as unknown as { _header: string })._header = ' ';
+    const bytes = chunk === undefined || chunk === null ? null : toBytes(chunk, encoding as BufferEncoding | undefined);
+    const status = res.statusCode;
+    const body = bytes ?? (exchange.isHead || status === 204 || status === 304 ? null : new Uint8Array(0));
+    const pending = exchange.respond(status, statusText(res), headerList(res), body);
+    if (pending) void pending.then(finished);
+    else finished();
+    return res;
+  }
+  const pending = chunk === undefined || chunk === null || exchange.isHead ? undefined : exchange.write(toBytes(chunk, encoding as BufferEncoding | undefined));
+  const close = () => {
+    exchange.end();
+    finished();
+  };
+  if (pending) void pending.then(close);
+  else close();
+  return res;
+}
