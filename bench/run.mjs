@@ -23,9 +23,20 @@ const groups = [
     { name: 'chaussette node, fetch app', args: chaussette('apps/hello-fetch.mjs') },
   ],
   [
-    { name: 'raw Fastify, plugin', args: (port) => [here('apps/raw-fastify.mjs'), String(port)] },
+    // What `fastify start` runs: Fastify always has a logger there, and so it has under chaussette.
     { name: 'raw Fastify with a logger, plugin', args: (port) => [here('apps/raw-fastify.mjs'), String(port), '--logger'] },
     { name: 'chaussette fastify, plugin', args: chaussette('apps/hello-plugin.mjs', '--backend', 'fastify') },
+    { name: 'raw Fastify without a logger, plugin', args: (port) => [here('apps/raw-fastify.mjs'), String(port)] },
+  ],
+  [
+    { name: 'raw uWebSockets.js', args: (port) => [here('apps/raw-uws.mjs'), String(port)] },
+    { name: 'chaussette uws, fetch app', args: chaussette('apps/hello-fetch.mjs', '--backend', 'uws') },
+    { name: 'chaussette uws, node app', args: chaussette('apps/hello-node.cjs', '--backend', 'uws') },
+  ],
+  [
+    // The same fetch app on the default backend, as the baseline of uws's speed-up.
+    { name: 'chaussette node, fetch app (uws baseline)', args: chaussette('apps/hello-fetch.mjs') },
+    { name: 'chaussette uws, fetch app (vs node)', args: chaussette('apps/hello-fetch.mjs', '--backend', 'uws') },
   ],
 ];
 const servers = groups.flat();

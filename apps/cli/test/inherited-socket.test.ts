@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { freePort, get, getWhenListening, killAll, listeningSocket, startCli, waitForInFlight } from './helpers.js';
+import { type CliProcess, freePort, get, getWhenListening, killAll, listeningSocket, startCli, waitForInFlight } from './helpers.js';
 
 afterEach(killAll);
 

@@ -24,6 +24,7 @@ const BODY_HIGH_WATER_MARK = 64 * 1024;
 // A response body this small fits the socket's send buffer: end() sends it at once.
 const SMALL_BODY = 64 * 1024;
 const utf8 = new TextEncoder();
+const byteLength = (body: string | Uint8Array) => (typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
 
 /**
  * One request and its response on uWebSockets.js. uWS's request object dies when the handler returns:
@@ -38,10 +39,12 @@ export class Exchange {
   readonly headers: string[];
   readonly body: RequestBody | undefined;
   aborted = false;
+  /** True while uWS's request handler runs: its caller sets it false once the handler returns. */
+  inHandler = true;
   /** The response is complete (sent, or the client is gone) and the request left the in-flight count. */
   done = false;
   headersSent = false;
-  #abortListeners: (() => void)[] = [];
+  #abortListeners: (() => void)[] | undefined;
   #writable: (() => void) | undefined;
   #contentLength: number | undefined;
   #closeConnection = false;
@@ -63,11 +66,15 @@ export class Exchange {
       this.#finish();
       this.body?.fail(new Error('aborted'));
       this.#writable?.();
-      for (const listener of this.#abortListeners.splice(0)) listener();
+      for (const listener of this.#abortListeners ?? []) listener();
     });
     // A body must be read from this handler on: uWS drops data that arrives before onData is set.
-    if (this.header('transfer-encoding') !== undefined || Number(this.header('content-length') ?? 0) > 0) {
-      this.body = new RequestBody(res, () => this.#writable === undefined);
+    for (let index = 0; index < headers.length; index += 2) {
+      const name = headers[index];
+      if (name === 'transfer-encoding' || (name === 'content-length' && Number(headers[index + 1]) > 0)) {
+        this.body = new RequestBody(res, () => this.#writable === undefined);
+        break;
+      }
     }
   }
 
@@ -82,7 +89,7 @@ export class Exchange {
 
   onAbort(listener: () => void): void {
     if (this.aborted) listener();
-    else this.#abortListeners.push(listener);
+    else (this.#abortListeners ??= []).push(listener);
   }
 
   /**
@@ -91,36 +98,46 @@ export class Exchange {
    */
   respond(status: number, statusText: string, headers: readonly string[], body: string | Uint8Array | null): Promise<void> | undefined {
     if (this.aborted || this.done) return undefined;
-    const bytes = typeof body === 'string' ? utf8.encode(body) : body;
     let sent: Promise<void> | undefined;
-    this.res.cork(() => {
+    this.corked(() => {
       const declared = this.#writeHead(status, statusText, headers, false);
-      if (this.isHead || bytes === null || status === 204 || status === 304) {
+      if (this.isHead || body === null || status === 204 || status === 304) {
         // HEAD tells the length GET would have; endWithoutBody(length) in uWS 20.30 waits for a body that never comes.
-        const length = bytes?.byteLength ?? declared;
+        const length = body === null ? declared : byteLength(body);
         if (this.isHead && length !== undefined && status !== 204 && status !== 304) this.res.writeHeader('content-length', String(length));
         this.#discardBody();
         this.res.endWithoutBody(undefined, this.#closeConnection);
         this.#finish();
         return;
       }
-      if (this.#closeConnection || bytes.byteLength <= SMALL_BODY) {
+      // uWS takes strings as they are (UTF-8 encoded in C++).
+      if (this.#closeConnection || (typeof body === 'string' ? body.length * 3 <= SMALL_BODY : body.byteLength <= SMALL_BODY)) {
         // Goes out at once (or, with `closeConnection`, uWS says `Connection: close` and closes once it is out).
         this.#discardBody();
-        this.res.end(bytes, this.#closeConnection);
+        this.res.end(body, this.#closeConnection);
         this.#finish();
         return;
       }
+      const bytes = typeof body === 'string' ? utf8.encode(body) : body;
       this.#contentLength = bytes.byteLength;
       sent = this.#send(bytes, true);
     });
     return sent;
   }
 
+  /**
+   * Runs uWS writes corked, so they leave in one syscall. Inside the request handler uWS has corked the
+   * socket already (and cork() there costs a native call per request), so only later writes need it.
+   */
+  corked(write: () => void): void {
+    if (this.inHandler) write();
+    else this.res.cork(write);
+  }
+
   /** Starts a response whose body follows in chunks: `length` when known (tryEnd), chunked otherwise. */
   startStream(status: number, statusText: string, headers: readonly string[]): void {
     if (this.aborted || this.done) return;
-    this.res.cork(() => {
+    this.corked(() => {
       this.#contentLength = this.#writeHead(status, statusText, headers, true);
       if (this.#contentLength === undefined) {
         // Headers out now (server-sent events show them before the first event); uWS frames the rest as chunked.
@@ -133,7 +150,7 @@ export class Exchange {
   write(chunk: Uint8Array): Promise<void> | undefined {
     if (this.aborted || this.done || chunk.byteLength === 0) return undefined;
     let sent: Promise<void> | undefined;
-    this.res.cork(() => {
+    this.corked(() => {
       sent = this.#send(chunk, false);
     });
     return sent;
@@ -142,7 +159,7 @@ export class Exchange {
   /** Ends a streamed body. */
   end(): void {
     if (this.aborted || this.done) return;
-    this.res.cork(() => {
+    this.corked(() => {
       this.#discardBody();
       if (this.#contentLength === undefined) {
         this.res.end(undefined, this.#closeConnection);
@@ -165,18 +182,19 @@ export class Exchange {
   /** Status line and headers; returns the content-length the app declared, if any. */
   #writeHead(status: number, statusText: string, headers: readonly string[], announceClose: boolean): number | undefined {
     this.headersSent = true;
-    this.res.writeStatus(`${status} ${statusText || STATUS_CODES[status] || 'Unknown'}`);
+    // uWS's default status line is `200 OK`.
+    if (status !== 200 || (statusText && statusText !== 'OK')) this.res.writeStatus(`${status} ${statusText || STATUS_CODES[status] || 'Unknown'}`);
     let declared: number | undefined;
     this.#closeConnection ||= this.inFlight.closing;
     for (let index = 0; index < headers.length; index += 2) {
+      // Names arrive lowercase: from Headers, and from node's getHeaders().
       const name = headers[index]!;
       const value = headers[index + 1]!;
-      const lower = name.toLowerCase();
-      if (!MANAGED_HEADERS.has(lower)) {
+      if (!MANAGED_HEADERS.has(name)) {
         this.res.writeHeader(name, value);
-      } else if (lower === 'content-length') {
+      } else if (name === 'content-length') {
         declared = Number(value);
-      } else if (lower === 'connection' && /\bclose\b/i.test(value)) {
+      } else if (name === 'connection' && /\bclose\b/i.test(value)) {
         this.#closeConnection = true;
       }
     }

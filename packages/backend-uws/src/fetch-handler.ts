@@ -1,4 +1,4 @@
-import { describeValue, errorMessage, type FetchHandler, forwardMissingMembers, type Logger } from '@chaussette/core';
+import { describeValue, errorMessage, type FetchHandler, forwardMissingMembers, type Logger, responseParts } from '@chaussette/core';
 import { isResponse, isValidHost, partsOf } from '@chaussette/backend-node/bridge';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Exchange, type InFlight } from './exchange.js';
@@ -122,6 +122,14 @@ function bodyStream(exchange: Exchange): ReadableStream<Uint8Array> {
 export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => string, inFlight: InFlight) {
   return (res: HttpResponse, req: HttpRequest): void => {
     const exchange = new Exchange(res, req, inFlight);
+    try {
+      handle(exchange);
+    } finally {
+      exchange.inHandler = false;
+    }
+  };
+
+  function handle(exchange: Exchange): void {
     const host = exchange.header('host');
     if (host && !isValidHost(host)) {
       void exchange.respond(400, '', ['content-type', 'text/plain', 'connection', 'close'], 'Bad Request: invalid Host header\n');
@@ -134,18 +142,23 @@ export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => 
       respondWithError(exchange, error, logger);
       return;
     }
-    if (result instanceof Response) {
-      sendResponse(result, exchange, logger);
+    if (typeof (result as Partial<Promise<Response>> | null)?.then !== 'function') {
+      sendResponse(result as Response, exchange, logger);
     } else {
-      Promise.resolve(result).then(
+      (result as Promise<Response>).then(
         (response) => sendResponse(response, exchange, logger),
         (error: unknown) => respondWithError(exchange, error, logger),
       );
     }
-  };
+  }
 }
 
 function sendResponse(response: Response, exchange: Exchange, logger: Logger): void {
+  const kept = responseParts(response); // chaussette's own Response: the common case, first
+  if (kept) {
+    void exchange.respond(kept.status, kept.statusText, kept.headers, kept.body);
+    return;
+  }
   if (!isResponse(response)) {
     respondWithError(exchange, new TypeError(`The fetch handler returned ${describeValue(response)}, not a Response`), logger);
     return;

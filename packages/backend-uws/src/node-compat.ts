@@ -102,7 +102,11 @@ export function nodeHandler(listener: NodeListener, inFlight: InFlight) {
       if (!res.writableFinished) res.emit('close');
       socket.emit('close', true);
     });
-    listener(req, res);
+    try {
+      listener(req, res);
+    } finally {
+      exchange.inHandler = false;
+    }
   };
 }
 
