@@ -1,4 +1,4 @@
-// pnpm bench [--quick]: wrk on loopback against each server, alternating, medians and ratios to the raw server.
+// pnpm bench [--quick] [--only TEXT] [--connections N]: wrk on loopback against each server, alternating, medians and ratios to the raw server.
 // Results go to bench/results.md (not with --quick, which only proves the harness works).
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -7,10 +7,18 @@ import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
+// --only TEXT: the groups with a server whose name contains TEXT; --connections N: one load level.
+// Either makes a partial run, printed but not written to results.md.
+const option = (name) => {
+  const index = process.argv.indexOf(name);
+  return index < 0 ? undefined : process.argv[index + 1];
+};
 const quick = process.argv.includes('--quick');
+const only = option('--only');
+const partial = quick || only !== undefined || option('--connections') !== undefined;
 const seconds = quick ? 1 : 3;
 const rounds = quick ? 1 : 7;
-const connectionsList = quick ? [64] : [1, 64];
+const connectionsList = option('--connections') ? [Number(option('--connections'))] : quick ? [64] : [1, 64];
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const cli = here('../apps/cli/bin/chaussette.js');
 
@@ -39,6 +47,7 @@ const groups = [
     { name: 'chaussette uws, fetch app (vs node)', args: chaussette('apps/hello-fetch.mjs', '--backend', 'uws') },
   ],
 ];
+if (only !== undefined) groups.splice(0, groups.length, ...groups.filter((group) => group.some((server) => server.name.includes(only))));
 const servers = groups.flat();
 const baselineOf = new Map(groups.flatMap((group) => group.map((server) => [server.name, group[0].name])));
 
@@ -155,7 +164,7 @@ try {
     ...rows,
   ].join('\n');
   console.log(`\n${table}`);
-  if (!quick) {
+  if (!partial) {
     const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
     writeFileSync(
       here('results.md'),

@@ -26,6 +26,10 @@ const SMALL_BODY = 64 * 1024;
 const utf8 = new TextEncoder();
 const byteLength = (body: string | Uint8Array) => (typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
 
+// One function for every request's headers, instead of a closure per request.
+let collecting: string[] = [];
+const collectHeader = (name: string, value: string) => void collecting.push(name, value);
+
 /**
  * One request and its response on uWebSockets.js. uWS's request object dies when the handler returns:
  * everything the app may read later is copied here first. Every write after the handler returns is corked,
@@ -58,7 +62,8 @@ export class Exchange {
     const query = req.getQuery();
     this.url = query ? `${req.getUrl()}?${query}` : req.getUrl();
     const headers: string[] = [];
-    req.forEach((name, value) => void headers.push(name, value));
+    collecting = headers;
+    req.forEach(collectHeader);
     this.headers = headers;
     inFlight.add();
     res.onAborted(() => {
@@ -166,8 +171,8 @@ export class Exchange {
         this.#finish();
       } else {
         // Fewer bytes than the declared content-length (all of them would have finished the response).
-        this.res.close();
         this.#finish();
+        this.#closeSoon();
       }
     });
   }
@@ -232,8 +237,18 @@ export class Exchange {
 
   #sent(whole: boolean): void {
     if (whole) this.#discardBody();
-    if (this.#closeConnection) this.res.close();
+    if (this.#closeConnection) this.#closeSoon();
     this.#finish();
+  }
+
+  /**
+   * Closes the connection once what was written is out. Code running in a promise callback may still be
+   * inside uWS's corked section for this socket, where close() would drop the bytes not yet flushed.
+   */
+  #closeSoon(): void {
+    setImmediate(() => {
+      if (!this.aborted) this.res.close();
+    });
   }
 
   #whenWritable(): Promise<void> {

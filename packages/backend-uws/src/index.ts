@@ -39,6 +39,8 @@ const uwsBackend: Backend = {
           let timer: NodeJS.Timeout | undefined;
           await Promise.race([inFlight.idle(), new Promise((resolve) => (timer = setTimeout(resolve, Math.min(timeoutMs, MAX_TIMEOUT_MS))))]);
           clearTimeout(timer);
+          // The last response may sit in uWS's cork buffer until the current uWS callback returns.
+          await new Promise((resolve) => setImmediate(resolve));
           // Closes the idle keep-alive connections, and cuts whatever outlived the timeout.
           (server as typeof server & { close(): void }).close(); // in uWS since 20.30; missing from its types
         })()),

@@ -31,6 +31,9 @@ function keepable(body: unknown): body is KeptBody | undefined {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
 const HTTP_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+const isHttpWhitespace = (code: number) => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+// An app sends the same few header names over and over: each is checked once.
+const checkedNames = new Set<string>();
 
 /**
  * The common case, headers as a plain object of strings, checked and copied as Headers would (names
@@ -44,9 +47,12 @@ function headerList(init: unknown): string[] | undefined {
   for (const name of Object.keys(init)) {
     const value = (init as Record<string, unknown>)[name];
     if (typeof value !== 'string') return undefined;
+    if (!checkedNames.has(name)) {
+      if (!TOKEN.test(name)) throw new TypeError(`Headers.append: "${name}" is an invalid header name.`);
+      if (checkedNames.size < 256) checkedNames.add(name);
+    }
     const lower = name.toLowerCase();
-    if (!TOKEN.test(name)) throw new TypeError(`Headers.append: "${name}" is an invalid header name.`);
-    const trimmed = value.replace(HTTP_WHITESPACE, '');
+    const trimmed = isHttpWhitespace(value.charCodeAt(0)) || isHttpWhitespace(value.charCodeAt(value.length - 1)) ? value.replace(HTTP_WHITESPACE, '') : value;
     if (FORBIDDEN_IN_VALUE.test(trimmed)) throw new TypeError(`Headers.append: "${value}" is an invalid header value.`);
     for (let index = 0; index < list.length; index += 2) if (list[index] === lower) return undefined;
     list.push(lower, trimmed);

@@ -1,0 +1,122 @@
+// A real supervisord runs chaussette as an [fcgi-program]: supervisord binds the socket and passes it to
+// each worker as fd 0. Workers restart one by one under non-stop load, and the whole group stops, with
+// zero failed requests, on every backend.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CLI, FIXTURES, freePort, get, getWhenListening } from './helpers.js';
+import { loadGenerator } from './load.js';
+
+const run = promisify(execFile);
+const supervisord = await run('supervisord', ['--version']).then(
+  () => true,
+  () => false,
+);
+// CI installs supervisor (.ci/run) and sets this: there, a missing supervisord is a failure, not a skip.
+const required = process.env.CHAUSSETTE_REQUIRE_MANAGERS === '1';
+
+describe.skipIf(!supervisord && !required).each(['node', 'fastify', 'uws'])('supervisord [fcgi-program], --backend %s', (backend) => {
+  let directory: string;
+  let daemon: ChildProcess;
+  let where: string;
+  const ctl = (...args: string[]) => run('supervisorctl', ['-c', join(directory, 'supervisord.conf'), ...args]);
+
+  beforeAll(async () => {
+    if (!supervisord) throw new Error('supervisord is not installed: apt-get install -y supervisor');
+    directory = mkdtempSync(join(tmpdir(), 'chaussette-supervisor-'));
+    const port = await freePort();
+    where = `127.0.0.1:${port}`;
+    writeFileSync(
+      join(directory, 'supervisord.conf'),
+      `[unix_http_server]
+file=${directory}/supervisor.sock
+
+[supervisord]
+logfile=${directory}/supervisord.log
+pidfile=${directory}/supervisord.pid
+childlogdir=${directory}
+nodaemon=true
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://${directory}/supervisor.sock
+
+[fcgi-program:web]
+socket=tcp://${where}
+command=${process.execPath} ${CLI} --fd 0 --backend ${backend} --graceful-timeout 10 fetch-workers.mjs
+directory=${FIXTURES}
+process_name=%(program_name)s_%(process_num)02d
+numprocs=3
+startsecs=1
+stopsignal=TERM
+stopwaitsecs=15
+redirect_stderr=true
+stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
+`,
+    );
+    daemon = spawn('supervisord', ['-c', join(directory, 'supervisord.conf')], { stdio: 'ignore' });
+    await getWhenListening(where);
+    for (let attempt = 0; ; attempt++) {
+      const { stdout } = await ctl('status').catch((error: { stdout: string }) => error);
+      if ((stdout.match(/RUNNING/g) ?? []).length === 3) break;
+      if (attempt > 100) throw new Error(`the workers did not start:\n${stdout}\n${logs()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }, 30_000);
+
+  afterAll(async () => {
+    if (daemon && daemon.exitCode === null) {
+      daemon.kill('SIGTERM');
+      await once(daemon, 'exit');
+    }
+    rmSync(directory, { recursive: true, force: true });
+  }, 30_000);
+
+  const logs = () =>
+    ['00', '01', '02'].map((number) => `--- web_${number}:\n${readSafe(join(directory, `web_${number}.log`))}`).join('\n');
+
+  test('three workers answer on the socket supervisord owns', async () => {
+    const pids = new Set<number>();
+    for (let attempt = 0; attempt < 300 && pids.size < 3; attempt++) {
+      pids.add((JSON.parse((await get(where)).body) as { pid: number }).pid);
+    }
+    expect(pids.size).toBe(3);
+  });
+
+  test('restarting the workers one by one under non-stop load: zero failed requests', async () => {
+    const load = loadGenerator(where);
+    const before = (await ctl('status')).stdout;
+    for (const name of ['web:web_00', 'web:web_01', 'web:web_02']) await ctl('restart', name);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const result = await load.stop();
+    const after = (await ctl('status')).stdout;
+    expect(after).not.toBe(before); // new pids: the restarts happened
+    expect(result.errors).toEqual([]);
+    expect(result.failed).toBe(0);
+    expect(result.ok).toBeGreaterThan(50);
+  }, 60_000);
+
+  test('stopping the whole group lets the requests in flight finish', async () => {
+    const slow = Array.from({ length: 6 }, () => get(where, '/slow'));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await ctl('stop', 'web:*');
+    const replies = await Promise.all(slow);
+    expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    for (const reply of replies) expect(JSON.parse(reply.body)).toMatchObject({ slow: 'done' });
+    expect(logs()).not.toMatch(/error/i);
+  }, 60_000);
+});
+
+function readSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '(no log)';
+  }
+}

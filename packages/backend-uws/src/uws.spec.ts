@@ -1,0 +1,116 @@
+// What the conformance kit does not reach: uWS's framing choices and its corked writes.
+import { createHash, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import type { App, ServerHandle } from '@chaussette/core';
+import { recordingLogger } from '@chaussette/core/testkit';
+import { afterEach, describe, expect, test } from 'vitest';
+import backend from './index.js';
+
+const encoder = new TextEncoder();
+const handles: ServerHandle[] = [];
+afterEach(async () => {
+  await Promise.all(handles.splice(0).map((handle) => handle.close(100)));
+});
+
+async function serve(app: App): Promise<number> {
+  const handle = await backend.serve(app, { type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }, { logger: recordingLogger() });
+  handles.push(handle);
+  if (handle.address.type !== 'tcp') throw new Error('expected a TCP address');
+  return handle.address.port;
+}
+
+const fetchApp = (fetch: (request: Request) => Response | Promise<Response>): App => ({ kind: 'fetch', fetch, description: 'test app', source: undefined });
+
+/** The raw bytes of one exchange, until the server closes the connection or `waitMs` passes. */
+function exchange(port: number, path: string, waitMs = 500): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(text);
+    }, waitMs);
+    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+    socket.on('error', reject);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`);
+  });
+}
+
+const streamOf = (...chunks: string[]) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+      controller.close();
+    },
+  });
+
+describe('uws backend: response framing', () => {
+  test('a streamed body with the content-length the app set goes out with it, not chunked', async () => {
+    const port = await serve(fetchApp(() => new Response(streamOf('abc', 'def'), { headers: { 'content-length': '6' } })));
+    const raw = await exchange(port, '/', 300);
+    expect(raw).toMatch(/\r\nContent-Length: 6\r\n/);
+    expect(raw).not.toMatch(/transfer-encoding/i);
+    expect(raw.endsWith('\r\n\r\nabcdef')).toBe(true);
+  });
+
+  test('a stream shorter than its content-length: the bytes written reach the client, then the connection closes', async () => {
+    const port = await serve(fetchApp(() => new Response(streamOf('abc'), { headers: { 'content-length': '6' } })));
+    const raw = await exchange(port, '/', 2000);
+    expect(raw.endsWith('\r\n\r\nabc')).toBe(true); // and `exchange` returned on close, well before 2 s
+  });
+
+  test('server-sent events: the headers go out before the first event', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const port = await serve(
+      fetchApp(
+        () =>
+          new Response(
+            new ReadableStream({
+              async start(controller) {
+                await released;
+                controller.enqueue(encoder.encode('data: 1\n\n'));
+                controller.close();
+              },
+            }),
+            { headers: { 'content-type': 'text/event-stream' } },
+          ),
+      ),
+    );
+    const head = await exchange(port, '/', 300);
+    release();
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(head).toContain('content-type: text/event-stream');
+    expect(head).not.toContain('data: 1');
+  });
+
+  test('a 4 MiB body to a client that reads slowly arrives whole, and a graceful close waits for it', async () => {
+    const body = randomBytes(4 * 1024 * 1024);
+    const handle = await backend.serve(
+      fetchApp(() => new Response(body)),
+      { type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 },
+      { logger: recordingLogger() },
+    );
+    const { port } = handle.address as { port: number };
+    const digest = await new Promise<string>((resolve, reject) => {
+      httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        const hash = createHash('sha256');
+        res.pause();
+        void handle.close(10_000); // begins while most of the body is still waiting in uWS
+        setTimeout(() => res.resume(), 200);
+        res.on('data', (chunk: Buffer) => hash.update(chunk));
+        res.on('end', () => resolve(hash.digest('hex')));
+        res.on('error', reject);
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(digest).toBe(createHash('sha256').update(body).digest('hex'));
+    await handle.close(10_000);
+  });
+});
