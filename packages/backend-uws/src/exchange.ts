@@ -43,7 +43,7 @@ export class Exchange {
   readonly headers: string[];
   readonly body: RequestBody | undefined;
   aborted = false;
-  /** True while uWS's request handler runs: its caller sets it false once the handler returns. */
+  /** True while uWS's request handler runs (see leaveHandler()). */
   inHandler = true;
   /** The response is complete (sent, or the client is gone) and the request left the in-flight count. */
   done = false;
@@ -52,6 +52,9 @@ export class Exchange {
   #writable: (() => void) | undefined;
   #contentLength: number | undefined;
   #closeConnection = false;
+  /** Done, but the connection is still to be closed (#closeSoon): uWS still wants an abort handler. */
+  #closePending = false;
+  #watchingAbort = false;
 
   constructor(
     readonly res: HttpResponse,
@@ -66,14 +69,6 @@ export class Exchange {
     req.forEach(collectHeader);
     this.headers = headers;
     inFlight.add();
-    res.onAborted(() => {
-      this.aborted = true;
-      this.#finish();
-      this.body?.fail(new Error('aborted'));
-      this.#writable?.();
-      for (const listener of this.#abortListeners ?? []) listener();
-    });
-    // A body must be read from this handler on: uWS drops data that arrives before onData is set.
     for (let index = 0; index < headers.length; index += 2) {
       const name = headers[index];
       if (name === 'transfer-encoding' || (name === 'content-length' && Number(headers[index + 1]) > 0)) {
@@ -81,6 +76,27 @@ export class Exchange {
         break;
       }
     }
+  }
+
+  /**
+   * Called when uWS's request handler returns. A response still to come needs an abort handler (uWS's
+   * rule for answering later); one already sent does not, which saves a closure and a native call.
+   */
+  leaveHandler(): void {
+    this.inHandler = false;
+    if (!this.done || this.#closePending) this.#watchAbort();
+  }
+
+  #watchAbort(): void {
+    if (this.#watchingAbort) return;
+    this.#watchingAbort = true;
+    this.res.onAborted(() => {
+      this.aborted = true;
+      this.#finish();
+      this.body?.fail(new Error('aborted'));
+      this.#writable?.();
+      for (const listener of this.#abortListeners ?? []) listener();
+    });
   }
 
   header(name: string): string | undefined {
@@ -111,6 +127,8 @@ export class Exchange {
         const length = body === null ? declared : byteLength(body);
         if (this.isHead && length !== undefined && status !== 204 && status !== 304) this.res.writeHeader('content-length', String(length));
         this.#discardBody();
+        // uWS 20.30 does not count endWithoutBody() as an answer in the handler: it wants an abort handler.
+        this.#watchAbort();
         this.res.endWithoutBody(undefined, this.#closeConnection);
         this.#finish();
         return;
@@ -215,6 +233,9 @@ export class Exchange {
       return this.#whenWritable();
     }
     const total = this.#contentLength;
+    // Completing the response here and closing the connection later needs the abort handler first:
+    // uWS forbids attaching one after a complete response, and wants one for the close to come.
+    if (this.inHandler && this.#closeConnection) this.#watchAbort();
     const start = res.getWriteOffset();
     const [ok, done] = res.tryEnd(bytes, total);
     if (done) this.#sent(whole);
@@ -246,6 +267,7 @@ export class Exchange {
    * inside uWS's corked section for this socket, where close() would drop the bytes not yet flushed.
    */
   #closeSoon(): void {
+    this.#closePending = true;
     setImmediate(() => {
       if (!this.aborted) this.res.close();
     });

@@ -127,7 +127,7 @@ export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => 
     try {
       handle(exchange);
     } finally {
-      exchange.inHandler = false;
+      exchange.leaveHandler();
     }
   };
 

@@ -105,7 +105,7 @@ export function nodeHandler(listener: NodeListener, inFlight: InFlight) {
     try {
       listener(req, res);
     } finally {
-      exchange.inHandler = false;
+      exchange.leaveHandler();
     }
   };
 }

@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
-import type { App, ServerHandle } from '@chaussette/core';
+import type { App, NodeListener, ServerHandle } from '@chaussette/core';
 import { recordingLogger } from '@chaussette/core/testkit';
 import { afterEach, describe, expect, test } from 'vitest';
 import backend from './index.js';
@@ -112,5 +112,25 @@ describe('uws backend: response framing', () => {
     });
     expect(digest).toBe(createHash('sha256').update(body).digest('hex'));
     await handle.close(10_000);
+  });
+});
+
+describe('uws backend: node apps answering inside the handler', () => {
+  const nodeApp = (listener: NodeListener): App => ({ kind: 'node', listener, description: 'test app', source: undefined });
+
+  test('204 and HEAD answered synchronously, and a known-length body cut short, leave the server healthy', async () => {
+    const port = await serve(
+      nodeApp((req, res) => {
+        if (req.url === '/204') res.writeHead(204).end();
+        else if (req.url === '/short') {
+          res.setHeader('content-length', '10');
+          res.write('abc');
+          res.end();
+        } else res.end('ok');
+      }),
+    );
+    expect(await exchange(port, '/204', 300)).toMatch(/^HTTP\/1\.1 204 No Content\r\n/);
+    expect((await exchange(port, '/short', 2000)).endsWith('\r\n\r\nabc')).toBe(true);
+    expect((await exchange(port, '/', 300)).endsWith('ok')).toBe(true);
   });
 });

@@ -1,0 +1,88 @@
+// Circus is not installable here: fixtures/circus_like.py does what Circus does with a [socket:web] and
+// `use_sockets = True` (binds the socket, starts workers that inherit it, restarts one with SIGTERM and a
+// new process), and these tests restart every worker in turn under non-stop load.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { afterEach, describe, expect, test } from 'vitest';
+import { CLI, FIXTURES, get } from './helpers.js';
+import { loadGenerator } from './load.js';
+
+const managers = new Set<ReturnType<typeof spawn>>();
+afterEach(() => {
+  for (const manager of managers) manager.kill('SIGKILL');
+  managers.clear();
+});
+
+function startManager(backend: string) {
+  const manager = spawn('python3', ['circus_like.py', '3', process.execPath, CLI, '--fd', '{fd}', '--backend', backend, 'fetch-workers.mjs'], {
+    cwd: FIXTURES,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  managers.add(manager);
+  const events: string[] = [];
+  const waiting: { pattern: RegExp; resolve: (match: RegExpMatchArray) => void }[] = [];
+  let buffer = '';
+  manager.stdout.setEncoding('utf8');
+  manager.stdout.on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let index = buffer.indexOf('\n'); index >= 0; index = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, index);
+      buffer = buffer.slice(index + 1);
+      if (!/^(listening|started|exited) /.test(line)) continue; // the workers' own log lines
+      events.push(line);
+      for (const waiter of [...waiting]) {
+        const match = line.match(waiter.pattern);
+        if (match) {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          waiter.resolve(match);
+        }
+      }
+    }
+  });
+  return {
+    events,
+    next: (pattern: RegExp) => new Promise<RegExpMatchArray>((resolve) => waiting.push({ pattern, resolve })),
+    send: (command: string) => manager.stdin.write(`${command}\n`),
+    exited: once(manager, 'exit'),
+  };
+}
+
+describe.each(['node', 'fastify', 'uws'])('a Circus-style manager, --backend %s', (backend) => {
+  test('each of three workers restarted in turn (SIGTERM, then a new process) under non-stop load: zero failed requests', async () => {
+    const manager = startManager(backend);
+    const port = Number((await manager.next(/^listening (\d+)/))[1]);
+    const where = `127.0.0.1:${port}`;
+    const answering = async (count: number) => {
+      const pids = new Set<number>();
+      for (let attempt = 0; pids.size < count; attempt++) {
+        try {
+          pids.add((JSON.parse((await get(where)).body) as { pid: number }).pid);
+        } catch (error) {
+          if (attempt > 400) throw error; // still starting
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+      }
+    };
+    await answering(3);
+
+    const load = loadGenerator(where);
+    const started: number[] = [];
+    for (const index of [0, 1, 2]) {
+      const next = manager.next(new RegExp(`^started ${index} (\\d+)`));
+      manager.send(`restart ${index}`);
+      started.push(Number((await next)[1]));
+      await new Promise((resolve) => setTimeout(resolve, 600)); // the new worker loads and starts serving
+    }
+    const result = await load.stop();
+    expect(result.errors).toEqual([]);
+    expect(result.failed).toBe(0);
+    expect(result.ok).toBeGreaterThan(50);
+    expect(started.filter((pid) => result.pids.has(pid)).length).toBeGreaterThan(0);
+
+    manager.send('quit');
+    await manager.exited;
+    expect(manager.events.filter((line) => line.startsWith('exited'))).toEqual([
+      'exited 0 0', 'exited 1 0', 'exited 2 0', 'exited 0 0', 'exited 1 0', 'exited 2 0',
+    ]);
+  }, 60_000);
+});
