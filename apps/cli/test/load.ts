@@ -13,7 +13,7 @@ export interface LoadResult {
  * Sends requests without pause, each on a new connection, from `concurrency` loops, until `stop()`;
  * resolves with the counts. A request fails on any connection error or a status other than 200.
  */
-export function loadGenerator(where: string, concurrency = 4): { stop(): Promise<LoadResult> } {
+export function loadGenerator(where: string, concurrency = 4): { stop(): Promise<LoadResult>; answered(pid: number): Promise<void> } {
   const result: LoadResult = { ok: 0, failed: 0, errors: [], pids: new Set() };
   let running = true;
   const loop = async () => {
@@ -31,6 +31,10 @@ export function loadGenerator(where: string, concurrency = 4): { stop(): Promise
   };
   const loops = Array.from({ length: concurrency }, loop);
   return {
+    /** Resolves once `pid` has answered a request. */
+    async answered(pid) {
+      while (!result.pids.has(pid)) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
     async stop() {
       running = false;
       await Promise.all(loops);

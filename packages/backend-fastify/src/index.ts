@@ -1,6 +1,6 @@
 import type { App, Backend, ListenTarget, Logger } from '@chaussette/core';
 import { ChaussetteError, formatAddress } from '@chaussette/core';
-import { boundAddress, gracefulClose, inFlightCloser, listenOptions, nodeListenerFor } from '@chaussette/backend-node/bridge';
+import { boundAddress, gracefulClose, listenOptions, nodeListenerFor, trackConnections } from '@chaussette/backend-node/bridge';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 
@@ -49,12 +49,12 @@ const fastifyBackend: Backend = {
         'A Fastify instance listens on one socket only, and it already does: give one --bind or --fd, or export a plugin (served once per socket)',
       );
     }
-    const closeInFlight = inFlightCloser(instance.server);
+    const connections = trackConnections(instance.server);
     await instance.listen(fastifyListenOptions(target));
     const address = boundAddress(instance.server, target);
     if (address.type === 'tcp') origin = formatAddress(address);
-    // fastify.close() runs the onClose hooks; new requests meanwhile get Fastify's 503 and Connection: close.
-    return { address, close: gracefulClose(instance.server, () => instance.close(), closeInFlight) };
+    // fastify.close() runs the onClose hooks; requests meanwhile are answered, with Connection: close.
+    return { address, close: gracefulClose(instance.server, () => instance.close(), connections) };
   },
 };
 export default fastifyBackend;
@@ -73,7 +73,9 @@ function nativeApp(source: FastifyInstance | FastifyPlugin, description: string)
 
 function fastifyFor(app: App, logger: Logger, origin: () => string): FastifyInstance {
   if (isFastifyInstance(app.source)) return app.source;
-  const options: FastifyServerOptions = {};
+  // A request that reaches a closing worker is answered (with Connection: close), not refused with a
+  // 503; and idle connections are closed by chaussette's sweep, which spares fresh ones for a moment.
+  const options: FastifyServerOptions = { return503OnClosing: false, forceCloseConnections: false };
   if (isPino(logger)) {
     // Our logger (pino, from the CLI) follows --log-level and --log-output. request.log is that logger
     // itself: a child logger per request (for its reqId), or Fastify's check of a custom child factory's

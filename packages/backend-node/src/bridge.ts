@@ -15,23 +15,48 @@ export function nodeListenerFor(app: App, logger: Logger, origin: () => string):
   return fetchListener(app.fetch, logger, origin);
 }
 
+/** What graceful shutdown needs from a node:http server's connections (see trackConnections). */
+export interface ConnectionTracker {
+  /** Shutdown begins: every response from now on, and the ones in flight, say `Connection: close`. */
+  beginClose(): void;
+  /** Closes the connections with no request in progress, sparing, for a moment, those not used yet. */
+  closeIdle(): void;
+}
+
+// A connection accepted just before shutdown has its first request on the way: closing it would lose
+// a request that another worker could have served. It gets this long to send it.
+const FRESH_CONNECTION_GRACE_MS = 1000;
+
 /**
- * Watches a node:http server's connections (per connection, not per request: cheap with keep-alive).
- * The function it returns, called when shutdown begins, makes the response each connection is working
- * on say `Connection: close`, so that no client sends another request on a connection about to close.
+ * Watches a node:http server's connections (per connection, not per request: cheap with keep-alive),
+ * for a graceful shutdown that loses no request: see ConnectionTracker.
  */
-export function inFlightCloser(server: Server): () => void {
+export function trackConnections(server: Server): ConnectionTracker {
   const connections = new Set<Socket>();
+  let closingSince = 0;
   server.on('connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
   });
-  return () => {
-    for (const socket of connections) {
-      // node:http's current response on this connection (the field http-terminator relies on too).
-      const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-      if (res && !res.headersSent) res.shouldKeepAlive = false;
-    }
+  // node:http's current response on a connection (the field http-terminator relies on too).
+  const currentResponse = (socket: Socket) => (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  return {
+    beginClose() {
+      if (closingSince) return;
+      closingSince = Date.now();
+      server.prependListener('request', (_req, res: ServerResponse) => void (res.shouldKeepAlive = false));
+      for (const socket of connections) {
+        const res = currentResponse(socket);
+        if (res && !res.headersSent) res.shouldKeepAlive = false;
+      }
+    },
+    closeIdle() {
+      const graceOver = Date.now() - closingSince > FRESH_CONNECTION_GRACE_MS;
+      for (const socket of connections) {
+        // bytesWritten 0: no response sent yet, so no request answered yet, on this connection.
+        if (!currentResponse(socket) && (socket.bytesWritten > 0 || graceOver)) socket.destroy();
+      }
+    },
   };
 }
 
@@ -47,15 +72,15 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
 
 /**
  * Graceful and idempotent close for a node:http server: `stop()` stops accepting and resolves once
- * every connection has ended. Meanwhile the responses in flight say `Connection: close`, connections
- * are closed as they become idle, and after `timeoutMs` whatever is left is closed.
+ * every connection has ended. Meanwhile the responses say `Connection: close`, connections are closed
+ * as they become idle, and after `timeoutMs` whatever is left is closed.
  */
-export function gracefulClose(server: Server, stop: () => Promise<void>, closeInFlight: () => void): (timeoutMs: number) => Promise<void> {
+export function gracefulClose(server: Server, stop: () => Promise<void>, connections: ConnectionTracker): (timeoutMs: number) => Promise<void> {
   let closed: Promise<void> | undefined;
   return (timeoutMs) =>
     (closed ??= (async () => {
-      closeInFlight();
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      connections.beginClose();
+      const sweep = setInterval(() => connections.closeIdle(), 50);
       const force = setTimeout(() => server.closeAllConnections(), Math.min(timeoutMs, MAX_TIMEOUT_MS));
       try {
         await stop();

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Backend, ListenTarget } from '@chaussette/core';
 import { formatAddress } from '@chaussette/core';
-import { boundAddress, gracefulClose, inFlightCloser, listenOptions, nodeListenerFor } from './bridge.js';
+import { boundAddress, gracefulClose, listenOptions, nodeListenerFor, trackConnections } from './bridge.js';
 
 /** node:http, chaussette's default backend: node listeners as they are, fetch handlers through a lazy bridge. */
 const nodeBackend: Backend = {
@@ -10,25 +10,14 @@ const nodeBackend: Backend = {
   async serve(app, target, { logger }) {
     let origin = 'localhost';
     const listener = nodeListenerFor(app, logger, () => origin);
-    let closing = false;
-    const server = createServer((req, res) => {
-      if (closing) res.shouldKeepAlive = false; // answer with `Connection: close`
-      listener(req, res);
-    });
-    const closeInFlight = inFlightCloser(server);
+    const server = createServer(listener);
+    const connections = trackConnections(server);
     await listen(server, target);
     const address = boundAddress(server, target);
     if (address.type === 'tcp') origin = formatAddress(address);
     return {
       address,
-      close: gracefulClose(
-        server,
-        () => new Promise<void>((resolve) => server.close(() => resolve())),
-        () => {
-          closing = true;
-          closeInFlight();
-        },
-      ),
+      close: gracefulClose(server, () => new Promise<void>((resolve) => server.close(() => resolve())), connections),
     };
   },
 };

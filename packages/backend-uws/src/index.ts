@@ -8,6 +8,7 @@ import { nodeHandler } from './node-compat.js';
 import { loadUws } from './uws.js';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
+const QUIET_MS = 200;
 
 const { uws, version } = loadUws();
 
@@ -36,11 +37,16 @@ const uwsBackend: Backend = {
           // Stop accepting; responses from now on say `Connection: close`.
           inFlight.closing = true;
           uws.us_listen_socket_close(listener.socket);
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([inFlight.idle(), new Promise((resolve) => (timer = setTimeout(resolve, Math.min(timeoutMs, MAX_TIMEOUT_MS))))]);
-          clearTimeout(timer);
-          // The last response may sit in uWS's cork buffer until the current uWS callback returns.
-          await new Promise((resolve) => setImmediate(resolve));
+          const deadline = Date.now() + Math.min(timeoutMs, MAX_TIMEOUT_MS);
+          // uWS shows no connection without a request: one accepted just before shutdown may still have
+          // its first request on the way. Close only once no request has come for a short while.
+          while (Date.now() < deadline) {
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([inFlight.idle(), new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))]);
+            clearTimeout(timer);
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(QUIET_MS, deadline - Date.now()))));
+            if (inFlight.count === 0) break;
+          }
           // Closes the idle keep-alive connections, and cuts whatever outlived the timeout.
           (server as typeof server & { close(): void }).close(); // in uWS since 20.30; missing from its types
         })()),
