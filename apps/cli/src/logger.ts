@@ -5,7 +5,10 @@ import type { CliOptions, LogLevel } from './options.js';
 const PINO_LEVELS: Record<LogLevel, string> = { debug: 'debug', info: 'info', warning: 'warn', error: 'error', critical: 'fatal' };
 const LABELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARNING', 50: 'ERROR', 60: 'CRITICAL' };
 
-/** A pino logger writing to stdout or appending to a file, as JSON lines or as gunicorn-style text lines. */
+/**
+ * A pino logger writing to stdout or appending to a file, as JSON lines or as gunicorn-style text lines.
+ * A log file is reopened on SIGUSR1, for logrotate (`postrotate kill -USR1 PID`), as gunicorn does.
+ */
 export function createLogger(options: Pick<CliOptions, 'logLevel' | 'logOutput' | 'logFormat'>): Logger {
   let destination: ReturnType<typeof pino.destination>;
   try {
@@ -15,6 +18,10 @@ export function createLogger(options: Pick<CliOptions, 'logLevel' | 'logOutput' 
         : pino.destination({ dest: options.logOutput, sync: true, append: true });
   } catch (error) {
     throw new ChaussetteError(`Cannot open --log-output ${options.logOutput}: ${errorMessage(error)}. Check the path and its permissions`, { cause: error });
+  }
+  if (options.logOutput !== '-') {
+    // Replaces Node's own SIGUSR1 action (starting the inspector), as any SIGUSR1 listener does.
+    process.on('SIGUSR1', () => destination.reopen());
   }
   return pino(
     { level: PINO_LEVELS[options.logLevel], base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },

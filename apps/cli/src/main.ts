@@ -16,7 +16,9 @@ import {
 import type { Logger } from 'pino';
 import { helloApp } from './hello.js';
 import { createLogger } from './logger.js';
-import { type CliOptions, DEFAULTS, parseCommandLine, USAGE } from './options.js';
+import { loadConfig } from './config.js';
+import { enableTypeScript, isTypeScript } from './typescript.js';
+import { type CliOptions, DEFAULTS, readCommandLine, resolveOptions, USAGE } from './options.js';
 
 export { type CliOptions, parseCommandLine } from './options.js';
 
@@ -27,7 +29,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   let options: CliOptions | undefined;
   let logger: Logger | undefined;
   try {
-    options = parseCommandLine(argv);
+    const commandLine = readCommandLine(argv);
+    const configFile = commandLine.values.config;
+    const skipConfig = configFile === undefined || commandLine.values.help || commandLine.values.version;
+    if (!skipConfig && isTypeScript(configFile)) await enableTypeScript(configFile, [process.cwd(), cliDirectory]);
+    options = resolveOptions(commandLine, skipConfig ? {} : await loadConfig(configFile, process.cwd()));
     if (options.help) {
       process.stdout.write(`${USAGE}\n`);
       return 0;
@@ -48,6 +54,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       fallback: { host: DEFAULTS.host, port: DEFAULTS.port },
     });
     const backend = await resolveBackend(options.backend, { searchFrom: [cwd, cliDirectory], installCommand: installCommand() });
+    for (const specifier of [options.application, options.preHook, options.postHook]) {
+      if (specifier && isTypeScript(specifier)) await enableTypeScript(specifier, [cwd, cliDirectory]);
+    }
     if (options.preHook) await runHook('--pre-hook', options.preHook, options);
     const app: App = options.application
       ? await loadApp(options.application, {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { type AppInterface, ChaussetteError, invalidOption, parseBacklog, parseSocketMode } from '@chaussette/core';
+import type { ConfigValues } from './config.js';
 
 export const DEFAULTS = {
   host: 'localhost',
@@ -36,6 +37,8 @@ export interface CliOptions {
   logLevel: LogLevel;
   logOutput: string;
   logFormat: 'text' | 'json';
+  /** The --config file the other options may come from. */
+  config: string | undefined;
   help: boolean;
   version: boolean;
 }
@@ -57,6 +60,7 @@ const SPEC = {
   'log-level': { type: 'string' },
   'log-output': { type: 'string' },
   'log-format': { type: 'string' },
+  config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -91,6 +95,8 @@ Running:
   --log-level LEVEL         debug, info (default), warning, error, critical
   --log-output FILE         a file to append logs to, or - for stdout (default)
   --log-format FORMAT       text (default) or json
+  -c, --config FILE         options from a JSON file or a JS/TS module: the long options in
+                            camelCase, plus app and arguments; flags given here win
   -h, --help                show this help
   --version                 show the version`;
 
@@ -113,15 +119,46 @@ function keepDashedValues(argv: readonly string[]): string[] {
   return out;
 }
 
-export function parseCommandLine(argv: readonly string[]): CliOptions {
-  let parsed;
+export interface CommandLine {
+  values: ReturnType<typeof parseArgs<{ options: typeof SPEC }>>['values'];
+  positionals: string[];
+}
+
+/** The flags and positionals as given, unchecked: enough to find --config before the options resolve. */
+export function readCommandLine(argv: readonly string[]): CommandLine {
   try {
-    parsed = parseArgs({ args: keepDashedValues(argv), options: SPEC, allowPositionals: true, strict: true });
+    return parseArgs({ args: keepDashedValues(argv), options: SPEC, allowPositionals: true, strict: true });
   } catch (error) {
     throw new ChaussetteError(`${describeParseError(error)}. Run chaussette --help for the options`, { cause: error });
   }
-  const { values, positionals } = parsed;
-  const [application, ...args] = positionals;
+}
+
+/** The options: the command line's, then the config file's (see config.ts), then the defaults. */
+export function parseCommandLine(argv: readonly string[], config: ConfigValues = {}): CliOptions {
+  return resolveOptions(readCommandLine(argv), config);
+}
+
+export function resolveOptions({ values: flags, positionals }: CommandLine, config: ConfigValues): CliOptions {
+  const values = {
+    ...flags,
+    host: flags.host ?? config.host,
+    port: flags.port ?? config.port,
+    fd: flags.fd ?? config.fd,
+    'fd-name': flags['fd-name'] ?? config.fdName,
+    bind: flags.bind ?? config.bind,
+    backlog: flags.backlog ?? config.backlog,
+    'socket-mode': flags['socket-mode'] ?? config.socketMode,
+    backend: flags.backend ?? config.backend,
+    interface: flags.interface ?? config.interface,
+    factory: flags.factory ?? config.factory,
+    'graceful-timeout': flags['graceful-timeout'] ?? config.gracefulTimeout,
+    'pre-hook': flags['pre-hook'] ?? config.preHook,
+    'post-hook': flags['post-hook'] ?? config.postHook,
+    'log-level': flags['log-level'] ?? config.logLevel,
+    'log-output': flags['log-output'] ?? config.logOutput,
+    'log-format': flags['log-format'] ?? config.logFormat,
+  };
+  const [application, ...args] = positionals.length > 0 ? positionals : config.app === undefined ? [] : [config.app, ...(config.arguments ?? [])];
   const choice = <T extends string>(option: string, value: string | undefined, allowed: readonly T[], fallback: T): T => {
     if (value === undefined) return fallback;
     const normalized = value === 'warn' ? 'warning' : value;
@@ -147,6 +184,7 @@ export function parseCommandLine(argv: readonly string[]): CliOptions {
     logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, DEFAULTS.logLevel),
     logOutput: values['log-output'] ?? DEFAULTS.logOutput,
     logFormat: choice('--log-format', values['log-format'], ['text', 'json'], DEFAULTS.logFormat),
+    config: values.config,
     help: values.help ?? false,
     version: values.version ?? false,
   };

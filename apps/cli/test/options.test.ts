@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -89,6 +89,20 @@ describe('command-line options', () => {
       expect.arrayContaining(['Application is the built-in hello app (fetch handler)', 'Using the node backend', 'Stopped']),
     );
     expect(records.every((record) => record.pid === cli.child.pid)).toBe(true);
+  });
+
+  test('SIGUSR1 reopens the --log-output file, as logrotate needs after moving it', async () => {
+    const log = join(directory, 'rotated.log');
+    const cli = await startCli(['--port', '0', '--log-output', log], { logFile: log });
+    renameSync(log, `${log}.1`);
+    cli.child.kill('SIGUSR1');
+    for (let attempt = 0; attempt < 100 && !existsSync(log); attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await cli.stop()).toBe(0);
+    expect(readFileSync(`${log}.1`, 'utf8')).toContain('Serving on');
+    const fresh = readFileSync(log, 'utf8');
+    expect(fresh).toContain('SIGTERM received');
+    expect(fresh).toContain('Stopped');
+    expect(fresh).not.toContain('Serving on');
   });
 
   test('--log-level warning keeps the info lines out, but not the errors', async () => {

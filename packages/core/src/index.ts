@@ -36,7 +36,7 @@ export {
 export { forwardMissingMembers } from './forward-members.js';
 export { installFastResponse, type ResponseParts, responseParts } from './fast-response.js';
 export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
-export { loadExport, parseExportSpecifier } from './load-module.js';
+export { importModule, loadExport, parseExportSpecifier } from './load-module.js';
 export { listInstalledBackends, OFFICIAL_BACKENDS, resolveBackend, type ResolveBackendOptions } from './resolve-backend.js';
 export { type Listening, listenError, type RunningServer, startServer, type StartOptions } from './serve.js';
 export { removeStaleUnixSocket } from './unix-socket.js';

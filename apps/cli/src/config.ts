@@ -1,0 +1,105 @@
+// --config FILE: the long options in camelCase, plus `app` and `arguments`, from a JSON file or a
+// JavaScript/TypeScript module (its default export). Command-line flags override it.
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { ChaussetteError, describeValue, errorCode, errorMessage, importModule } from '@chaussette/core';
+
+type Kind = 'string' | 'number or string' | 'array of strings' | 'boolean';
+
+const KEYS = {
+  app: 'string',
+  arguments: 'array of strings',
+  host: 'string',
+  port: 'number or string',
+  fd: 'number or string',
+  fdName: 'string',
+  bind: 'array of strings',
+  backlog: 'number or string',
+  socketMode: 'string',
+  backend: 'string',
+  interface: 'string',
+  factory: 'boolean',
+  gracefulTimeout: 'number or string',
+  preHook: 'string',
+  postHook: 'string',
+  logLevel: 'string',
+  logOutput: 'string',
+  logFormat: 'string',
+} as const satisfies Record<string, Kind>;
+
+export type ConfigKey = keyof typeof KEYS;
+
+/** A config file's values, as the command line would give them: strings, string lists, booleans. */
+export type ConfigValues = Partial<Record<Exclude<ConfigKey, 'arguments' | 'bind' | 'factory'>, string>> & {
+  arguments?: string[];
+  bind?: string[];
+  factory?: boolean;
+};
+
+export async function loadConfig(file: string, cwd: string): Promise<ConfigValues> {
+  const path = resolve(cwd, file);
+  const label = `--config ${file}`;
+  let value: unknown;
+  if (extname(path) === '.json') {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ChaussetteError(
+        errorCode(error) === 'ENOENT' ? `${label}: no such file (${path})` : `${label}: cannot read it: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    }
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new ChaussetteError(`${label} is not valid JSON: ${errorMessage(error)}`, { cause: error });
+    }
+  } else {
+    if (!existsSync(path)) throw new ChaussetteError(`${label}: no such file (${path})`);
+    const namespace = await importModule(path, label);
+    value = 'default' in namespace ? namespace.default : namespace;
+  }
+  return validate(value, label);
+}
+
+function validate(value: unknown, label: string): ConfigValues {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ChaussetteError(`${label} must hold an object of options (e.g. {"app": "app.js", "port": 8000}), not ${describeValue(value)}`);
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  const unknown = entries.map(([key]) => key).filter((key) => !(key in KEYS));
+  if (unknown.length > 0) {
+    throw new ChaussetteError(
+      `${label}: unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((key) => JSON.stringify(key)).join(', ')}. Known keys: ${Object.keys(KEYS).join(', ')}`,
+    );
+  }
+  const config: Record<string, unknown> = {};
+  for (const [key, item] of entries) {
+    if (item === undefined || item === null) continue;
+    const kind = KEYS[key as ConfigKey];
+    const wrong = () => new ChaussetteError(`${label}: "${key}" must be ${kind === 'array of strings' ? 'an array of strings' : `a ${kind}`}, not ${describeValue(item)}`);
+    switch (kind) {
+      case 'string':
+        if (typeof item !== 'string') throw wrong();
+        config[key] = item;
+        break;
+      case 'number or string':
+        if (typeof item !== 'string' && typeof item !== 'number') throw wrong();
+        config[key] = String(item);
+        break;
+      case 'boolean':
+        if (typeof item !== 'boolean') throw wrong();
+        config[key] = item;
+        break;
+      case 'array of strings': {
+        // A single bind address may be given as a string.
+        const list = key === 'bind' && typeof item === 'string' ? [item] : item;
+        if (!Array.isArray(list) || !list.every((element) => typeof element === 'string')) throw wrong();
+        config[key] = list;
+        break;
+      }
+    }
+  }
+  return config as ConfigValues;
+}
