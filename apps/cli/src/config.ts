@@ -25,15 +25,20 @@ const KEYS = {
   logLevel: 'string',
   logOutput: 'string',
   logFormat: 'string',
+  accessLog: 'string',
+  accessLogFormat: 'string',
+  proxyHeaders: 'boolean',
+  forwardedAllowIps: 'string',
 } as const satisfies Record<string, Kind>;
 
 export type ConfigKey = keyof typeof KEYS;
 
 /** A config file's values, as the command line would give them: strings, string lists, booleans. */
-export type ConfigValues = Partial<Record<Exclude<ConfigKey, 'arguments' | 'bind' | 'factory'>, string>> & {
+export type ConfigValues = Partial<Record<Exclude<ConfigKey, 'arguments' | 'bind' | 'factory' | 'proxyHeaders'>, string>> & {
   arguments?: string[];
   bind?: string[];
   factory?: boolean;
+  proxyHeaders?: boolean;
 };
 
 export async function loadConfig(file: string, cwd: string): Promise<ConfigValues> {

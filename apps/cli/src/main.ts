@@ -9,6 +9,7 @@ import {
   isChaussetteError,
   loadApp,
   loadExport,
+  parseTrustedProxies,
   resolveBackend,
   type RunningServer,
   startServer,
@@ -16,6 +17,7 @@ import {
 import type { Logger } from 'pino';
 import { helloApp } from './hello.js';
 import { createLogger } from './logger.js';
+import { createAccessLog } from './access-log.js';
 import { loadConfig } from './config.js';
 import { enableTypeScript, isTypeScript } from './typescript.js';
 import { type CliOptions, DEFAULTS, readCommandLine, resolveOptions, USAGE } from './options.js';
@@ -71,7 +73,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     // Until here a signal stops us the default way (nothing is served yet); from here it is graceful,
     // also when it arrives while the sockets open.
     const stopSignal = nextStopSignal();
-    const server = await startServer({ app, backend, targets, logger, socketMode: options.socketMode });
+    const server = await startServer({
+      app,
+      backend,
+      targets,
+      logger,
+      socketMode: options.socketMode,
+      accessLog: options.accessLog === undefined ? undefined : createAccessLog(options.accessLog, options.accessLogFormat),
+      trustedProxies: options.proxyHeaders ? parseTrustedProxies(options.forwardedAllowIps) : undefined,
+    });
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
     logger.info(`Using the ${backend.name} backend${backend.engine ? ` (${backend.engine})` : ''}`);
     await stopGracefully(await stopSignal, server, options, logger);

@@ -11,6 +11,8 @@ export const DEFAULTS = {
   logLevel: 'info',
   logOutput: '-',
   logFormat: 'text',
+  accessLogFormat: 'combined',
+  forwardedAllowIps: '127.0.0.1,::1',
 } as const;
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
@@ -37,6 +39,12 @@ export interface CliOptions {
   logLevel: LogLevel;
   logOutput: string;
   logFormat: 'text' | 'json';
+  /** Where the access log goes (`-`: stdout); undefined: no access log. */
+  accessLog: string | undefined;
+  accessLogFormat: 'common' | 'combined';
+  proxyHeaders: boolean;
+  /** With proxyHeaders: the proxies trusted to set X-Forwarded-For (`*`: every peer). */
+  forwardedAllowIps: string;
   /** The --config file the other options may come from. */
   config: string | undefined;
   help: boolean;
@@ -60,6 +68,10 @@ const SPEC = {
   'log-level': { type: 'string' },
   'log-output': { type: 'string' },
   'log-format': { type: 'string' },
+  'access-log': { type: 'string' },
+  'access-log-format': { type: 'string' },
+  'proxy-headers': { type: 'boolean' },
+  'forwarded-allow-ips': { type: 'string' },
   config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -95,6 +107,10 @@ Running:
   --log-level LEVEL         debug, info (default), warning, error, critical
   --log-output FILE         a file to append logs to, or - for stdout (default)
   --log-format FORMAT       text (default) or json
+  --access-log FILE         write an access log to FILE (- for stdout); off by default
+  --access-log-format F     combined (default) or common (Apache's log formats)
+  --proxy-headers           take the client address from X-Forwarded-For, from trusted proxies only
+  --forwarded-allow-ips IPS the trusted proxies, comma-separated, or * (default 127.0.0.1,::1)
   -c, --config FILE         options from a JSON file or a JS/TS module: the long options in
                             camelCase, plus app and arguments; flags given here win
   -h, --help                show this help
@@ -157,6 +173,10 @@ export function resolveOptions({ values: flags, positionals }: CommandLine, conf
     'log-level': flags['log-level'] ?? config.logLevel,
     'log-output': flags['log-output'] ?? config.logOutput,
     'log-format': flags['log-format'] ?? config.logFormat,
+    'access-log': flags['access-log'] ?? config.accessLog,
+    'access-log-format': flags['access-log-format'] ?? config.accessLogFormat,
+    'proxy-headers': flags['proxy-headers'] ?? config.proxyHeaders,
+    'forwarded-allow-ips': flags['forwarded-allow-ips'] ?? config.forwardedAllowIps,
   };
   const [application, ...args] = positionals.length > 0 ? positionals : config.app === undefined ? [] : [config.app, ...(config.arguments ?? [])];
   const choice = <T extends string>(option: string, value: string | undefined, allowed: readonly T[], fallback: T): T => {
@@ -184,6 +204,10 @@ export function resolveOptions({ values: flags, positionals }: CommandLine, conf
     logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, DEFAULTS.logLevel),
     logOutput: values['log-output'] ?? DEFAULTS.logOutput,
     logFormat: choice('--log-format', values['log-format'], ['text', 'json'], DEFAULTS.logFormat),
+    accessLog: values['access-log'],
+    accessLogFormat: choice('--access-log-format', values['access-log-format'], ['common', 'combined'], DEFAULTS.accessLogFormat),
+    proxyHeaders: values['proxy-headers'] ?? false,
+    forwardedAllowIps: values['forwarded-allow-ips'] ?? DEFAULTS.forwardedAllowIps,
     config: values.config,
     help: values.help ?? false,
     version: values.version ?? false,

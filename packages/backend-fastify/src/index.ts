@@ -1,6 +1,6 @@
 import type { App, Backend, ListenTarget, Logger } from '@chaussette/core';
 import { ChaussetteError, formatAddress } from '@chaussette/core';
-import { boundAddress, gracefulClose, listenOptions, nodeListenerFor, trackConnections } from '@chaussette/backend-node/bridge';
+import { boundAddress, gracefulClose, listenOptions, nodeListenerFor, observeRequests, trackConnections } from '@chaussette/backend-node/bridge';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 
@@ -41,7 +41,8 @@ const fastifyBackend: Backend = {
     }
     return undefined;
   },
-  async serve(app, target, { logger }) {
+  async serve(app, target, options) {
+    const { logger } = options;
     let origin = 'localhost';
     const instance = fastifyFor(app, logger, () => origin);
     if (instance.server.listening) {
@@ -50,6 +51,7 @@ const fastifyBackend: Backend = {
       );
     }
     const connections = trackConnections(instance.server);
+    observeRequests(instance.server, options);
     await instance.listen(fastifyListenOptions(target));
     const address = boundAddress(instance.server, target);
     if (address.type === 'tcp') origin = formatAddress(address);

@@ -1,6 +1,15 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ListenOptions, Socket } from 'node:net';
-import { type App, type BoundAddress, installFastResponse, type ListenTarget, type Logger, type NodeListener } from '@chaussette/core';
+import {
+  type App,
+  type BoundAddress,
+  clientAddress,
+  installFastResponse,
+  type ListenTarget,
+  type Logger,
+  type NodeListener,
+  type ServeOptions,
+} from '@chaussette/core';
 import { guardedListener } from './errors.js';
 import { fetchListener } from './fetch-listener.js';
 
@@ -14,6 +23,49 @@ export function nodeListenerFor(app: App, logger: Logger, origin: () => string):
   installFastResponse();
   return fetchListener(app.fetch, logger, origin);
 }
+
+/**
+ * The per-request options of ServeOptions for a node:http server, before the app sees the request:
+ * with `trustedProxies`, `req.socket.remoteAddress` becomes the client's address from X-Forwarded-For
+ * (for this request: the next one on the connection is judged again); with `accessLog`, one entry per
+ * response, when it is complete or the client left. Costs nothing when neither is set.
+ */
+export function observeRequests(server: Server, { accessLog, trustedProxies }: Pick<ServeOptions, 'accessLog' | 'trustedProxies'>): void {
+  if (!accessLog && !trustedProxies) return;
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const socket = req.socket as Socket & { remoteAddress?: string };
+    if (trustedProxies) {
+      if (Object.hasOwn(socket, 'remoteAddress')) delete socket.remoteAddress; // the previous request's client
+      const peer = socket.remoteAddress;
+      const forwarded = req.headers['x-forwarded-for'];
+      const client = clientAddress(peer, Array.isArray(forwarded) ? forwarded.join(',') : forwarded, trustedProxies);
+      if (client !== peer) Object.defineProperty(socket, 'remoteAddress', { value: client, configurable: true, enumerable: true });
+    }
+    if (accessLog) {
+      const remoteAddress = socket.remoteAddress;
+      res.once('close', () => {
+        // The header block as sent: headers given to writeHead() never show in getHeader().
+        const sent = (res as ServerResponse & { _header?: string | null })._header;
+        const length = Number(sent ? CONTENT_LENGTH.exec(sent)?.[1] : res.getHeader('content-length'));
+        accessLog({
+          remoteAddress,
+          method: req.method ?? 'GET',
+          url: req.url ?? '/',
+          httpVersion: req.httpVersion,
+          status: res.statusCode,
+          bytes: Number.isInteger(length) && length >= 0 ? length : undefined,
+          referer: req.headers.referer,
+          userAgent: req.headers['user-agent'],
+          durationMs: performance.now() - started,
+          aborted: !res.writableFinished,
+        });
+      });
+    }
+  });
+}
+
+const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)/i;
 
 /** What graceful shutdown needs from a node:http server's connections (see trackConnections). */
 export interface ConnectionTracker {

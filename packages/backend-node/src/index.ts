@@ -1,16 +1,18 @@
 import { createServer, type Server } from 'node:http';
 import type { Backend, ListenTarget } from '@chaussette/core';
 import { formatAddress } from '@chaussette/core';
-import { boundAddress, gracefulClose, listenOptions, nodeListenerFor, trackConnections } from './bridge.js';
+import { boundAddress, gracefulClose, listenOptions, nodeListenerFor, observeRequests, trackConnections } from './bridge.js';
 
 /** node:http, chaussette's default backend: node listeners as they are, fetch handlers through a lazy bridge. */
 const nodeBackend: Backend = {
   name: 'node',
   appKinds: ['node', 'fetch'],
-  async serve(app, target, { logger }) {
+  async serve(app, target, options) {
+    const { logger } = options;
     let origin = 'localhost';
     const listener = nodeListenerFor(app, logger, () => origin);
     const server = createServer(listener);
+    observeRequests(server, options);
     const connections = trackConnections(server);
     await listen(server, target);
     const address = boundAddress(server, target);

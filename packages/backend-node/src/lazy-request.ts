@@ -29,6 +29,11 @@ class NodeBackedRequest {
     return this.#req.method ?? 'GET';
   }
 
+  /** The client's address (after --proxy-headers), as srvx's requests have it. */
+  get ip(): string | undefined {
+    return this.#req.socket.remoteAddress;
+  }
+
   get url(): string {
     if (this.#url === undefined) {
       const target = this.#req.url ?? '/';

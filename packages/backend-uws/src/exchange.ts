@@ -1,10 +1,17 @@
 import { STATUS_CODES } from 'node:http';
+import { clientAddress, type ServeOptions } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 
-/** Counts requests in flight, so that a graceful close knows when the last one is done. */
-export class InFlight {
+/** What the exchanges of one server share: the requests in flight (for a graceful close) and the options. */
+export class ServerState {
   count = 0;
   closing = false;
+
+  constructor(
+    readonly accessLog: ServeOptions['accessLog'],
+    readonly trustedProxies: ServeOptions['trustedProxies'],
+  ) {}
+
   #idle: (() => void)[] = [];
 
   add(): void {
@@ -24,6 +31,7 @@ const BODY_HIGH_WATER_MARK = 64 * 1024;
 // A response body this small fits the socket's send buffer: end() sends it at once.
 const SMALL_BODY = 64 * 1024;
 const utf8 = new TextEncoder();
+const decoder = new TextDecoder();
 const byteLength = (body: string | Uint8Array) => (typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
 
 // One function for every request's headers, instead of a closure per request.
@@ -52,6 +60,10 @@ export class Exchange {
   #writable: (() => void) | undefined;
   #contentLength: number | undefined;
   #closeConnection = false;
+  #started = 0;
+  #status = 0;
+  #bytes: number | undefined;
+  #remoteAddress: string | undefined;
   /** Done, but the connection is still to be closed (#closeSoon): uWS still wants an abort handler. */
   #closePending = false;
   #watchingAbort = false;
@@ -59,7 +71,7 @@ export class Exchange {
   constructor(
     readonly res: HttpResponse,
     req: HttpRequest,
-    readonly inFlight: InFlight,
+    readonly state: ServerState,
   ) {
     this.method = req.getCaseSensitiveMethod();
     const query = req.getQuery();
@@ -68,7 +80,11 @@ export class Exchange {
     collecting = headers;
     req.forEach(collectHeader);
     this.headers = headers;
-    inFlight.add();
+    state.add();
+    if (state.accessLog) {
+      this.#started = performance.now();
+      this.#remoteAddress = this.remoteAddress; // the response object cannot tell it once the response is done
+    }
     for (let index = 0; index < headers.length; index += 2) {
       const name = headers[index];
       if (name === 'transfer-encoding' || (name === 'content-length' && Number(headers[index + 1]) > 0)) {
@@ -99,6 +115,15 @@ export class Exchange {
     });
   }
 
+  /** The client's address: the peer's, or with trusted proxies (--proxy-headers) the one they forwarded. */
+  get remoteAddress(): string | undefined {
+    if (this.#remoteAddress === undefined && !this.aborted && !this.done) {
+      const peer = decoder.decode(this.res.getRemoteAddressAsText());
+      this.#remoteAddress = clientAddress(peer, this.header('x-forwarded-for'), this.state.trustedProxies);
+    }
+    return this.#remoteAddress;
+  }
+
   header(name: string): string | undefined {
     for (let index = 0; index < this.headers.length; index += 2) if (this.headers[index] === name) return this.headers[index + 1];
     return undefined;
@@ -122,6 +147,7 @@ export class Exchange {
     let sent: Promise<void> | undefined;
     this.corked(() => {
       const declared = this.#writeHead(status, statusText, headers, false);
+      this.#bytes = body === null ? (this.isHead ? 0 : declared ?? 0) : this.isHead ? 0 : byteLength(body);
       if (this.isHead || body === null || status === 204 || status === 304) {
         // HEAD tells the length GET would have; endWithoutBody(length) in uWS 20.30 waits for a body that never comes.
         const length = body === null ? declared : byteLength(body);
@@ -162,6 +188,7 @@ export class Exchange {
     if (this.aborted || this.done) return;
     this.corked(() => {
       this.#contentLength = this.#writeHead(status, statusText, headers, true);
+      this.#bytes = this.#contentLength;
       if (this.#contentLength === undefined) {
         // Headers out now (server-sent events show them before the first event); uWS frames the rest as chunked.
         this.res.write('');
@@ -205,10 +232,11 @@ export class Exchange {
   /** Status line and headers; returns the content-length the app declared, if any. */
   #writeHead(status: number, statusText: string, headers: readonly string[], announceClose: boolean): number | undefined {
     this.headersSent = true;
+    this.#status = status;
     // uWS's default status line is `200 OK`.
     if (status !== 200 || (statusText && statusText !== 'OK')) this.res.writeStatus(`${status} ${statusText || STATUS_CODES[status] || 'Unknown'}`);
     let declared: number | undefined;
-    this.#closeConnection ||= this.inFlight.closing;
+    this.#closeConnection ||= this.state.closing;
     for (let index = 0; index < headers.length; index += 2) {
       // Names arrive lowercase: from Headers, and from node's getHeaders().
       const name = headers[index]!;
@@ -293,7 +321,19 @@ export class Exchange {
   #finish(): void {
     if (this.done) return;
     this.done = true;
-    this.inFlight.delete();
+    this.state.delete();
+    this.state.accessLog?.({
+      remoteAddress: this.#remoteAddress,
+      method: this.method,
+      url: this.url,
+      httpVersion: '1.1',
+      status: this.#status,
+      bytes: this.#bytes,
+      referer: this.header('referer'),
+      userAgent: this.header('user-agent'),
+      durationMs: performance.now() - this.#started,
+      aborted: this.aborted,
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 import { describeValue, errorMessage, type FetchHandler, forwardMissingMembers, type Logger, responseParts } from '@chaussette/core';
 import { isResponse, isValidHost, partsOf } from '@chaussette/backend-node/bridge';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { Exchange, type InFlight } from './exchange.js';
+import { Exchange, type ServerState } from './exchange.js';
 
 const utf8 = new TextDecoder();
 const realRequest = Symbol('realRequest');
@@ -29,6 +29,11 @@ class UwsRequest {
 
   get method(): string {
     return this.#exchange.method;
+  }
+
+  /** The client's address (after --proxy-headers), as srvx's requests have it. */
+  get ip(): string | undefined {
+    return this.#exchange.remoteAddress;
   }
 
   get url(): string {
@@ -121,9 +126,9 @@ function bodyStream(exchange: Exchange): ReadableStream<Uint8Array> {
 }
 
 /** Serves a fetch handler on uWebSockets.js: a lazy Request in, the Response written back corked, with backpressure. */
-export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => string, inFlight: InFlight) {
+export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => string, state: ServerState) {
   return (res: HttpResponse, req: HttpRequest): void => {
-    const exchange = new Exchange(res, req, inFlight);
+    const exchange = new Exchange(res, req, state);
     try {
       handle(exchange);
     } finally {

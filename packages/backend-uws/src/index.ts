@@ -1,7 +1,7 @@
 import type { Backend } from '@chaussette/core';
 import { formatAddress, installFastResponse } from '@chaussette/core';
 import { nodeListenerFor } from '@chaussette/backend-node/bridge';
-import { InFlight } from './exchange.js';
+import { ServerState } from './exchange.js';
 import { fetchHandler } from './fetch-handler.js';
 import { listen } from './listen.js';
 import { nodeHandler } from './node-compat.js';
@@ -17,15 +17,15 @@ const uwsBackend: Backend = {
   name: 'uws',
   engine: version,
   appKinds: ['node', 'fetch'],
-  async serve(app, target, { logger }) {
+  async serve(app, target, { logger, accessLog, trustedProxies }) {
     let origin = 'localhost';
-    const inFlight = new InFlight();
+    const state = new ServerState(accessLog, trustedProxies);
     const server = uws.App();
     if (app.kind === 'fetch') {
       installFastResponse();
-      server.any('/*', fetchHandler(app.fetch, logger, () => origin, inFlight));
+      server.any('/*', fetchHandler(app.fetch, logger, () => origin, state));
     } else {
-      server.any('/*', nodeHandler(nodeListenerFor(app, logger, () => origin), inFlight));
+      server.any('/*', nodeHandler(nodeListenerFor(app, logger, () => origin), state));
     }
     const listener = await listen(uws, server, target);
     if (listener.address.type === 'tcp') origin = formatAddress(listener.address);
@@ -35,17 +35,17 @@ const uwsBackend: Backend = {
       close: (timeoutMs) =>
         (closed ??= (async () => {
           // Stop accepting; responses from now on say `Connection: close`.
-          inFlight.closing = true;
+          state.closing = true;
           uws.us_listen_socket_close(listener.socket);
           const deadline = Date.now() + Math.min(timeoutMs, MAX_TIMEOUT_MS);
           // uWS shows no connection without a request: one accepted just before shutdown may still have
           // its first request on the way. Close only once no request has come for a short while.
           while (Date.now() < deadline) {
             let timer: NodeJS.Timeout | undefined;
-            await Promise.race([inFlight.idle(), new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))]);
+            await Promise.race([state.idle(), new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))]);
             clearTimeout(timer);
             await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(QUIET_MS, deadline - Date.now()))));
-            if (inFlight.count === 0) break;
+            if (state.count === 0) break;
           }
           // Closes the idle keep-alive connections, and cuts whatever outlived the timeout.
           (server as typeof server & { close(): void }).close(); // in uWS since 20.30; missing from its types

@@ -9,9 +9,8 @@ import { EventEmitter } from 'node:events';
 import { IncomingMessage, type OutgoingHttpHeaders, ServerResponse, STATUS_CODES } from 'node:http';
 import type { NodeListener } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { Exchange, type InFlight } from './exchange.js';
+import { Exchange, type ServerState } from './exchange.js';
 
-const decoder = new TextDecoder();
 // node builds req.headers from the first kHeadersCount entries of rawHeaders, on first use.
 const kHeadersCount = Object.getOwnPropertySymbols(new IncomingMessage(null as never)).find((symbol) => symbol.description === 'kHeadersCount');
 
@@ -27,17 +26,12 @@ class UwsSocket extends EventEmitter {
   destroyed = false;
   readonly writableLength = 0;
   readonly readableHighWaterMark = 64 * 1024;
-  #remoteAddress: string | undefined;
-
   constructor(private readonly exchange: Exchange) {
     super();
   }
 
   get remoteAddress(): string | undefined {
-    if (this.#remoteAddress === undefined && !this.exchange.aborted && !this.exchange.done) {
-      this.#remoteAddress = decoder.decode(this.exchange.res.getRemoteAddressAsText());
-    }
-    return this.#remoteAddress;
+    return this.exchange.remoteAddress;
   }
   get remoteFamily(): string | undefined {
     const address = this.remoteAddress;
@@ -88,9 +82,9 @@ interface ResponseState {
   flushed: boolean;
 }
 
-export function nodeHandler(listener: NodeListener, inFlight: InFlight) {
+export function nodeHandler(listener: NodeListener, state: ServerState) {
   return (uwsRes: HttpResponse, uwsReq: HttpRequest): void => {
-    const exchange = new Exchange(uwsRes, uwsReq, inFlight);
+    const exchange = new Exchange(uwsRes, uwsReq, state);
     const socket = new UwsSocket(exchange);
     const req = createRequest(exchange, socket);
     const res = createResponse(req, exchange, socket);

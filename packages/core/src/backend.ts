@@ -56,7 +56,39 @@ export interface Logger {
 export interface ServeOptions {
   /** Where to report app errors (with their stack) and server events. */
   logger: Logger;
+  /** Optional (the CLI's --access-log): called once per response, when it is complete or the client left. */
+  accessLog?: (entry: AccessEntry) => void;
+  /**
+   * Optional (--proxy-headers): when the peer is one of these proxies, the client address is taken from
+   * X-Forwarded-For (see `clientAddress()`), for the access log and for the app: `req.socket.remoteAddress`
+   * for node apps, `request.ip` for fetch apps.
+   */
+  trustedProxies?: TrustedProxies;
 }
+
+/** One line of an access log, in the terms of the Common Log Format. */
+export interface AccessEntry {
+  /** The client's address (after --proxy-headers), undefined if unknown. */
+  remoteAddress: string | undefined;
+  method: string;
+  /** The request target: path and query. */
+  url: string;
+  /** `1.1`. */
+  httpVersion: string;
+  status: number;
+  /** Bytes of the response body, when the response said (content-length); undefined otherwise. */
+  bytes: number | undefined;
+  /** The request's Referer and User-Agent headers, for the Combined Log Format. */
+  referer: string | undefined;
+  userAgent: string | undefined;
+  /** From the request's arrival to the end of the response. */
+  durationMs: number;
+  /** The client left before the response was complete. */
+  aborted: boolean;
+}
+
+/** Which peers may set the client address through X-Forwarded-For: a list of IPs, or every peer. */
+export type TrustedProxies = { all: true } | { all: false; addresses: ReadonlySet<string> };
 
 export interface ServerHandle {
   /** The address actually bound (the real port when 0 was asked). */

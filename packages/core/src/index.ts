@@ -1,4 +1,5 @@
 export type {
+  AccessEntry,
   App,
   AppKind,
   Backend,
@@ -11,7 +12,9 @@ export type {
   NodeListener,
   ServeOptions,
   ServerHandle,
+  TrustedProxies,
 } from './backend.js';
+export { clientAddress, parseTrustedProxies } from './proxy.js';
 export { acquireListenTargets, type ListenRequest } from './acquire.js';
 export { type AppInterface, describeValue, toApp } from './detect-app.js';
 export { ChaussetteError, errorCode, errorMessage, invalidOption, isChaussetteError } from './errors.js';

@@ -1,4 +1,4 @@
-import type { App, Backend, BoundAddress, ListenTarget, Logger, ServerHandle } from './backend.js';
+import type { App, Backend, BoundAddress, ListenTarget, Logger, ServeOptions, ServerHandle } from './backend.js';
 import { ChaussetteError, errorCode } from './errors.js';
 import { formatAddress, formatListenAddress } from './listen-target.js';
 import { type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from './unix-socket.js';
@@ -10,6 +10,9 @@ export interface StartOptions {
   logger: Logger;
   /** File mode for unix socket files (e.g. 0o660); the umask decides when unset. */
   socketMode?: number;
+  /** Passed on to the backend: see ServeOptions. */
+  accessLog?: ServeOptions['accessLog'];
+  trustedProxies?: ServeOptions['trustedProxies'];
 }
 
 export interface Listening {
@@ -52,7 +55,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       }
       let handle: ServerHandle;
       try {
-        handle = await backend.serve(app, target, { logger });
+        handle = await backend.serve(app, target, { logger, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
       } catch (error) {
         throw listenError(error, target);
       }

@@ -89,6 +89,8 @@ function nodeFixture(events: EventEmitter): NodeListener {
       throw new Error('fixture: rejected asynchronously (secret-internal-detail)');
     } else if (route === '/pid') {
       res.end(String(process.pid));
+    } else if (route === '/ip') {
+      res.end(String(req.socket.remoteAddress));
     } else {
       res.writeHead(404).end('not found');
     }
@@ -167,6 +169,9 @@ function fetchFixture(events: EventEmitter): FetchHandler {
       throw new Error('fixture: rejected asynchronously (secret-internal-detail)');
     } else if (route === '/pid') {
       return text(String(process.pid));
+    } else if (route === '/ip') {
+      // srvx's convention for the client address of a fetch request.
+      return text(String((request as Request & { ip?: string }).ip));
     }
     return text('not found', { status: 404 });
   };

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { App, AppKind, Backend, BoundAddress, ListenTarget, Logger } from '../backend.js';
+import type { AccessEntry, App, AppKind, Backend, BoundAddress, ListenTarget, Logger } from '../backend.js';
 import { resolveBackend } from '../resolve-backend.js';
-import { type RunningServer, startServer } from '../serve.js';
+import { type RunningServer, startServer, type StartOptions } from '../serve.js';
 import { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 import { canConnect, request } from './client.js';
 
@@ -218,6 +218,51 @@ export function runConformanceSuite(options: ConformanceOptions): void {
           expect((await request(address, '/')).status).toBe(200);
         });
       }
+    });
+
+    describe.each(APP_KINDS)('access log and proxy headers, %s app', (kind) => {
+      const serveWith = async (options: Pick<StartOptions, 'accessLog' | 'trustedProxies'>) => {
+        const fixtures = createFixtureApps();
+        const server = await startServer({ app: fixtures[kind], backend, targets: [loopback()], logger: recordingLogger(), ...options });
+        return { server, address: server.listening[0]!.bound };
+      };
+
+      test('one access entry per response, with method, target, status, bytes, referer and user agent', async (context) => {
+        if (!backend.appKinds.includes(kind)) context.skip(`the ${backend.name} backend does not serve ${kind} apps`);
+        const entries: AccessEntry[] = [];
+        const { server, address } = await serveWith({ accessLog: (entry) => entries.push(entry) });
+        try {
+          await request(address, '/?a=1', { headers: { referer: 'http://example.com/', 'user-agent': 'kit/1.0' } });
+          await request(address, '/status/404');
+          for (let attempt = 0; attempt < 100 && entries.length < 2; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+          expect(entries).toHaveLength(2);
+          expect(entries[0]).toMatchObject({
+            remoteAddress: '127.0.0.1', method: 'GET', url: '/?a=1', httpVersion: '1.1', status: 200,
+            bytes: Buffer.byteLength(HELLO), referer: 'http://example.com/', userAgent: 'kit/1.0', aborted: false,
+          });
+          expect(entries[0]!.durationMs).toBeGreaterThanOrEqual(0);
+          expect(entries[1]).toMatchObject({ url: '/status/404', status: 404 });
+        } finally {
+          await server.close(1000);
+        }
+      });
+
+      test('X-Forwarded-For gives the client address only when the peer is a trusted proxy', async (context) => {
+        if (!backend.appKinds.includes(kind)) context.skip(`the ${backend.name} backend does not serve ${kind} apps`);
+        const entries: AccessEntry[] = [];
+        const trusted = await serveWith({ accessLog: (entry) => entries.push(entry), trustedProxies: { all: false, addresses: new Set(['127.0.0.1']) } });
+        const untrusted = await serveWith({ trustedProxies: { all: false, addresses: new Set(['192.0.2.1']) } });
+        try {
+          const forwarded = { 'x-forwarded-for': '198.51.100.9, 203.0.113.7' };
+          expect((await request(trusted.address, '/ip', { headers: forwarded })).body.toString()).toBe('203.0.113.7');
+          expect((await request(trusted.address, '/ip')).body.toString()).toBe('127.0.0.1');
+          expect((await request(untrusted.address, '/ip', { headers: forwarded })).body.toString()).toBe('127.0.0.1');
+          for (let attempt = 0; attempt < 100 && entries.length < 2; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+          expect(entries.map((entry) => entry.remoteAddress)).toEqual(['203.0.113.7', '127.0.0.1']);
+        } finally {
+          await Promise.all([trusted.server.close(1000), untrusted.server.close(1000)]);
+        }
+      });
     });
 
     describe('listening', () => {
