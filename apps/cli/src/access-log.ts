@@ -14,7 +14,6 @@ function logTime(date: Date): string {
 
 /** A client controls these strings: quotes, backslashes and control characters are escaped, as Apache does. */
 function escape(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\\"\x00-\x1f\x7f]/g, (character) =>
     character === '"' || character === '\\' ? `\\${character}` : `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );

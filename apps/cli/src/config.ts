@@ -28,17 +28,19 @@ const KEYS = {
   accessLog: 'string',
   accessLogFormat: 'string',
   proxyHeaders: 'boolean',
+  useReloader: 'boolean',
   forwardedAllowIps: 'string',
 } as const satisfies Record<string, Kind>;
 
 export type ConfigKey = keyof typeof KEYS;
 
 /** A config file's values, as the command line would give them: strings, string lists, booleans. */
-export type ConfigValues = Partial<Record<Exclude<ConfigKey, 'arguments' | 'bind' | 'factory' | 'proxyHeaders'>, string>> & {
+export type ConfigValues = Partial<Record<Exclude<ConfigKey, 'arguments' | 'bind' | 'factory' | 'proxyHeaders' | 'useReloader'>, string>> & {
   arguments?: string[];
   bind?: string[];
   factory?: boolean;
   proxyHeaders?: boolean;
+  useReloader?: boolean;
 };
 
 export async function loadConfig(file: string, cwd: string): Promise<ConfigValues> {

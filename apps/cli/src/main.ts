@@ -19,6 +19,7 @@ import { helloApp } from './hello.js';
 import { createLogger } from './logger.js';
 import { createAccessLog } from './access-log.js';
 import { loadConfig } from './config.js';
+import { runWithReloader } from './reloader.js';
 import { enableTypeScript, isTypeScript } from './typescript.js';
 import { type CliOptions, DEFAULTS, readCommandLine, resolveOptions, USAGE } from './options.js';
 
@@ -55,6 +56,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       backlog: options.backlog,
       fallback: { host: DEFAULTS.host, port: DEFAULTS.port },
     });
+    if (options.useReloader) return await runWithReloader(options, targets, cwd, logger);
     const backend = await resolveBackend(options.backend, { searchFrom: [cwd, cliDirectory], installCommand: installCommand() });
     for (const specifier of [options.application, options.preHook, options.postHook]) {
       if (specifier && isTypeScript(specifier)) await enableTypeScript(specifier, [cwd, cliDirectory]);
@@ -84,6 +86,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
     logger.info(`Using the ${backend.name} backend${backend.engine ? ` (${backend.engine})` : ''}`);
+    process.send?.({ chaussette: 'serving' }); // to a parent that asked with an IPC channel (--use-reloader)
     await stopGracefully(await stopSignal, server, options, logger);
     if (options.postHook) await runHook('--post-hook', options.postHook, options);
     logger.info('Stopped');

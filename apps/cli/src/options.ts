@@ -43,6 +43,8 @@ export interface CliOptions {
   accessLog: string | undefined;
   accessLogFormat: 'common' | 'combined';
   proxyHeaders: boolean;
+  /** Restart the server when the app's files change (development). */
+  useReloader: boolean;
   /** With proxyHeaders: the proxies trusted to set X-Forwarded-For (`*`: every peer). */
   forwardedAllowIps: string;
   /** The --config file the other options may come from. */
@@ -71,6 +73,7 @@ const SPEC = {
   'access-log': { type: 'string' },
   'access-log-format': { type: 'string' },
   'proxy-headers': { type: 'boolean' },
+  'use-reloader': { type: 'boolean' },
   'forwarded-allow-ips': { type: 'string' },
   config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
@@ -102,6 +105,8 @@ What to serve:
 
 Running:
   --graceful-timeout SECS   on SIGTERM/SIGINT, time for in-flight requests (default 30)
+  --use-reloader            restart the server when a file under the current directory
+                            changes (development; node_modules and dotfiles are ignored)
   --pre-hook SPEC           path[:export] of a function called with the options before serving
   --post-hook SPEC          path[:export] of a function called with the options after stopping
   --log-level LEVEL         debug, info (default), warning, error, critical
@@ -176,6 +181,7 @@ export function resolveOptions({ values: flags, positionals }: CommandLine, conf
     'access-log': flags['access-log'] ?? config.accessLog,
     'access-log-format': flags['access-log-format'] ?? config.accessLogFormat,
     'proxy-headers': flags['proxy-headers'] ?? config.proxyHeaders,
+    'use-reloader': flags['use-reloader'] ?? config.useReloader,
     'forwarded-allow-ips': flags['forwarded-allow-ips'] ?? config.forwardedAllowIps,
   };
   const [application, ...args] = positionals.length > 0 ? positionals : config.app === undefined ? [] : [config.app, ...(config.arguments ?? [])];
@@ -207,6 +213,7 @@ export function resolveOptions({ values: flags, positionals }: CommandLine, conf
     accessLog: values['access-log'],
     accessLogFormat: choice('--access-log-format', values['access-log-format'], ['common', 'combined'], DEFAULTS.accessLogFormat),
     proxyHeaders: values['proxy-headers'] ?? false,
+    useReloader: values['use-reloader'] ?? false,
     forwardedAllowIps: values['forwarded-allow-ips'] ?? DEFAULTS.forwardedAllowIps,
     config: values.config,
     help: values.help ?? false,

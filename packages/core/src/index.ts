@@ -42,4 +42,4 @@ export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
 export { importModule, loadExport, parseExportSpecifier } from './load-module.js';
 export { listInstalledBackends, OFFICIAL_BACKENDS, resolveBackend, type ResolveBackendOptions } from './resolve-backend.js';
 export { type Listening, listenError, type RunningServer, startServer, type StartOptions } from './serve.js';
-export { removeStaleUnixSocket } from './unix-socket.js';
+export { type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from './unix-socket.js';

@@ -1,0 +1,177 @@
+// --use-reloader: this process holds the listening sockets and runs the server in a child process; on
+// a change to the app's files it starts a new child, waits until it serves, then stops the old one
+// gracefully. The sockets never close, so no connection is refused during a reload.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { type FSWatcher, watch, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ChaussetteError, type ListenTarget, listenError, type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from '@chaussette/core';
+import type { Logger } from 'pino';
+import type { ConfigValues } from './config.js';
+import type { CliOptions } from './options.js';
+
+const CLI = fileURLToPath(new URL('../bin/chaussette.js', import.meta.url));
+const DEBOUNCE_MS = 200;
+const IGNORED = /(^|[/\\])(node_modules|\.git|\.reports|coverage)([/\\]|$)|(^|[/\\])\.[^/\\]+$|~$|\.sw.$/;
+
+interface HeldSocket {
+  fd: number;
+  close(): Promise<void>;
+}
+
+/** Watches `directory` and serves through child processes until SIGTERM or SIGINT; resolves with the exit code. */
+export async function runWithReloader(options: CliOptions, targets: readonly ListenTarget[], directory: string, logger: Logger): Promise<number> {
+  const sockets: HeldSocket[] = [];
+  const scratch = mkdtempSync(join(tmpdir(), 'chaussette-reloader-'));
+  try {
+    for (const target of targets) sockets.push(await holdSocket(target, options.socketMode, logger));
+    await makeListening(sockets.map((socket) => socket.fd));
+    // The child gets the resolved options (minus where to listen) from a config file, and the sockets as fds.
+    const config = join(scratch, 'options.json');
+    writeFileSync(config, JSON.stringify(childConfig(options)));
+    const args = ['--config', config, ...sockets.flatMap((_, index) => ['--bind', `fd://${3 + index}`])];
+    const supervisor = new Supervisor(args, sockets.map((socket) => socket.fd), logger);
+
+    let child = await supervisor.start();
+    if (!child) logger.warn('The app did not start; waiting for a change to its files');
+    let reloading: Promise<void> | undefined;
+    let pending: string | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const reload = async (file: string) => {
+      logger.info(`${file} changed: reloading`);
+      const next = await supervisor.start();
+      if (!next) {
+        logger.warn(child ? 'The new version did not start: still serving the previous one' : 'The app did not start; waiting for a change to its files');
+        return;
+      }
+      const previous = child;
+      child = next;
+      if (previous) await supervisor.stop(previous);
+    };
+    const watcher: FSWatcher = watch(directory, { recursive: true }, (_event, name) => {
+      const file = name ? String(name) : '';
+      if (!file || IGNORED.test(file)) return;
+      pending = file;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const changed = pending ?? file;
+        reloading = (reloading ?? Promise.resolve()).then(() => reload(relative(directory, join(directory, changed))));
+      }, DEBOUNCE_MS);
+    });
+    logger.info(`Reloader watching ${directory} for changes (node_modules and dotfiles ignored)`);
+
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    logger.info(`${signal} received: stopping the server`);
+    supervisor.stopping = true;
+    watcher.close();
+    clearTimeout(timer);
+    await reloading;
+    if (child) await supervisor.stop(child);
+    return 0;
+  } finally {
+    await Promise.all(sockets.map((socket) => socket.close()));
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The options a child needs, as config keys; where to listen is left out (the child gets fds). */
+function childConfig(options: CliOptions): ConfigValues {
+  const config: ConfigValues = {
+    backend: options.backend,
+    interface: options.interface,
+    factory: options.factory,
+    gracefulTimeout: String(options.gracefulTimeout),
+    logLevel: options.logLevel,
+    logOutput: options.logOutput,
+    logFormat: options.logFormat,
+    accessLogFormat: options.accessLogFormat,
+    proxyHeaders: options.proxyHeaders,
+    forwardedAllowIps: options.forwardedAllowIps,
+    arguments: options.arguments,
+  };
+  if (options.application !== undefined) config.app = options.application;
+  if (options.preHook !== undefined) config.preHook = options.preHook;
+  if (options.postHook !== undefined) config.postHook = options.postHook;
+  if (options.accessLog !== undefined) config.accessLog = options.accessLog;
+  return config;
+}
+
+/**
+ * A socket bound by this process but never listened on through its event loop: node:net's own
+ * `_createServerHandle` (cluster's primary holds sockets the same way), so this process never accepts.
+ */
+async function holdSocket(target: ListenTarget, socketMode: number | undefined, logger: Logger): Promise<HeldSocket> {
+  if (target.type === 'fd') return { fd: target.fd, close: async () => {} };
+  const createServerHandle = (net as unknown as { _createServerHandle?: CreateServerHandle })._createServerHandle;
+  if (!createServerHandle) throw new ChaussetteError('--use-reloader needs node:net internals this Node.js lacks: run without it');
+  let owned: OwnedSocketFile | undefined;
+  if (target.type === 'unix' && (await removeStaleUnixSocket(target.path))) logger.info(`Removed stale socket file ${target.path}`);
+  const handle = target.type === 'tcp'
+    ? createServerHandle(target.host, target.port, net.isIPv6(target.host) ? 6 : 4, undefined, 0)
+    : createServerHandle(target.path, -1, -1, undefined, 0);
+  if (typeof handle === 'number') {
+    const code = (await import('node:util')).getSystemErrorName(handle);
+    throw listenError(Object.assign(new Error(code), { code }), target);
+  }
+  if (target.type === 'unix') owned = await ownSocketFile(target.path, socketMode);
+  return {
+    fd: handle.fd,
+    close: async () => {
+      handle.close();
+      await owned?.remove();
+    },
+  };
+}
+
+type CreateServerHandle = (address: string, port: number, addressType: number, fd: undefined, flags: number) => { fd: number; close(): void } | number;
+
+/** listen(2) on the bound sockets, from a short-lived process, so that connections queue from now on. */
+async function makeListening(fds: number[]): Promise<void> {
+  const script = `const net = require('node:net'); let left = ${fds.length};
+for (let fd = 3; fd < ${3 + fds.length}; fd++) net.createServer().listen({ fd }, () => { if (--left === 0) process.exit(0); });`;
+  const helper = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'inherit', ...fds] });
+  const code = await new Promise<number | null>((resolve) => helper.once('exit', (exitCode) => resolve(exitCode)));
+  if (code !== 0) throw new ChaussetteError('--use-reloader could not make its sockets listen');
+}
+
+/** Starts and stops the serving children. */
+class Supervisor {
+  /** Shutting down: children exiting are expected. */
+  stopping = false;
+
+  constructor(
+    private readonly args: string[],
+    private readonly fds: number[],
+    private readonly logger: Logger,
+  ) {}
+
+  /** A new child, once it serves; undefined if it exited first (an error in the app, already printed). */
+  start(): Promise<ChildProcess | undefined> {
+    const child = spawn(process.execPath, [CLI, ...this.args], { stdio: ['ignore', 'inherit', 'inherit', ...this.fds, 'ipc'] });
+    return new Promise((resolve) => {
+      const onExit = () => resolve(undefined);
+      child.once('exit', onExit);
+      child.on('message', (message: { chaussette?: string }) => {
+        if (message?.chaussette !== 'serving') return;
+        child.off('exit', onExit);
+        child.once('exit', (code, signal) => {
+          if (!child.killed && !this.stopping) this.logger.warn(`The server exited (${signal ?? `code ${code}`}); waiting for a change to the app's files`);
+        });
+        resolve(child);
+      });
+    });
+  }
+
+  /** Graceful: the child finishes its requests in flight. */
+  async stop(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
