@@ -22,7 +22,7 @@ function escape(text: string): string {
 /** One access log line: `127.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 13`, plus referer and user agent when combined. */
 export function formatAccessEntry(entry: AccessEntry, format: AccessLogFormat, now = new Date()): string {
   const request = escape(`${entry.method} ${entry.url} HTTP/${entry.httpVersion}`);
-  let line = `${entry.remoteAddress ?? '-'} - - [${logTime(now)}] "${request}" ${entry.status} ${entry.bytes ? entry.bytes : '-'}`;
+  let line = `${escape(entry.remoteAddress ?? '-')} - - [${logTime(now)}] "${request}" ${entry.status} ${entry.bytes ? entry.bytes : '-'}`;
   if (format === 'combined') line += ` "${escape(entry.referer ?? '-')}" "${escape(entry.userAgent ?? '-')}"`;
   return `${line}\n`;
 }

@@ -75,6 +75,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     // Until here a signal stops us the default way (nothing is served yet); from here it is graceful,
     // also when it arrives while the sockets open.
     const stopSignal = nextStopSignal();
+    if (process.env.CHAUSSETTE_RELOADER_CHILD === '1') {
+      // The reloader that started this process is gone (killed outright): stop, as it would have asked.
+      process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+    }
     const server = await startServer({
       app,
       backend,

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { type FSWatcher, watch, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChaussetteError, type ListenTarget, listenError, type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from '@chaussette/core';
 import type { Logger } from 'pino';
@@ -25,16 +25,27 @@ interface HeldSocket {
 export async function runWithReloader(options: CliOptions, targets: readonly ListenTarget[], directory: string, logger: Logger): Promise<number> {
   const sockets: HeldSocket[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'chaussette-reloader-'));
+  // From the start: a stop while the first child loads must stop it too, not leave it serving alone.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  // What chaussette itself writes under the watched directory must not trigger a reload.
+  const ownFiles = new Set(
+    [options.logOutput, options.accessLog, ...targets.map((target) => (target.type === 'unix' ? target.path : undefined))]
+      .filter((file): file is string => file !== undefined && file !== '-')
+      .map((file) => resolve(directory, file)),
+  );
   try {
     for (const target of targets) sockets.push(await holdSocket(target, options.socketMode, logger));
-    await makeListening(sockets.map((socket) => socket.fd));
+    await makeListening(sockets.map((socket) => socket.fd), options.backlog);
     // The child gets the resolved options (minus where to listen) from a config file, and the sockets as fds.
     const config = join(scratch, 'options.json');
     writeFileSync(config, JSON.stringify(childConfig(options)));
     const args = ['--config', config, ...sockets.flatMap((_, index) => ['--bind', `fd://${3 + index}`])];
     const supervisor = new Supervisor(args, sockets.map((socket) => socket.fd), logger);
 
-    let child = await supervisor.start();
+    let child = await Promise.race([supervisor.start(), stopSignal.then(() => undefined)]);
     if (!child) logger.warn('The app did not start; waiting for a change to its files');
     let reloading: Promise<void> | undefined;
     let pending: string | undefined;
@@ -52,7 +63,7 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
     };
     const watcher: FSWatcher = watch(directory, { recursive: true }, (_event, name) => {
       const file = name ? String(name) : '';
-      if (!file || IGNORED.test(file)) return;
+      if (!file || IGNORED.test(file) || ownFiles.has(resolve(directory, file))) return;
       pending = file;
       clearTimeout(timer);
       timer = setTimeout(() => {
@@ -62,16 +73,13 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
     });
     logger.info(`Reloader watching ${directory} for changes (node_modules and dotfiles ignored)`);
 
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
-    });
+    const signal = await stopSignal;
     logger.info(`${signal} received: stopping the server`);
     supervisor.stopping = true;
     watcher.close();
     clearTimeout(timer);
     await reloading;
-    if (child) await supervisor.stop(child);
+    await supervisor.stopAll();
     return 0;
   } finally {
     await Promise.all(sockets.map((socket) => socket.close()));
@@ -83,6 +91,7 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
 function childConfig(options: CliOptions): ConfigValues {
   const config: ConfigValues = {
     backend: options.backend,
+    backlog: String(options.backlog),
     interface: options.interface,
     factory: options.factory,
     gracefulTimeout: String(options.gracefulTimeout),
@@ -131,9 +140,9 @@ async function holdSocket(target: ListenTarget, socketMode: number | undefined, 
 type CreateServerHandle = (address: string, port: number, addressType: number, fd: undefined, flags: number) => { fd: number; close(): void } | number;
 
 /** listen(2) on the bound sockets, from a short-lived process, so that connections queue from now on. */
-async function makeListening(fds: number[]): Promise<void> {
+async function makeListening(fds: number[], backlog: number): Promise<void> {
   const script = `const net = require('node:net'); let left = ${fds.length};
-for (let fd = 3; fd < ${3 + fds.length}; fd++) net.createServer().listen({ fd }, () => { if (--left === 0) process.exit(0); });`;
+for (let fd = 3; fd < ${3 + fds.length}; fd++) net.createServer().listen({ fd, backlog: ${backlog} }, () => { if (--left === 0) process.exit(0); });`;
   const helper = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'inherit', ...fds] });
   const code = await new Promise<number | null>((resolve) => helper.once('exit', (exitCode) => resolve(exitCode)));
   if (code !== 0) throw new ChaussetteError('--use-reloader could not make its sockets listen');
@@ -143,6 +152,7 @@ for (let fd = 3; fd < ${3 + fds.length}; fd++) net.createServer().listen({ fd },
 class Supervisor {
   /** Shutting down: children exiting are expected. */
   stopping = false;
+  readonly children = new Set<ChildProcess>();
 
   constructor(
     private readonly args: string[],
@@ -152,7 +162,15 @@ class Supervisor {
 
   /** A new child, once it serves; undefined if it exited first (an error in the app, already printed). */
   start(): Promise<ChildProcess | undefined> {
-    const child = spawn(process.execPath, [CLI, ...this.args], { stdio: ['ignore', 'inherit', 'inherit', ...this.fds, 'ipc'] });
+    // A process group of its own: a Ctrl+C in the terminal reaches this process only, which stops the
+    // child once (a second signal would make it exit without finishing its requests).
+    const child = spawn(process.execPath, [CLI, ...this.args], {
+      stdio: ['ignore', 'inherit', 'inherit', ...this.fds, 'ipc'],
+      detached: true,
+      env: { ...process.env, CHAUSSETTE_RELOADER_CHILD: '1' },
+    });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
     return new Promise((resolve) => {
       const onExit = () => resolve(undefined);
       child.once('exit', onExit);
@@ -165,6 +183,11 @@ class Supervisor {
         resolve(child);
       });
     });
+  }
+
+  /** Every child still running, stopped gracefully. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.children].map((child) => this.stop(child)));
   }
 
   /** Graceful: the child finishes its requests in flight. */

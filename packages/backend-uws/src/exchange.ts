@@ -67,6 +67,8 @@ export class Exchange {
   /** Done, but the connection is still to be closed (#closeSoon): uWS still wants an abort handler. */
   #closePending = false;
   #watchingAbort = false;
+  /** The write that uWS has not taken whole yet, and those queued behind it. */
+  #queue: Promise<void> | undefined;
 
   constructor(
     readonly res: HttpResponse,
@@ -196,9 +198,24 @@ export class Exchange {
     });
   }
 
-  /** Writes one chunk of a streamed body; returns a promise, when uWS is full, that resolves once it can take more. */
+  /**
+   * Writes one chunk of a streamed body; returns a promise, when uWS is full, that resolves once it can
+   * take more. Chunks written meanwhile queue behind it: tryEnd() keeps nothing of what it could not send.
+   */
   write(chunk: Uint8Array): Promise<void> | undefined {
     if (this.aborted || this.done || chunk.byteLength === 0) return undefined;
+    const sent = this.#queue ? this.#queue.then(() => this.#writeNow(chunk)) : this.#writeNow(chunk);
+    if (sent) {
+      this.#queue = sent;
+      void sent.then(() => {
+        if (this.#queue === sent) this.#queue = undefined;
+      });
+    }
+    return sent;
+  }
+
+  #writeNow(chunk: Uint8Array): Promise<void> | undefined {
+    if (this.aborted || this.done) return undefined;
     let sent: Promise<void> | undefined;
     this.corked(() => {
       sent = this.#send(chunk, false);
@@ -206,9 +223,10 @@ export class Exchange {
     return sent;
   }
 
-  /** Ends a streamed body. */
-  end(): void {
-    if (this.aborted || this.done) return;
+  /** Ends a streamed body, after the chunks still queued; returns a promise while they are. */
+  end(): Promise<void> | undefined {
+    if (this.#queue) return this.#queue.then(() => this.end());
+    if (this.aborted || this.done) return undefined;
     this.corked(() => {
       this.#discardBody();
       if (this.#contentLength === undefined) {
@@ -220,6 +238,7 @@ export class Exchange {
         this.#closeSoon();
       }
     });
+    return undefined;
   }
 
   /** Cuts the connection: the client sees a broken response, not a short one. */
@@ -261,12 +280,11 @@ export class Exchange {
       return this.#whenWritable();
     }
     const total = this.#contentLength;
-    // Completing the response here and closing the connection later needs the abort handler first:
-    // uWS forbids attaching one after a complete response, and wants one for the close to come.
-    if (this.inHandler && this.#closeConnection) this.#watchAbort();
     const start = res.getWriteOffset();
+    // uWS forbids resume() once the response is complete: an unread request body is dropped before.
+    if (whole || start + bytes.byteLength >= total) this.#discardBody();
     const [ok, done] = res.tryEnd(bytes, total);
-    if (done) this.#sent(whole);
+    if (done) this.#finish();
     if (ok) return undefined;
     return new Promise<void>((resolve) => {
       this.#writable = resolve;
@@ -274,7 +292,7 @@ export class Exchange {
       res.onWritable((offset) => {
         if (this.aborted) return true;
         const [retryOk, retryDone] = res.tryEnd(bytes.subarray(offset - start), total);
-        if (retryDone) this.#sent(whole);
+        if (retryDone) this.#finish();
         if (retryOk) {
           this.#writable = undefined;
           resolve();
@@ -282,12 +300,6 @@ export class Exchange {
         return retryOk;
       });
     });
-  }
-
-  #sent(whole: boolean): void {
-    if (whole) this.#discardBody();
-    if (this.#closeConnection) this.#closeSoon();
-    this.#finish();
   }
 
   /**

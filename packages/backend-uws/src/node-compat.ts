@@ -80,20 +80,25 @@ interface ResponseState {
   exchange: Exchange;
   /** Status and headers went to uWS (with the first write or end). */
   flushed: boolean;
+  /** 'close' was emitted on the response (by an abort or destroy()). */
+  closeEmitted: boolean;
 }
 
-export function nodeHandler(listener: NodeListener, state: ServerState) {
+export function nodeHandler(listener: NodeListener, server: ServerState) {
   return (uwsRes: HttpResponse, uwsReq: HttpRequest): void => {
-    const exchange = new Exchange(uwsRes, uwsReq, state);
+    const exchange = new Exchange(uwsRes, uwsReq, server);
     const socket = new UwsSocket(exchange);
     const req = createRequest(exchange, socket);
-    const res = createResponse(req, exchange, socket);
+    const [res, state] = createResponse(req, exchange, socket);
     exchange.onAbort(() => {
       socket.destroyed = true;
       socket.writable = socket.readable = false;
       res.destroyed = true;
       if (!req.complete) req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-      if (!res.writableFinished) res.emit('close');
+      if (!res.writableFinished && !state.closeEmitted) {
+        state.closeEmitted = true;
+        res.emit('close');
+      }
       socket.emit('close', true);
     });
     try {
@@ -153,9 +158,9 @@ function createRequest(exchange: Exchange, socket: UwsSocket): IncomingMessage {
   return req;
 }
 
-function createResponse(req: IncomingMessage, exchange: Exchange, socket: UwsSocket): ServerResponse {
+function createResponse(req: IncomingMessage, exchange: Exchange, socket: UwsSocket): [ServerResponse, ResponseState] {
   const res = new ServerResponse(req);
-  const state: ResponseState = { exchange, flushed: false };
+  const state: ResponseState = { exchange, flushed: false, closeEmitted: false };
   (res as { socket: unknown }).socket = socket;
   // Own properties, so they survive Express's swap of the prototype.
   Object.assign(res, {
@@ -172,9 +177,13 @@ function createResponse(req: IncomingMessage, exchange: Exchange, socket: UwsSoc
     destroy(this: ServerResponse, error?: Error) {
       if (this.destroyed) return this;
       this.destroyed = true;
-      exchange.destroy();
+      exchange.destroy(); // may run the abort listener at once, which says 'close'
       if (error && this.listenerCount('error') > 0) process.nextTick(() => this.emit('error', error));
-      process.nextTick(() => this.emit('close'));
+      process.nextTick(() => {
+        if (state.closeEmitted) return;
+        state.closeEmitted = true;
+        this.emit('close');
+      });
       return this;
     },
     addTrailers() {
@@ -190,7 +199,7 @@ function createResponse(req: IncomingMessage, exchange: Exchange, socket: UwsSoc
       throw unsupported('res.writeEarlyHints()');
     },
   });
-  return res;
+  return [res, state];
 }
 
 function writeHead(this: ServerResponse, statusCode: number, reason?: string | OutgoingHttpHeaders | readonly unknown[], headers?: OutgoingHttpHeaders | readonly unknown[]) {
@@ -308,12 +317,10 @@ function end(res: ServerResponse, state: ResponseState, chunk?: Chunk | Callback
     else finished();
     return res;
   }
-  const pending = chunk === undefined || chunk === null || exchange.isHead ? undefined : exchange.write(toBytes(chunk, encoding as BufferEncoding | undefined));
-  const close = () => {
-    exchange.end();
-    finished();
-  };
-  if (pending) void pending.then(close);
-  else close();
+  if (chunk !== undefined && chunk !== null && !exchange.isHead) void exchange.write(toBytes(chunk, encoding as BufferEncoding | undefined));
+  // After every chunk still queued for uWS (writes that met backpressure).
+  const ended = exchange.end();
+  if (ended) void ended.then(finished);
+  else finished();
   return res;
 }

@@ -134,3 +134,68 @@ describe('uws backend: node apps answering inside the handler', () => {
     expect((await exchange(port, '/', 300)).endsWith('ok')).toBe(true);
   });
 });
+
+describe('uws backend: node apps that ignore backpressure', () => {
+  const nodeApp = (listener: NodeListener): App => ({ kind: 'node', listener, description: 'test app', source: undefined });
+
+  test('write() of 4 MiB with its content-length, then end(): the slow client gets every byte', async () => {
+    const body = randomBytes(4 * 1024 * 1024);
+    const port = await serve(
+      nodeApp((_req, res) => {
+        res.writeHead(200, { 'content-length': String(body.length) });
+        res.write(body.subarray(0, 3 * 1024 * 1024));
+        res.write(body.subarray(3 * 1024 * 1024)); // without waiting for 'drain'
+        res.end();
+      }),
+    );
+    const digest = await new Promise<string>((resolve, reject) => {
+      httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        const hash = createHash('sha256');
+        res.pause();
+        setTimeout(() => res.resume(), 200);
+        res.on('data', (chunk: Buffer) => hash.update(chunk));
+        res.on('end', () => resolve(hash.digest('hex')));
+        res.on('error', reject);
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(digest).toBe(createHash('sha256').update(body).digest('hex'));
+  });
+
+  test('a large upload the app never reads, answered later with a streamed known-length body: the connection goes on', async () => {
+    const port = await serve(
+      nodeApp((req, res) => {
+        if (req.method === 'POST') {
+          // Later, once more than 64 KiB of the upload waits unread and the connection is paused.
+          setTimeout(() => {
+            res.writeHead(401, { 'content-length': '12' });
+            res.write('Unauthorized');
+            res.end();
+          }, 100);
+        } else {
+          res.end('next');
+        }
+      }),
+    );
+    const { Agent } = await import('node:http');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const ask = (method: string, body?: Buffer) =>
+        new Promise<string>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port, path: '/', method, agent }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve(`${res.statusCode} ${text}`));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      expect(await ask('POST', randomBytes(1024 * 1024))).toBe('401 Unauthorized');
+      expect(await ask('GET')).toBe('200 next');
+    } finally {
+      agent.destroy();
+    }
+  });
+});

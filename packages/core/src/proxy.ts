@@ -21,15 +21,20 @@ function trusts(trusted: TrustedProxies, address: string): boolean {
 }
 
 /**
- * The client's address, as uvicorn's ProxyHeadersMiddleware finds it: the peer itself, unless it is a
+ * The client's address, as uvicorn's ProxyHeadersMiddleware finds it (but only ever an IP address): the peer itself, unless it is a
  * trusted proxy; then X-Forwarded-For read from the right, skipping trusted proxies, up to the first
  * address that is not one (with every peer trusted, the leftmost).
  */
 export function clientAddress(peer: string | undefined, forwardedFor: string | undefined, trusted: TrustedProxies | undefined): string | undefined {
   if (!trusted || peer === undefined || !forwardedFor || !trusts(trusted, peer)) return peer;
   const hops = forwardedFor.split(',').map((hop) => hop.trim()).filter(Boolean);
+  let client = hops[0];
   for (let index = hops.length - 1; index >= 0; index--) {
-    if (!trusts(trusted, hops[index]!)) return hops[index];
+    if (!trusts(trusted, hops[index]!)) {
+      client = hops[index];
+      break;
+    }
   }
-  return hops[0] ?? peer;
+  // Not an IP address (garbage, or a port or obfuscated name from an odd proxy): the peer is all we know.
+  return client !== undefined && isIP(client) ? client : peer;
 }
