@@ -205,7 +205,7 @@ async function streamBody(reader: ReadableStreamDefaultReader<Uint8Array>, excha
     if (exchange.aborted) return;
     await exchange.write(value);
   }
-  exchange.end();
+  await exchange.end();
 }
 
 /** Logs an app error with its stack and answers 500, without the app's headers or internals. */
