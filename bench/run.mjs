@@ -157,6 +157,8 @@ try {
     }
   }
   const table = [
+    'Baselines, each the first row of its group: raw node:http for chaussette\'s node backend; Fastify with a logger at level error for a Fastify plugin (what `fastify start` runs: it always gives Fastify a logger; Fastify without one is the group\'s third row); a raw uWebSockets.js hello for the uws backend; and the node backend\'s fetch app for the uws backend\'s speed-up.',
+    '',
     `Hello world (\`Hello world!\\n\`, 13 bytes), wrk -t1 for ${seconds} s per run; each server ran ${rounds} times, each time right after its baseline (the first server of its group). Requests/s, CPU per request and p99 are medians of the runs; the ratios are medians of the ${rounds} paired ratios. Throughput ratio: higher is better. CPU ratio: the server process's CPU time (user + system, /proc) per request against the baseline's; lower is better, and it barely moves with the load on the machine.`,
     '',
     '| server | connections | requests/s | throughput vs baseline | CPU µs/request | CPU vs baseline | p99 latency (ms) | RSS after (MiB) |',

@@ -160,9 +160,14 @@ function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
   );
 }
 
-// Everything else (body, clone(), formData()…, and the state undici reads in `new Request(request)`).
-forwardMissingMembers(NodeBackedRequest, Request, new Request('http://localhost/'), (light) => (light as NodeBackedRequest)[realRequest]);
+let wired = false;
 
 export function createRequest(req: IncomingMessage, res: ServerResponse, origin: string): Request {
+  if (!wired) {
+    // Everything else (body, clone(), formData()…, and the state undici reads in `new Request(request)`).
+    // On first use, not at import: reading the global Request loads undici.
+    forwardMissingMembers(NodeBackedRequest, Request, new Request('http://localhost/'), (light) => (light as NodeBackedRequest)[realRequest]);
+    wired = true;
+  }
   return new NodeBackedRequest(req, res, origin) as unknown as Request;
 }

@@ -35,10 +35,11 @@ export function isResponse(value: unknown): value is Response {
 }
 
 // undici keeps the string or bytes a Response was made from; sending them skips reading its stream.
-const undiciState = Object.getOwnPropertySymbols(new Response('')).find((symbol) => symbol.description === 'state');
+let undiciState: symbol | undefined | null = null; // null: not looked up yet (that loads undici)
 
 /** The complete body when it is known without reading the stream; null for no body; undefined to stream. */
 function wholeBody(response: Response): string | Uint8Array | null | undefined {
+  if (undiciState === null) undiciState = Object.getOwnPropertySymbols(new Response('')).find((symbol) => symbol.description === 'state');
   if (undiciState === undefined || response.bodyUsed) return undefined;
   const body = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: ReadableStream } | null }>)[undiciState]?.body;
   if (body === null) return null;

@@ -107,7 +107,7 @@ class UwsRequest {
   }
 }
 
-forwardMissingMembers(UwsRequest, Request, new Request('http://localhost/'), (light) => (light as UwsRequest)[realRequest]);
+let wired = false;
 
 /** The request body as a web stream that reads from uWS only as the app pulls. */
 function bodyStream(exchange: Exchange): ReadableStream<Uint8Array> {
@@ -127,6 +127,11 @@ function bodyStream(exchange: Exchange): ReadableStream<Uint8Array> {
 
 /** Serves a fetch handler on uWebSockets.js: a lazy Request in, the Response written back corked, with backpressure. */
 export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => string, state: ServerState) {
+  if (!wired) {
+    // Here, not at import: reading the global Request loads undici, which node apps do not need.
+    forwardMissingMembers(UwsRequest, Request, new Request('http://localhost/'), (light) => (light as UwsRequest)[realRequest]);
+    wired = true;
+  }
   return (res: HttpResponse, req: HttpRequest): void => {
     const exchange = new Exchange(res, req, state);
     try {

@@ -6,7 +6,9 @@
 
 import { forwardMissingMembers } from './forward-members.js';
 
-const NativeResponse = globalThis.Response;
+// Node's own Response, read on first use: reading the global loads undici, which a process serving no
+// fetch app (a Fastify plugin, a node listener) should not pay for.
+let NativeResponse: typeof Response;
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const native = Symbol('native');
 
@@ -175,16 +177,23 @@ class ChaussetteResponse {
   }
 }
 
-// Everything else a Response has (body, bodyUsed, clone(), text(), json(), arrayBuffer(), blob()…) is the real one's.
-forwardMissingMembers(ChaussetteResponse, NativeResponse, new NativeResponse(null), (light) => (light as ChaussetteResponse)[native]);
-// `x instanceof Response` holds for ours and for Node's own (from fetch()), whichever Response is global.
-Object.defineProperty(ChaussetteResponse, Symbol.hasInstance, {
-  value(this: unknown, value: unknown): boolean {
-    // Only for Response itself: a subclass keeps the usual prototype check.
-    return this === ChaussetteResponse ? value instanceof NativeResponse : Function.prototype[Symbol.hasInstance].call(this, value);
-  },
-});
-Object.defineProperty(ChaussetteResponse, 'name', { value: 'Response' });
+let wired = false;
+/** Makes ChaussetteResponse stand in for Node's Response; once, on the first installFastResponse(). */
+function wire(): void {
+  if (wired) return;
+  wired = true;
+  NativeResponse = globalThis.Response;
+  // Everything else a Response has (body, bodyUsed, clone(), text(), json(), arrayBuffer(), blob()…) is the real one's.
+  forwardMissingMembers(ChaussetteResponse, NativeResponse, new NativeResponse(null), (light) => (light as ChaussetteResponse)[native]);
+  // `x instanceof Response` holds for ours and for Node's own (from fetch()), whichever Response is global.
+  Object.defineProperty(ChaussetteResponse, Symbol.hasInstance, {
+    value(this: unknown, value: unknown): boolean {
+      // Only for Response itself: a subclass keeps the usual prototype check.
+      return this === ChaussetteResponse ? value instanceof NativeResponse : Function.prototype[Symbol.hasInstance].call(this, value);
+    },
+  });
+  Object.defineProperty(ChaussetteResponse, 'name', { value: 'Response' });
+}
 
 /**
  * Makes `globalThis.Response` chaussette's (see the top of this file), unless
@@ -192,6 +201,7 @@ Object.defineProperty(ChaussetteResponse, 'name', { value: 'Response' });
  */
 export function installFastResponse(env: NodeJS.ProcessEnv = process.env): void {
   if (env.CHAUSSETTE_NATIVE_RESPONSE === '1' || globalThis.Response === (ChaussetteResponse as unknown)) return;
+  wire();
   globalThis.Response = ChaussetteResponse as unknown as typeof Response;
 }
 
