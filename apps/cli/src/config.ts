@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { ChaussetteError, describeValue, errorCode, errorMessage, importModule } from '@chaussette/core';
 
-type Kind = 'string' | 'number or string' | 'array of strings' | 'boolean';
+type Kind = 'string' | 'number or string' | 'array of strings' | 'boolean' | 'object';
 
 const KEYS = {
   app: 'string',
@@ -29,13 +29,16 @@ const KEYS = {
   accessLogFormat: 'string',
   proxyHeaders: 'boolean',
   useReloader: 'boolean',
+  backendOptions: 'object',
   forwardedAllowIps: 'string',
 } as const satisfies Record<string, Kind>;
 
 export type ConfigKey = keyof typeof KEYS;
 
 /** A config file's values, as the command line would give them: strings, string lists, booleans. */
-export type ConfigValues = Partial<Record<Exclude<ConfigKey, 'arguments' | 'bind' | 'factory' | 'proxyHeaders' | 'useReloader'>, string>> & {
+export type ConfigValues = Partial<Record<Exclude<ConfigKey, 'arguments' | 'bind' | 'factory' | 'proxyHeaders' | 'useReloader' | 'backendOptions'>, string>> & {
+  /** Options for the backend's engine (e.g. Fastify's factory options): the file is the only place for them. */
+  backendOptions?: Record<string, unknown>;
   arguments?: string[];
   bind?: string[];
   factory?: boolean;
@@ -85,7 +88,7 @@ function validate(value: unknown, label: string): ConfigValues {
   for (const [key, item] of entries) {
     if (item === undefined || item === null) continue;
     const kind = KEYS[key as ConfigKey];
-    const wrong = () => new ChaussetteError(`${label}: "${key}" must be ${kind === 'array of strings' ? 'an array of strings' : `a ${kind}`}, not ${describeValue(item)}`);
+    const wrong = () => new ChaussetteError(`${label}: "${key}" must be ${kind === 'array of strings' ? 'an array of strings' : kind === 'object' ? 'an object' : `a ${kind}`}, not ${describeValue(item)}`);
     switch (kind) {
       case 'string':
         if (typeof item !== 'string') throw wrong();
@@ -97,6 +100,10 @@ function validate(value: unknown, label: string): ConfigValues {
         break;
       case 'boolean':
         if (typeof item !== 'boolean') throw wrong();
+        config[key] = item;
+        break;
+      case 'object':
+        if (typeof item !== 'object' || Array.isArray(item)) throw wrong();
         config[key] = item;
         break;
       case 'array of strings': {

@@ -87,6 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       socketMode: options.socketMode,
       accessLog: options.accessLog === undefined ? undefined : createAccessLog(options.accessLog, options.accessLogFormat),
       trustedProxies: options.proxyHeaders ? parseTrustedProxies(options.forwardedAllowIps) : undefined,
+      backendOptions: options.backendOptions,
     });
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
     logger.info(`Using the ${backend.name} backend${backend.engine ? ` (${backend.engine})` : ''}`);

@@ -47,6 +47,8 @@ export interface CliOptions {
   useReloader: boolean;
   /** With proxyHeaders: the proxies trusted to set X-Forwarded-For (`*`: every peer). */
   forwardedAllowIps: string;
+  /** From the config file only: options for the backend's engine (ServeOptions.backendOptions). */
+  backendOptions: Record<string, unknown> | undefined;
   /** The --config file the other options may come from. */
   config: string | undefined;
   help: boolean;
@@ -215,6 +217,7 @@ export function resolveOptions({ values: flags, positionals }: CommandLine, conf
     proxyHeaders: values['proxy-headers'] ?? false,
     useReloader: values['use-reloader'] ?? false,
     forwardedAllowIps: values['forwarded-allow-ips'] ?? DEFAULTS.forwardedAllowIps,
+    backendOptions: config.backendOptions,
     config: values.config,
     help: values.help ?? false,
     version: values.version ?? false,

@@ -107,6 +107,7 @@ function childConfig(options: CliOptions): ConfigValues {
   if (options.preHook !== undefined) config.preHook = options.preHook;
   if (options.postHook !== undefined) config.postHook = options.postHook;
   if (options.accessLog !== undefined) config.accessLog = options.accessLog;
+  if (options.backendOptions !== undefined) config.backendOptions = options.backendOptions;
   return config;
 }
 

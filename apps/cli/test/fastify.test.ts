@@ -1,7 +1,10 @@
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { type CliProcess, get, killAll, startCli } from './helpers.js';
+import { type CliProcess, FIXTURES, get, killAll, startCli } from './helpers.js';
 
 afterEach(killAll);
 
@@ -64,6 +67,22 @@ describe('--backend fastify', () => {
       const cli = await startCli([spec, '--backend', 'fastify', '--port', '0']);
       expect((await get(cli.addresses[0]!, spec.startsWith('node') ? '/x' : '/')).body).toBe(body);
       expect(await cli.stop()).toBe(0);
+    }
+  });
+
+  test('Fastify factory options from the config file (backendOptions): bodyLimit applies to the plugin', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'chaussette-fastify-'));
+    try {
+      const config = join(directory, 'chaussette.json');
+      writeFileSync(config, JSON.stringify({ app: join(FIXTURES, 'fastify-plugin.mjs'), backend: 'fastify', port: 0, backendOptions: { bodyLimit: 32 } }));
+      const cli = await startCli(['--config', config]);
+      const where = cli.addresses[0]!;
+      const json = { 'content-type': 'application/json' };
+      expect((await get(where, '/orders', { method: 'POST', body: '{"item":"socks"}', headers: json })).status).toBe(201);
+      expect((await get(where, '/orders', { method: 'POST', body: JSON.stringify({ item: 'x'.repeat(64) }), headers: json })).status).toBe(413);
+      expect(await cli.stop()).toBe(0);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 });

@@ -44,7 +44,7 @@ const fastifyBackend: Backend = {
   async serve(app, target, options) {
     const { logger } = options;
     let origin = 'localhost';
-    const instance = fastifyFor(app, logger, () => origin);
+    const instance = fastifyFor(app, logger, () => origin, options.backendOptions ?? {});
     if (instance.server.listening) {
       throw new ChaussetteError(
         'A Fastify instance listens on one socket only, and it already does: give one --bind or --fd, or export a plugin (served once per socket)',
@@ -73,11 +73,34 @@ function nativeApp(source: FastifyInstance | FastifyPlugin, description: string)
   };
 }
 
-function fastifyFor(app: App, logger: Logger, origin: () => string): FastifyInstance {
-  if (isFastifyInstance(app.source)) return app.source;
-  // A request that reaches a closing worker is answered (with Connection: close), not refused with a
+// Chaussette's to set: the logger (--log-level, --log-output) and how the server is made and closed.
+const RESERVED_OPTIONS: Record<string, string> = {
+  logger: 'chaussette gives Fastify its logger: use --log-level and --log-output',
+  loggerInstance: 'chaussette gives Fastify its logger: use --log-level and --log-output',
+  serverFactory: 'chaussette makes and listens on the server',
+  http2: 'chaussette serves HTTP/1.1 on the sockets it is given',
+  https: 'chaussette serves HTTP/1.1 on the sockets it is given: terminate TLS in the reverse proxy',
+  return503OnClosing: 'chaussette answers requests while closing, so that none is lost',
+  forceCloseConnections: 'chaussette closes connections at shutdown itself',
+};
+
+function fastifyFor(app: App, logger: Logger, origin: () => string, factoryOptions: Readonly<Record<string, unknown>>): FastifyInstance {
+  const given = Object.keys(factoryOptions);
+  if (isFastifyInstance(app.source)) {
+    if (given.length > 0) {
+      throw new ChaussetteError(
+        `backendOptions (${given.join(', ')}) apply to the Fastify instance chaussette makes for a plugin; an exported instance keeps the options it was made with. Pass them to Fastify() in the app, or export a plugin`,
+      );
+    }
+    return app.source;
+  }
+  for (const key of given) {
+    if (key in RESERVED_OPTIONS) throw new ChaussetteError(`backendOptions.${key} cannot be set: ${RESERVED_OPTIONS[key]}`);
+  }
+  // The user's options for the Fastify factory (trustProxy, bodyLimit, ignoreTrailingSlash…), then chaussette's:
+  // a request that reaches a closing worker is answered (with Connection: close), not refused with a
   // 503; and idle connections are closed by chaussette's sweep, which spares fresh ones for a moment.
-  const options: FastifyServerOptions = { return503OnClosing: false, forceCloseConnections: false };
+  const options: FastifyServerOptions = { ...(factoryOptions as FastifyServerOptions), return503OnClosing: false, forceCloseConnections: false };
   if (isPino(logger)) {
     // Our logger (pino, from the CLI) follows --log-level and --log-output. request.log is that logger
     // itself: a child logger per request (for its reqId), or Fastify's check of a custom child factory's

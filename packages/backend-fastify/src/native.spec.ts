@@ -79,3 +79,42 @@ describe('isFastifyPlugin', () => {
     expect(isFastifyPlugin((0, eval)(`(${source})`))).toBe(expected);
   });
 });
+
+describe('backendOptions: the Fastify factory options, from the config file', () => {
+  const plugin = async function routes(fastify: FastifyInstance) {
+    fastify.post('/echo', async (request) => ({ got: request.body }));
+    fastify.get('/ip', async (request) => ({ ip: request.ip }));
+  };
+  const serveWith = async (backendOptions: Record<string, unknown>) => {
+    const app = detectApp(plugin, 'test app', { backend: fastifyBackend });
+    server = await startServer({ app, backend: fastifyBackend, targets: [{ type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }], logger: recordingLogger(), backendOptions });
+    return server.listening[0]!.bound;
+  };
+
+  test('bodyLimit and trustProxy reach Fastify', async () => {
+    const address = await serveWith({ bodyLimit: 16, trustProxy: true });
+    const small = await request(address, '/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    expect(JSON.parse(small.body.toString())).toEqual({ got: { a: 1 } });
+    const large = await request(address, '/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(100) }) });
+    expect(large.status).toBe(413);
+    const proxied = await request(address, '/ip', { headers: { 'x-forwarded-for': '203.0.113.7' } });
+    expect(JSON.parse(proxied.body.toString())).toEqual({ ip: '203.0.113.7' });
+  });
+
+  test("chaussette's own options are refused with the reason, and so is any option for an exported instance", async () => {
+    await expect(serveWith({ logger: true })).rejects.toThrow('backendOptions.logger cannot be set: chaussette gives Fastify its logger: use --log-level and --log-output');
+    const instance = Fastify();
+    const app = detectApp(instance, 'test app', { backend: fastifyBackend });
+    await expect(
+      startServer({ app, backend: fastifyBackend, targets: [{ type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }], logger: recordingLogger(), backendOptions: { bodyLimit: 1 } }),
+    ).rejects.toThrow('an exported instance keeps the options it was made with');
+  });
+
+  test('the node backend takes none, and says so', async () => {
+    const nodeBackend = (await import('@chaussette/backend-node')).default;
+    const app = detectApp((_req: unknown, res: { end(): void }) => res.end(), 'test app', { backend: nodeBackend });
+    await expect(
+      startServer({ app, backend: nodeBackend, targets: [{ type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }], logger: recordingLogger(), backendOptions: { bodyLimit: 1 } }),
+    ).rejects.toThrow('The node backend takes no backendOptions (given: bodyLimit); remove them from the config file');
+  });
+});

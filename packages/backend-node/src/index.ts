@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Backend, ListenTarget } from '@chaussette/core';
-import { formatAddress } from '@chaussette/core';
+import { formatAddress, refuseBackendOptions } from '@chaussette/core';
 import { boundAddress, gracefulClose, listenOptions, nodeListenerFor, observeRequests, trackConnections } from './bridge.js';
 
 /** node:http, chaussette's default backend: node listeners as they are, fetch handlers through a lazy bridge. */
@@ -9,6 +9,7 @@ const nodeBackend: Backend = {
   appKinds: ['node', 'fetch'],
   async serve(app, target, options) {
     const { logger } = options;
+    refuseBackendOptions(options.backendOptions, 'node');
     let origin = 'localhost';
     const listener = nodeListenerFor(app, logger, () => origin);
     const server = createServer(listener);

@@ -1,5 +1,5 @@
 import type { Backend } from '@chaussette/core';
-import { formatAddress, installFastResponse } from '@chaussette/core';
+import { formatAddress, installFastResponse, refuseBackendOptions } from '@chaussette/core';
 import { nodeListenerFor } from '@chaussette/backend-node/bridge';
 import { ServerState } from './exchange.js';
 import { fetchHandler } from './fetch-handler.js';
@@ -17,7 +17,8 @@ const uwsBackend: Backend = {
   name: 'uws',
   engine: version,
   appKinds: ['node', 'fetch'],
-  async serve(app, target, { logger, accessLog, trustedProxies }) {
+  async serve(app, target, { logger, accessLog, trustedProxies, backendOptions }) {
+    refuseBackendOptions(backendOptions, 'uws');
     let origin = 'localhost';
     const state = new ServerState(accessLog, trustedProxies);
     const server = uws.App();

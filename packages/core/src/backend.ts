@@ -64,6 +64,11 @@ export interface ServeOptions {
    * for node apps, `request.ip` for fetch apps.
    */
   trustedProxies?: TrustedProxies;
+  /**
+   * Optional: options for the backend's engine, as the user gave them (the config file's
+   * `backendOptions`). Each backend documents the keys it takes, and refuses the ones it does not.
+   */
+  backendOptions?: Readonly<Record<string, unknown>>;
 }
 
 /** One line of an access log, in the terms of the Common Log Format. */

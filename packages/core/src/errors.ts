@@ -24,3 +24,11 @@ export function errorCode(error: unknown): string | undefined {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** For a backend that takes no backendOptions (ServeOptions): any given is an error that says so. */
+export function refuseBackendOptions(options: Readonly<Record<string, unknown>> | undefined, backend: string): void {
+  const keys = Object.keys(options ?? {});
+  if (keys.length > 0) {
+    throw new ChaussetteError(`The ${backend} backend takes no backendOptions (given: ${keys.join(', ')}); remove them from the config file`);
+  }
+}

@@ -17,7 +17,7 @@ export type {
 export { clientAddress, parseTrustedProxies } from './proxy.js';
 export { acquireListenTargets, type ListenRequest } from './acquire.js';
 export { type AppInterface, describeValue, toApp } from './detect-app.js';
-export { ChaussetteError, errorCode, errorMessage, invalidOption, isChaussetteError } from './errors.js';
+export { ChaussetteError, errorCode, errorMessage, invalidOption, isChaussetteError, refuseBackendOptions } from './errors.js';
 export {
   type InheritedSocket,
   inspectInheritedSocket,

@@ -13,6 +13,7 @@ export interface StartOptions {
   /** Passed on to the backend: see ServeOptions. */
   accessLog?: ServeOptions['accessLog'];
   trustedProxies?: ServeOptions['trustedProxies'];
+  backendOptions?: ServeOptions['backendOptions'];
 }
 
 export interface Listening {
@@ -55,7 +56,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       }
       let handle: ServerHandle;
       try {
-        handle = await backend.serve(app, target, { logger, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
+        handle = await backend.serve(app, target, {
+          logger,
+          accessLog: options.accessLog,
+          trustedProxies: options.trustedProxies,
+          backendOptions: options.backendOptions,
+        });
       } catch (error) {
         throw listenError(error, target);
       }
