@@ -60,6 +60,19 @@ try {
   }
 }
 
+// Servers on one core, wrk on another: left to the scheduler, a server shares wrk's core in some runs and
+// not in others, which moves CPU per request by 10% or more between two identical servers.
+const pinned = (() => {
+  if (cpus().length < 2) return false;
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const onCore = (core, command, args) => (pinned ? ['taskset', ['-c', String(core), command, ...args]] : [command, args]);
+
 async function freePort() {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -71,7 +84,7 @@ async function freePort() {
 
 async function start(server) {
   const port = await freePort();
-  const child = spawn(process.execPath, server.args(port), { cwd: here('.'), stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(...onCore(0, process.execPath, server.args(port)), { cwd: here('.'), stdio: ['ignore', 'ignore', 'inherit'] });
   for (let attempt = 0; ; attempt++) {
     try {
       execFileSync('wrk', ['-t1', '-c1', '-d1s', `http://127.0.0.1:${port}/`], { stdio: 'ignore' });
@@ -93,7 +106,7 @@ function cpuMicros(pid) {
 /** One wrk run; the server's CPU time per request is robust to what else the machine is doing. */
 function wrk(port, connections, pid) {
   const cpuBefore = cpuMicros(pid);
-  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`]).toString();
+  const out = execFileSync(...onCore(1, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`])).toString();
   const requests = Number(/(\d+) requests in/.exec(out)[1]);
   const cpuPerRequest = (cpuMicros(pid) - cpuBefore) / requests;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
@@ -167,7 +180,7 @@ try {
   ].join('\n');
   console.log(`\n${table}`);
   if (!partial) {
-    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}${pinned ? '; servers pinned to core 0 and wrk to core 1 (taskset)' : ''}`;
     writeFileSync(
       here('results.md'),
       `# Benchmark results\n\n${machine}. wrk and the servers share the machine's cores, so compare the ratios within one run, not absolute numbers across machines.\n\n${table}\n`,
