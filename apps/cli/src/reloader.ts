@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { type FSWatcher, watch, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChaussetteError, type ListenTarget, listenError, type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from '@chaussette/core';
 import type { Logger } from 'pino';
@@ -26,10 +26,11 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
   const sockets: HeldSocket[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'chaussette-reloader-'));
   // From the start: a stop while the first child loads must stop it too, not leave it serving alone.
+  let stopped = false;
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
-  });
+  }).finally(() => (stopped = true));
   // What chaussette itself writes under the watched directory must not trigger a reload.
   const ownFiles = new Set(
     [options.logOutput, options.accessLog, ...targets.map((target) => (target.type === 'unix' ? target.path : undefined))]
@@ -46,9 +47,8 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
     const supervisor = new Supervisor(args, sockets.map((socket) => socket.fd), logger);
 
     let child = await Promise.race([supervisor.start(), stopSignal.then(() => undefined)]);
-    if (!child) logger.warn('The app did not start; waiting for a change to its files');
+    if (!child && !stopped) logger.warn('The app did not start; waiting for a change to its files');
     let reloading: Promise<void> | undefined;
-    let pending: string | undefined;
     let timer: NodeJS.Timeout | undefined;
     const reload = async (file: string) => {
       logger.info(`${file} changed: reloading`);
@@ -64,11 +64,10 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
     const watcher: FSWatcher = watch(directory, { recursive: true }, (_event, name) => {
       const file = name ? String(name) : '';
       if (!file || IGNORED.test(file) || ownFiles.has(resolve(directory, file))) return;
-      pending = file;
+      // Debounced: an editor's save is often several events; the last one names the file.
       clearTimeout(timer);
       timer = setTimeout(() => {
-        const changed = pending ?? file;
-        reloading = (reloading ?? Promise.resolve()).then(() => reload(relative(directory, join(directory, changed))));
+        reloading = (reloading ?? Promise.resolve()).then(() => reload(file));
       }, DEBOUNCE_MS);
     });
     logger.info(`Reloader watching ${directory} for changes (node_modules and dotfiles ignored)`);
