@@ -156,3 +156,4 @@ export function listenOptions(target: ListenTarget): ListenOptions {
 }
 
 export { byteLength, isResponse, isValidHost, partsOf } from './response-parts.js';
+export { LazyRequest } from './lazy-request.js';

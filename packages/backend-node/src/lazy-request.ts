@@ -5,13 +5,12 @@ const utf8 = new TextDecoder();
 const realRequest = Symbol('realRequest');
 
 /**
- * A WHATWG Request over a node IncomingMessage that builds only what the app reads: `method`, `url`,
- * `headers`, `signal` and the `text()`/`json()`/`arrayBuffer()` body readers work straight on the node
- * request; anything else creates the real Request once and delegates to it. `instanceof Request` holds.
+ * A WHATWG Request that builds only what the app reads, over whatever a server engine gives: `method`,
+ * `url`, `headers`, `ip`, `signal` and the `text()`/`json()`/`arrayBuffer()` body readers work straight
+ * on the engine's request; anything else creates the real Request once and delegates to it.
+ * `instanceof Request` holds. A backend subclasses it for its engine (`@chaussette/backend-node/bridge`).
  */
-class NodeBackedRequest {
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
+export abstract class LazyRequest {
   readonly #origin: string;
   #url: string | undefined;
   #headers: Headers | undefined;
@@ -19,30 +18,35 @@ class NodeBackedRequest {
   #real: Request | undefined;
   #bodyUsed = false;
 
-  constructor(req: IncomingMessage, res: ServerResponse, origin: string) {
-    this.#req = req;
-    this.#res = res;
+  /** `origin`: the host for the URL when the request has no Host header. */
+  constructor(origin: string) {
     this.#origin = origin;
+    if (!wired) wire();
   }
 
-  get method(): string {
-    return this.#req.method ?? 'GET';
-  }
-
+  abstract get method(): string;
   /** The client's address (after --proxy-headers), as srvx's requests have it. */
-  get ip(): string | undefined {
-    return this.#req.socket.remoteAddress;
-  }
+  abstract get ip(): string | undefined;
+  /** The request target: a path and query, or an absolute URL. */
+  protected abstract target(): string;
+  protected abstract hostHeader(): string | undefined;
+  /** Flat `[name, value, name, value…]`. */
+  protected abstract headerList(): readonly string[];
+  /** Calls `abort` when the client goes away before the response is complete. */
+  protected abstract watchAbort(abort: () => void): void;
+  protected abstract hasBody(): boolean;
+  /** The whole body (called once, and only when hasBody()). */
+  protected abstract readBody(): Promise<Uint8Array>;
+  /** The body as a stream that reads from the engine as the app pulls. */
+  protected abstract bodyStream(): ReadableStream<Uint8Array>;
 
   get url(): string {
     if (this.#url === undefined) {
-      const target = this.#req.url ?? '/';
-      // An absolute-form target (`GET http://host/path`) is already a URL.
-      // The fetch listener has refused a malformed Host; an empty one means none.
-      const host = this.#req.headers.host || this.#origin;
-      this.#url = target.startsWith('/')
-        ? `http://${host}${target}`
-        : /^https?:\/\//i.test(target) ? target : `http://${host}/${target}`;
+      const target = this.target();
+      // An absolute-form target (`GET http://host/path`) is already a URL. The backend has refused a
+      // malformed Host; an empty one means none.
+      const host = this.hostHeader() || this.#origin;
+      this.#url = target.startsWith('/') ? `http://${host}${target}` : /^https?:\/\//i.test(target) ? target : `http://${host}/${target}`;
     }
     return this.#url;
   }
@@ -51,20 +55,17 @@ class NodeBackedRequest {
     if (this.#real) return this.#real.headers;
     if (this.#headers === undefined) {
       const headers = new Headers();
-      const raw = this.#req.rawHeaders;
-      for (let index = 0; index < raw.length; index += 2) headers.append(raw[index]!, raw[index + 1]!);
+      const list = this.headerList();
+      for (let index = 0; index < list.length; index += 2) headers.append(list[index]!, list[index + 1]!);
       this.#headers = headers;
     }
     return this.#headers;
   }
 
-  /** Aborts when the client goes away before the response is complete. */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       const controller = new AbortController();
-      const res = this.#res;
-      if (res.destroyed && !res.writableFinished) controller.abort();
-      else res.once('close', () => res.writableFinished || controller.abort());
+      this.watchAbort(() => controller.abort());
       this.#controller = controller;
     }
     return this.#controller.signal;
@@ -76,11 +77,7 @@ class NodeBackedRequest {
 
   text(): Promise<string> {
     if (this.#real) return this.#real.text();
-    return this.#readBody().then((bytes) => utf8.decode(bytes));
-  }
-
-  get #hasBody(): boolean {
-    return this.method !== 'GET' && this.method !== 'HEAD';
+    return this.#readOnce().then((bytes) => utf8.decode(bytes));
   }
 
   json(): Promise<unknown> {
@@ -90,16 +87,14 @@ class NodeBackedRequest {
 
   arrayBuffer(): Promise<ArrayBuffer> {
     if (this.#real) return this.#real.arrayBuffer();
-    return this.#readBody().then((bytes) => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    return this.#readOnce().then((bytes) => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   }
 
-  async #readBody(): Promise<Buffer> {
-    if (!this.#hasBody) return Buffer.alloc(0); // a null body reads as empty, and stays unused
+  async #readOnce(): Promise<Uint8Array> {
+    if (!this.hasBody()) return new Uint8Array(0); // a null body reads as empty, and stays unused
     if (this.#bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
     this.#bodyUsed = true;
-    const chunks: Buffer[] = [];
-    for await (const chunk of this.#req) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    return this.readBody();
   }
 
   /** The real Request, made on first use of anything the fast paths above do not cover. */
@@ -110,13 +105,73 @@ class NodeBackedRequest {
         headers: this.headers,
         signal: this.signal,
         // A body already read through text()/json()/arrayBuffer() stays used on the real one, below.
-        body: this.#hasBody ? (this.#bodyUsed ? '' : bodyStream(this.#req)) : null,
+        body: this.hasBody() ? (this.#bodyUsed ? '' : this.bodyStream()) : null,
         duplex: 'half', // needed by Node for a streamed request body
       } as RequestInit & { duplex: 'half' });
       if (this.#bodyUsed) void real.arrayBuffer();
       this.#real = real;
     }
     return this.#real;
+  }
+}
+
+let wired = false;
+/** Everything else (body, clone(), formData()…, and the state undici reads in `new Request(request)`), from the real Request. */
+function wire(): void {
+  // On first use, not at import: reading the global Request loads undici.
+  forwardMissingMembers(LazyRequest, Request, new Request('http://localhost/'), (light) => (light as LazyRequest)[realRequest]);
+  wired = true;
+}
+
+/** A LazyRequest over a node IncomingMessage. */
+class NodeBackedRequest extends LazyRequest {
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+
+  constructor(req: IncomingMessage, res: ServerResponse, origin: string) {
+    super(origin);
+    this.#req = req;
+    this.#res = res;
+  }
+
+  get method(): string {
+    return this.#req.method ?? 'GET';
+  }
+
+  get ip(): string | undefined {
+    return this.#req.socket.remoteAddress;
+  }
+
+  protected target(): string {
+    return this.#req.url ?? '/';
+  }
+
+  protected hostHeader(): string | undefined {
+    return this.#req.headers.host;
+  }
+
+  protected headerList(): readonly string[] {
+    return this.#req.rawHeaders;
+  }
+
+  protected watchAbort(abort: () => void): void {
+    const res = this.#res;
+    if (res.destroyed && !res.writableFinished) abort();
+    else res.once('close', () => res.writableFinished || abort());
+  }
+
+  protected hasBody(): boolean {
+    return this.method !== 'GET' && this.method !== 'HEAD';
+  }
+
+  protected async readBody(): Promise<Uint8Array> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.#req) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  protected bodyStream(): ReadableStream<Uint8Array> {
+    return bodyStream(this.#req);
   }
 }
 
@@ -160,14 +215,6 @@ function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
   );
 }
 
-let wired = false;
-
 export function createRequest(req: IncomingMessage, res: ServerResponse, origin: string): Request {
-  if (!wired) {
-    // Everything else (body, clone(), formData()…, and the state undici reads in `new Request(request)`).
-    // On first use, not at import: reading the global Request loads undici.
-    forwardMissingMembers(NodeBackedRequest, Request, new Request('http://localhost/'), (light) => (light as NodeBackedRequest)[realRequest]);
-    wired = true;
-  }
   return new NodeBackedRequest(req, res, origin) as unknown as Request;
 }

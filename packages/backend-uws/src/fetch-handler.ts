@@ -1,137 +1,71 @@
-import { describeValue, errorMessage, type FetchHandler, forwardMissingMembers, type Logger, responseParts } from '@chaussette/core';
-import { isResponse, isValidHost, partsOf } from '@chaussette/backend-node/bridge';
+import { describeValue, errorMessage, type FetchHandler, type Logger, responseParts } from '@chaussette/core';
+import { isResponse, isValidHost, LazyRequest, partsOf } from '@chaussette/backend-node/bridge';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
 
-const utf8 = new TextDecoder();
-const realRequest = Symbol('realRequest');
 const INTERNAL_ERROR = 'Internal Server Error\n';
 // Clients of one server mostly send the same Host: checked once, not per request.
 let lastValidHost = '';
 
-/**
- * A WHATWG Request over an Exchange: `method`, `url`, `headers`, `signal` and the text()/json()/
- * arrayBuffer() readers work on what the exchange copied from uWS; anything else builds the real
- * Request once and delegates to it. `instanceof Request` holds.
- */
-class UwsRequest {
+/** A lazy Request (see the bridge's LazyRequest) over what the Exchange copied from uWS. */
+class UwsRequest extends LazyRequest {
   readonly #exchange: Exchange;
-  readonly #origin: string;
-  #headers: Headers | undefined;
-  #controller: AbortController | undefined;
-  #real: Request | undefined;
-  #bodyUsed = false;
 
   constructor(exchange: Exchange, origin: string) {
+    super(origin);
     this.#exchange = exchange;
-    this.#origin = origin;
   }
 
   get method(): string {
     return this.#exchange.method;
   }
 
-  /** The client's address (after --proxy-headers), as srvx's requests have it. */
   get ip(): string | undefined {
     return this.#exchange.remoteAddress;
   }
 
-  get url(): string {
-    const target = this.#exchange.url;
-    const host = this.#exchange.header('host') || this.#origin;
-    return target.startsWith('/') ? `http://${host}${target}` : /^https?:\/\//i.test(target) ? target : `http://${host}/${target}`;
+  protected target(): string {
+    return this.#exchange.url;
   }
 
-  get headers(): Headers {
-    if (this.#real) return this.#real.headers;
-    if (this.#headers === undefined) {
-      const headers = new Headers();
-      const list = this.#exchange.headers;
-      for (let index = 0; index < list.length; index += 2) headers.append(list[index]!, list[index + 1]!);
-      this.#headers = headers;
-    }
-    return this.#headers;
+  protected hostHeader(): string | undefined {
+    return this.#exchange.header('host');
   }
 
-  /** Aborts when the client goes away before the response is complete. */
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      const controller = new AbortController();
-      this.#exchange.onAbort(() => controller.abort());
-      this.#controller = controller;
-    }
-    return this.#controller.signal;
+  protected headerList(): readonly string[] {
+    return this.#exchange.headers;
   }
 
-  get bodyUsed(): boolean {
-    return this.#bodyUsed || (this.#real?.bodyUsed ?? false);
+  protected watchAbort(abort: () => void): void {
+    this.#exchange.onAbort(abort);
   }
 
-  text(): Promise<string> {
-    if (this.#real) return this.#real.text();
-    return this.#readBody().then((bytes) => utf8.decode(bytes));
+  protected hasBody(): boolean {
+    return this.#exchange.body !== undefined && this.method !== 'GET' && this.method !== 'HEAD';
   }
 
-  json(): Promise<unknown> {
-    if (this.#real) return this.#real.json();
-    return this.text().then((text) => JSON.parse(text));
+  protected readBody(): Promise<Uint8Array> {
+    return this.#exchange.body!.readAll();
   }
 
-  arrayBuffer(): Promise<ArrayBuffer> {
-    if (this.#real) return this.#real.arrayBuffer();
-    return this.#readBody().then((bytes) => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-  }
-
-  async #readBody(): Promise<Uint8Array> {
-    const body = this.#exchange.body;
-    if (this.#bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
-    if (!body) return new Uint8Array(0);
-    this.#bodyUsed = true;
-    return body.readAll();
-  }
-
-  get [realRequest](): Request {
-    if (this.#real === undefined) {
-      const body = this.#exchange.body;
-      const real = new Request(this.url, {
-        method: this.method,
-        headers: this.headers,
-        signal: this.signal,
-        body: body && this.method !== 'GET' && this.method !== 'HEAD' ? (this.#bodyUsed ? '' : bodyStream(this.#exchange)) : null,
-        duplex: 'half',
-      } as RequestInit & { duplex: 'half' });
-      if (this.#bodyUsed) void real.arrayBuffer();
-      this.#real = real;
-    }
-    return this.#real;
-  }
-}
-
-let wired = false;
-
-/** The request body as a web stream that reads from uWS only as the app pulls. */
-function bodyStream(exchange: Exchange): ReadableStream<Uint8Array> {
-  const body = exchange.body!;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const chunk = await body.read();
-        if (chunk) controller.enqueue(chunk);
-        else controller.close();
+  protected bodyStream(): ReadableStream<Uint8Array> {
+    const body = this.#exchange.body!;
+    return new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const chunk = await body.read();
+          if (chunk) controller.enqueue(chunk);
+          else controller.close();
+        },
+        cancel: () => body.discard(),
       },
-      cancel: () => body.discard(),
-    },
-    { highWaterMark: 0 },
-  );
+      { highWaterMark: 0 },
+    );
+  }
 }
 
 /** Serves a fetch handler on uWebSockets.js: a lazy Request in, the Response written back corked, with backpressure. */
 export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => string, state: ServerState) {
-  if (!wired) {
-    // Here, not at import: reading the global Request loads undici, which node apps do not need.
-    forwardMissingMembers(UwsRequest, Request, new Request('http://localhost/'), (light) => (light as UwsRequest)[realRequest]);
-    wired = true;
-  }
   return (res: HttpResponse, req: HttpRequest): void => {
     const exchange = new Exchange(res, req, state);
     try {
