@@ -41,6 +41,25 @@ function exchange(port: number, path: string, waitMs = 500): Promise<string> {
   });
 }
 
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/** GET / from a client that reads nothing for 200 ms; the SHA-256 of the body. `onHeaders` runs when the headers arrive. */
+function slowlyReadDigest(port: number, onHeaders?: () => void): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      const hash = createHash('sha256');
+      res.pause();
+      onHeaders?.();
+      setTimeout(() => res.resume(), 200);
+      res.on('data', (chunk: Buffer) => hash.update(chunk));
+      res.on('end', () => resolve(hash.digest('hex')));
+      res.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
 const streamOf = (...chunks: string[]) =>
   new ReadableStream<Uint8Array>({
     start(controller) {
@@ -97,20 +116,9 @@ describe('uws backend: response framing', () => {
       { logger: recordingLogger() },
     );
     const { port } = handle.address as { port: number };
-    const digest = await new Promise<string>((resolve, reject) => {
-      httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-        const hash = createHash('sha256');
-        res.pause();
-        void handle.close(10_000); // begins while most of the body is still waiting in uWS
-        setTimeout(() => res.resume(), 200);
-        res.on('data', (chunk: Buffer) => hash.update(chunk));
-        res.on('end', () => resolve(hash.digest('hex')));
-        res.on('error', reject);
-      })
-        .on('error', reject)
-        .end();
-    });
-    expect(digest).toBe(createHash('sha256').update(body).digest('hex'));
+    // The close begins while most of the body is still waiting in uWS.
+    const digest = await slowlyReadDigest(port, () => void handle.close(10_000));
+    expect(digest).toBe(sha256(body));
     await handle.close(10_000);
   });
 });
@@ -148,19 +156,7 @@ describe('uws backend: node apps that ignore backpressure', () => {
         res.end();
       }),
     );
-    const digest = await new Promise<string>((resolve, reject) => {
-      httpRequest({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-        const hash = createHash('sha256');
-        res.pause();
-        setTimeout(() => res.resume(), 200);
-        res.on('data', (chunk: Buffer) => hash.update(chunk));
-        res.on('end', () => resolve(hash.digest('hex')));
-        res.on('error', reject);
-      })
-        .on('error', reject)
-        .end();
-    });
-    expect(digest).toBe(createHash('sha256').update(body).digest('hex'));
+    expect(await slowlyReadDigest(port)).toBe(sha256(body));
   });
 
   test('a large upload the app never reads, answered later with a streamed known-length body: the connection goes on', async () => {
