@@ -4,8 +4,6 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
 
 const INTERNAL_ERROR = 'Internal Server Error\n';
-// Clients of one server mostly send the same Host: checked once, not per request.
-let lastValidHost = '';
 
 /** A lazy Request (see the bridge's LazyRequest) over what the Exchange copied from uWS. */
 class UwsRequest extends LazyRequest {
@@ -77,7 +75,7 @@ export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => 
 
   function handle(exchange: Exchange): void {
     const host = exchange.header('host');
-    if (host && host !== lastValidHost && !(isValidHost(host) && (lastValidHost = host))) {
+    if (host && !isValidHost(host)) {
       void exchange.respond(400, '', ['content-type', 'text/plain', 'connection', 'close'], 'Bad Request: invalid Host header\n');
       return;
     }
