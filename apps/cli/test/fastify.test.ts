@@ -1,30 +1,19 @@
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { type CliProcess, FIXTURES, get, killAll, startCli } from './helpers.js';
+import { FIXTURES, get, killAll, startCli, startWorkersOnOneSocket, waitForInFlight } from './helpers.js';
 
 afterEach(killAll);
 
 describe('--backend fastify', () => {
   test('a Fastify plugin with a JSON route, on one inherited socket shared by two processes; SIGTERM finishes the request in flight', async () => {
-    const parent = createServer().listen(0, '127.0.0.1');
-    await once(parent, 'listening');
-    const port = (parent.address() as { port: number }).port;
-    const fd = (parent as unknown as { _handle: { fd: number } })._handle.fd;
-    const workers: CliProcess[] = [];
-    for (let index = 0; index < 2; index++) {
-      workers.push(await startCli(['fastify-plugin.mjs', '--backend', 'fastify', '--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', fd] }));
-    }
-    parent.close();
+    const { workers, port, where } = await startWorkersOnOneSocket(['fastify-plugin.mjs', '--backend', 'fastify']);
     for (const worker of workers) {
       expect(worker.output()).toContain('Application is a Fastify plugin routes (served natively)');
       expect(worker.output()).toContain('Using the fastify backend');
       expect(worker.addresses).toEqual([`fd://3 (127.0.0.1:${port})`]);
     }
-    const where = `127.0.0.1:${port}`;
     const pids = new Set<number>();
     for (let attempt = 0; attempt < 200 && pids.size < 2; attempt++) {
       const reply = await get(where, '/orders', { method: 'POST', body: '{"item":"socks"}', headers: { 'content-type': 'application/json' } });
@@ -36,10 +25,7 @@ describe('--backend fastify', () => {
     expect(pids).toEqual(new Set(workers.map((worker) => worker.child.pid)));
 
     const slow = get(where, '/slow');
-    let busy: CliProcess | undefined;
-    while (!(busy = workers.find((worker) => worker.output().includes('slow request started')))) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const busy = await waitForInFlight(workers);
     const exit = busy.stop('SIGTERM');
     const reply = await slow;
     expect(reply.status).toBe(200);

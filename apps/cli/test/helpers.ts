@@ -166,3 +166,17 @@ export async function freePort(): Promise<number> {
   await once(server, 'close');
   return port;
 }
+
+/**
+ * `count` chaussette processes serving one socket this test binds and hands over as fd 3, as a process
+ * manager does; the test's own copy is closed once they serve. `where` is `127.0.0.1:PORT`.
+ */
+export async function startWorkersOnOneSocket(args: string[], count = 2): Promise<{ workers: CliProcess[]; port: number; where: string }> {
+  const { server, fd, port } = await listeningSocket();
+  const workers: CliProcess[] = [];
+  for (let index = 0; index < count; index++) {
+    workers.push(await startCli([...args, '--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', fd] }));
+  }
+  server.close(); // the workers hold their own copies
+  return { workers, port, where: `127.0.0.1:${port}` };
+}

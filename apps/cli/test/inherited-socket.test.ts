@@ -4,21 +4,16 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { type CliProcess, freePort, get, getWhenListening, killAll, listeningSocket, startCli, waitForInFlight } from './helpers.js';
+import { type CliProcess, freePort, get, getWhenListening, killAll, startCli, startWorkersOnOneSocket, waitForInFlight } from './helpers.js';
 
 afterEach(killAll);
 
 describe('serving on a socket the parent process owns', () => {
   test('two chaussette processes share one inherited socket (--fd 3); SIGTERM lets a slow request finish', async () => {
-    const { server, fd, port } = await listeningSocket();
-    const workers: CliProcess[] = [];
-    for (let index = 0; index < 2; index++) {
-      workers.push(await startCli(['fetch-handler.mjs', '--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', fd] }));
-    }
-    server.close(); // like a manager that hands the socket over; the workers hold their own copies
+    // Like a manager that hands the socket over: the workers hold their own copies.
+    const { workers, port, where } = await startWorkersOnOneSocket(['fetch-handler.mjs']);
     for (const worker of workers) expect(worker.addresses).toEqual([`fd://3 (127.0.0.1:${port})`]);
 
-    const where = `127.0.0.1:${port}`;
     const pids = new Set<string>();
     for (let attempt = 0; attempt < 200 && pids.size < 2; attempt++) {
       const reply = await get(where);

@@ -2,23 +2,17 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { type CliProcess, freePort, get, getWhenListening, killAll, listeningSocket, runCli, startCli, waitForInFlight } from './helpers.js';
+import { freePort, get, getWhenListening, killAll, listeningSocket, runCli, startCli, startWorkersOnOneSocket, waitForInFlight } from './helpers.js';
 
 afterEach(killAll);
 
 describe('--backend uws', () => {
   test('two processes on one inherited socket both answer; SIGTERM finishes the request in flight', async () => {
-    const { server, fd, port } = await listeningSocket();
-    const workers: CliProcess[] = [];
-    for (let index = 0; index < 2; index++) {
-      workers.push(await startCli(['fetch-workers.mjs', '--backend', 'uws', '--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', fd] }));
-    }
-    server.close(); // the workers hold their own copies
+    const { workers, port, where } = await startWorkersOnOneSocket(['fetch-workers.mjs', '--backend', 'uws']);
     for (const worker of workers) {
       expect(worker.output()).toMatch(/Using the uws backend \(uWebSockets\.js \d+\.\d+\.\d+/);
       expect(worker.addresses).toEqual([`fd://3 (127.0.0.1:${port})`]);
     }
-    const where = `127.0.0.1:${port}`;
     const pids = new Set<number>();
     for (let attempt = 0; attempt < 200 && pids.size < 2; attempt++) {
       const reply = await get(where, '/json', { method: 'POST', body: '{"item":"socks"}', headers: { 'content-type': 'application/json' } });
