@@ -1,77 +1,96 @@
-// pnpm bench [--quick] [--only TEXT] [--connections N]: wrk on loopback against each server, alternating, medians and ratios to the raw server.
-// Results go to bench/results.md (not with --quick, which only proves the harness works).
+// pnpm bench: every chaussette backend with every app kind, against the raw servers they wrap, on loopback.
+// Options: --quick (one short round: proves the harness works), --rounds N, --seconds N, --connections 1,64,
+// --workloads hello,json,echo,stream, --only TEXT (comparisons naming TEXT), --load-generator wrk|autocannon,
+// --out DIR. A full run writes results.md and results.svg here; a partial one writes only with --out.
 import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { once } from 'node:events';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ratioChart } from './chart.mjs';
+import { defaultLoadGenerator, load, onCore, pinned, postBody } from './load.mjs';
 
-// --only TEXT: the groups with a server whose name contains TEXT; --connections N: one load level.
-// Either makes a partial run, printed but not written to results.md.
-const option = (name) => {
-  const index = process.argv.indexOf(name);
-  return index < 0 ? undefined : process.argv[index + 1];
-};
-const quick = process.argv.includes('--quick');
-const only = option('--only');
-const partial = quick || only !== undefined || option('--connections') !== undefined;
-const seconds = quick ? 1 : 3;
-const rounds = quick ? 1 : 7;
-const connectionsList = option('--connections') ? [Number(option('--connections'))] : quick ? [64] : [1, 64];
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const { values: options } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    connections: { type: 'string' },
+    workloads: { type: 'string' },
+    only: { type: 'string' },
+    'load-generator': { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const list = (text) => text.split(',').map((item) => item.trim());
+
+const WORKLOADS = {
+  hello: { label: 'hello', path: '/', expectedBytes: 13 },
+  json: { label: 'JSON', path: '/json', expectedBytes: 27 },
+  echo: { label: '64 KiB POST echo', path: '/echo', post: postBody(64 * 1024), expectedBytes: 64 * 1024 },
+  stream: { label: '1 MiB stream', path: '/stream', expectedBytes: 1024 * 1024 },
+};
+
 const cli = here('../apps/cli/bin/chaussette.js');
+const raw = (name, script) => ({ name, args: (port) => [here(`apps/${script}`), String(port)] });
+const chaussette = (backend, app, kind) => ({
+  name: `chaussette ${backend}, ${kind}`,
+  args: (port) => [cli, here(`apps/${app}`), '--backend', backend, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error'],
+});
+const SERVERS = {
+  rawNode: raw('raw node:http', 'raw-node.mjs'),
+  rawNodeAgain: raw('raw node:http, a second process', 'raw-node.mjs'),
+  hono: raw('@hono/node-server', 'raw-hono.mjs'),
+  // With a logger, as `fastify start` runs a plugin and as chaussette's fastify backend does.
+  rawFastify: raw('raw Fastify', 'raw-fastify.mjs'),
+  rawUws: raw('raw uWebSockets.js', 'raw-uws.mjs'),
+  nodeNode: chaussette('node', 'node.cjs', 'node app'),
+  nodeFetch: chaussette('node', 'fetch.mjs', 'fetch app'),
+  fastifyPlugin: chaussette('fastify', 'plugin.mjs', 'Fastify plugin'),
+  fastifyNode: chaussette('fastify', 'node.cjs', 'node app'),
+  fastifyFetch: chaussette('fastify', 'fetch.mjs', 'fetch app'),
+  uwsFetch: chaussette('uws', 'fetch.mjs', 'fetch app'),
+  uwsNode: chaussette('uws', 'node.cjs', 'node app'),
+};
+// The order of the runs in a round (reversed every other round): each server close to its baselines.
+const ORDER = ['rawNode', 'nodeNode', 'nodeFetch', 'rawNodeAgain', 'hono', 'fastifyFetch', 'fastifyNode', 'rawFastify', 'fastifyPlugin', 'rawUws', 'uwsFetch', 'uwsNode'];
+const COMPARISONS = [
+  { server: 'nodeNode', baseline: 'rawNode', target: 0.9 },
+  { server: 'nodeFetch', baseline: 'rawNode', target: 0.8 },
+  { server: 'nodeFetch', baseline: 'hono', target: 1 },
+  { server: 'fastifyPlugin', baseline: 'rawFastify', target: 0.95 },
+  { server: 'fastifyNode', baseline: 'rawNode' },
+  { server: 'fastifyFetch', baseline: 'hono' },
+  { server: 'uwsFetch', baseline: 'rawUws', target: 0.7 },
+  { server: 'uwsFetch', baseline: 'nodeFetch', target: 2.5, targetWorkloads: ['hello'] },
+  { server: 'uwsNode', baseline: 'rawUws' },
+  { server: 'uwsNode', baseline: 'rawNode' },
+  // Two identical servers: how far apart noise alone puts a pair on this machine.
+  { server: 'rawNodeAgain', baseline: 'rawNode' },
+].map((comparison) => ({ ...comparison, label: `${SERVERS[comparison.server].name} ÷ ${SERVERS[comparison.baseline].name}` }));
 
-const chaussette = (app, ...options) => (port) => [cli, here(app), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error', ...options];
-// Each group's first server is the baseline of the ratios in that group.
-const groups = [
-  [
-    { name: 'raw node:http', args: (port) => [here('apps/raw-node.mjs'), String(port)] },
-    { name: 'chaussette node, node app', args: chaussette('apps/hello-node.cjs') },
-    { name: 'chaussette node, fetch app', args: chaussette('apps/hello-fetch.mjs') },
-  ],
-  [
-    // What `fastify start` runs: Fastify always has a logger there, and so it has under chaussette.
-    { name: 'raw Fastify with a logger, plugin', args: (port) => [here('apps/raw-fastify.mjs'), String(port), '--logger'] },
-    { name: 'chaussette fastify, plugin', args: chaussette('apps/hello-plugin.mjs', '--backend', 'fastify') },
-    { name: 'raw Fastify without a logger, plugin', args: (port) => [here('apps/raw-fastify.mjs'), String(port)] },
-  ],
-  [
-    { name: 'raw uWebSockets.js', args: (port) => [here('apps/raw-uws.mjs'), String(port)] },
-    { name: 'chaussette uws, fetch app', args: chaussette('apps/hello-fetch.mjs', '--backend', 'uws') },
-    { name: 'chaussette uws, node app', args: chaussette('apps/hello-node.cjs', '--backend', 'uws') },
-  ],
-  [
-    // The same fetch app on the default backend, as the baseline of uws's speed-up.
-    { name: 'chaussette node, fetch app (uws baseline)', args: chaussette('apps/hello-fetch.mjs') },
-    { name: 'chaussette uws, fetch app (vs node)', args: chaussette('apps/hello-fetch.mjs', '--backend', 'uws') },
-  ],
-];
-if (only !== undefined) groups.splice(0, groups.length, ...groups.filter((group) => group.some((server) => server.name.includes(only))));
-const servers = groups.flat();
-const baselineOf = new Map(groups.flatMap((group) => group.map((server) => [server.name, group[0].name])));
+const quick = options.quick;
+const generator = options['load-generator'] ?? defaultLoadGenerator();
+if (!['wrk', 'autocannon'].includes(generator)) fail(`--load-generator must be wrk or autocannon, not ${generator}`);
+const rounds = Number(options.rounds ?? (quick ? 1 : 5));
+const seconds = Number(options.seconds ?? (quick ? 1 : 2));
+const connectionsList = options.connections ? list(options.connections).map(Number) : quick ? [16] : [1, 64];
+const workloadNames = options.workloads ? list(options.workloads) : Object.keys(WORKLOADS);
+for (const name of workloadNames) if (!WORKLOADS[name]) fail(`unknown workload ${name}: choose from ${Object.keys(WORKLOADS).join(', ')}`);
+const comparisons = options.only ? COMPARISONS.filter(({ label }) => label.includes(options.only)) : COMPARISONS;
+if (comparisons.length === 0) fail(`no comparison names ${options.only}`);
+const partial = quick || ['rounds', 'seconds', 'connections', 'workloads', 'only', 'load-generator'].some((name) => options[name] !== undefined);
+const outDir = options.out ?? (partial ? undefined : here('.'));
+const serverKeys = ORDER.filter((key) => comparisons.some(({ server, baseline }) => key === server || key === baseline));
 
-try {
-  execFileSync('wrk', ['--version'], { stdio: 'ignore' });
-} catch (error) {
-  if (error.code === 'ENOENT') {
-    console.error('bench: wrk is not installed; install it with `apt-get install -y wrk`');
-    process.exit(1);
-  }
+function fail(message) {
+  console.error(`bench: ${message}`);
+  process.exit(1);
 }
-
-// Servers on one core, wrk on another: left to the scheduler, a server shares wrk's core in some runs and
-// not in others, which moves CPU per request by 10% or more between two identical servers.
-const pinned = (() => {
-  if (cpus().length < 2) return false;
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const onCore = (core, command, args) => (pinned ? ['taskset', ['-c', String(core), command, ...args]] : [command, args]);
 
 async function freePort() {
   const server = createServer().listen(0, '127.0.0.1');
@@ -82,110 +101,183 @@ async function freePort() {
   return port;
 }
 
-async function start(server) {
+/** Starts a server on core 0 and checks that it answers every workload with the right bytes. */
+async function start(key) {
+  const server = SERVERS[key];
   const port = await freePort();
   const child = spawn(...onCore(0, process.execPath, server.args(port)), { cwd: here('.'), stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = (path) => `http://127.0.0.1:${port}${path}`;
   for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`${server.name} exited with code ${child.exitCode}`);
     try {
-      execFileSync('wrk', ['-t1', '-c1', '-d1s', `http://127.0.0.1:${port}/`], { stdio: 'ignore' });
-      return { child, port };
-    } catch {
-      if (attempt > 50) throw new Error(`${server.name} did not start`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      if ((await fetch(url('/'))).ok) break;
+    } catch {}
+    if (attempt > 100) throw new Error(`${server.name} did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  for (const name of workloadNames) {
+    const { path, post, expectedBytes } = WORKLOADS[name];
+    const response = await fetch(url(path), post ? { method: 'POST', body: readFileSync(post.bodyFile), headers: { 'content-type': 'application/octet-stream' } } : {});
+    const body = Buffer.from(await response.arrayBuffer());
+    if (response.status !== 200 || body.length !== expectedBytes) throw new Error(`${server.name} answered ${path} with ${response.status} and ${body.length} bytes, not 200 and ${expectedBytes}`);
+  }
+  return { key, name: server.name, child, url };
 }
 
 // CPU time the server process used (user + system), in microseconds: /proc/PID/stat fields 14 and 15.
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
-function cpuMicros(pid) {
+const cpuMicros = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * TICK_US;
-}
+};
+const memoryMiB = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
 
-/** One wrk run; the server's CPU time per request is robust to what else the machine is doing. */
-function wrk(port, connections, pid) {
-  const cpuBefore = cpuMicros(pid);
-  const out = execFileSync(...onCore(1, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`])).toString();
-  const requests = Number(/(\d+) requests in/.exec(out)[1]);
-  const cpuPerRequest = (cpuMicros(pid) - cpuBefore) / requests;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
-  const [, value, unit] = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
-  const p99ms = Number(value) * { us: 0.001, ms: 1, s: 1000 }[unit];
-  if (/Non-2xx|Socket errors/.test(out)) throw new Error(`errors while benchmarking:\n${out}`);
-  return { rps, p99ms, cpuPerRequest };
+function measure(server, workloadName, connections) {
+  const workload = WORKLOADS[workloadName];
+  const cpuBefore = cpuMicros(server.child.pid);
+  const run = load(generator, { url: server.url(workload.path), connections, seconds, post: workload.post });
+  if (run.errors) throw new Error(`${server.name} failed under load on ${workload.path}:\n${run.errors}`);
+  // wrk rounds the bytes it read to two decimals (1.23GB): allow 1%.
+  if (run.bytesPerRequest < workload.expectedBytes * 0.99) throw new Error(`${server.name} sent ${run.bytesPerRequest.toFixed(0)} bytes per answer on ${workload.path}, expected at least ${workload.expectedBytes}`);
+  return { ...run, cpuPerRequest: (cpuMicros(server.child.pid) - cpuBefore) / run.requests };
 }
-
-const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const running = [];
-for (const server of servers) running.push({ server, ...(await start(server)) });
-const byName = new Map(running.map((entry) => [entry.server.name, entry]));
-const results = new Map(); // `${name}|${connections}` → { rps: [], p99ms: [], ratios: [] }
-const record = (name, connections) => {
-  const key = `${name}|${connections}`;
-  if (!results.has(key)) results.set(key, { rps: [], p99ms: [], cpu: [], ratios: [], cpuRatios: [] });
-  return results.get(key);
+const stopAll = () => {
+  for (const { child } of running) child.kill('SIGTERM');
 };
+process.on('SIGINT', () => {
+  stopAll();
+  process.exit(130);
+});
+
 try {
-  // Each server runs right after its baseline (A B A B …), and each pair gives a ratio: the machine's
-  // drift between runs, large on shared 2-core machines, then cancels out in the median of the ratios.
+  for (const key of serverKeys) running.push(await start(key));
+  const byKey = new Map(running.map((server) => [server.key, server]));
+  const runsPerRound = serverKeys.length * workloadNames.length * connectionsList.length;
+  const warmUp = quick ? 0 : serverKeys.length * workloadNames.length;
+  console.log(`bench: ${generator}, ${serverKeys.length} servers, about ${Math.ceil(((rounds * runsPerRound + warmUp) * (seconds + 0.3)) / 60)} min`);
+  if (!quick) for (const server of running) for (const name of workloadNames) load(generator, { url: server.url(WORKLOADS[name].path), connections: 64, seconds: 1, post: WORKLOADS[name].post });
+
+  const samples = new Map(); // `${server}|${workload}|${connections}` → [{ rps, p99ms, cpuPerRequest }] by round
+  const cell = (...parts) => {
+    const key = parts.join('|');
+    if (!samples.has(key)) samples.set(key, []);
+    return samples.get(key);
+  };
   for (const connections of connectionsList) {
-    for (let round = 0; round < rounds; round++) {
-      for (const group of groups) {
-        const [baseline, ...others] = group;
-        for (const other of others) {
-          const baseEntry = byName.get(baseline.name);
-          const otherEntry = byName.get(other.name);
-          const base = wrk(baseEntry.port, connections, baseEntry.child.pid);
-          const sample = wrk(otherEntry.port, connections, otherEntry.child.pid);
-          for (const [name, run] of [[baseline.name, base], [other.name, sample]]) {
-            const entry = record(name, connections);
-            entry.rps.push(run.rps);
-            entry.p99ms.push(run.p99ms);
-            entry.cpu.push(run.cpuPerRequest);
-          }
-          record(other.name, connections).ratios.push(sample.rps / base.rps);
-          record(other.name, connections).cpuRatios.push(sample.cpuPerRequest / base.cpuPerRequest);
-          console.log(
-            `${connections} connections, round ${round + 1}: ${baseline.name} ${base.rps.toFixed(0)} req/s ${base.cpuPerRequest.toFixed(1)} µs CPU/req, ` +
-              `${other.name} ${sample.rps.toFixed(0)} req/s ${sample.cpuPerRequest.toFixed(1)} µs CPU/req (${(sample.rps / base.rps).toFixed(2)}x)`,
-          );
+    for (const workload of workloadNames) {
+      for (let round = 0; round < rounds; round++) {
+        const order = round % 2 ? [...serverKeys].reverse() : serverKeys;
+        const line = [];
+        for (const key of order) {
+          const run = measure(byKey.get(key), workload, connections);
+          cell(key, workload, connections)[round] = run;
+          line.push(`${key} ${run.rps.toFixed(0)}/s ${run.cpuPerRequest.toFixed(1)}µs`);
         }
+        console.log(`${workload}, ${connections} conn, round ${round + 1}/${rounds}: ${line.join(', ')}`);
       }
     }
   }
-  const rows = [];
-  for (const connections of connectionsList) {
-    for (const { server, child } of running) {
-      const entry = record(server.name, connections);
-      const baseline = baselineOf.get(server.name);
-      const isBaseline = baseline === server.name;
-      const ratio = isBaseline ? 'baseline' : `${median(entry.ratios).toFixed(2)}x`;
-      const cpuRatio = isBaseline ? 'baseline' : `${median(entry.cpuRatios).toFixed(2)}x`;
-      rows.push(
-        `| ${server.name} | ${connections} | ${median(entry.rps).toFixed(0)} | ${ratio} | ${median(entry.cpu).toFixed(1)} | ${cpuRatio} | ${median(entry.p99ms).toFixed(2)} | ${rssMiB(child.pid).toFixed(0)} |`,
-      );
+
+  // Per comparison and cell: medians of the runs, and the median of the per-round ratios.
+  const results = comparisons.map((comparison) => {
+    const cells = new Map();
+    for (const connections of connectionsList) {
+      for (const workload of workloadNames) {
+        const server = cell(comparison.server, workload, connections);
+        const baseline = cell(comparison.baseline, workload, connections);
+        cells.set(`${workload}|${connections}`, {
+          rps: median(server.map((run) => run.rps)),
+          baselineRps: median(baseline.map((run) => run.rps)),
+          ratio: median(server.map((run, round) => run.rps / baseline[round].rps)),
+          cpu: median(server.map((run) => run.cpuPerRequest)),
+          cpuRatio: median(server.map((run, round) => run.cpuPerRequest / baseline[round].cpuPerRequest)),
+          p99ms: median(server.map((run) => run.p99ms)),
+          baselineP99ms: median(baseline.map((run) => run.p99ms)),
+        });
+      }
     }
+    return { ...comparison, cells };
+  });
+  const memory = running.map(({ name, child }) => ({ name, rss: memoryMiB(child.pid, 'VmRSS'), peak: memoryMiB(child.pid, 'VmHWM') }));
+  const report = markdown(results, memory);
+  console.log(`\n${report}`);
+  if (outDir) {
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'results.md'), report);
+    const chart = ratioChart({
+      title: 'chaussette ÷ baseline, requests per second (median of the per-round ratios)',
+      comparisons: results.map(({ label, target, cells }) => ({ label, target, ratios: new Map([...cells].map(([key, { ratio }]) => [key, ratio])) })),
+      workloads: workloadNames.map((key) => ({ key, label: WORKLOADS[key].label })),
+      connectionsList,
+    });
+    writeFileSync(join(outDir, 'results.svg'), chart);
+    console.log(`bench: wrote ${join(outDir, 'results.md')} and results.svg`);
   }
-  const table = [
-    'Baselines, each the first row of its group: raw node:http for chaussette\'s node backend; Fastify with a logger at level error for a Fastify plugin (what `fastify start` runs: it always gives Fastify a logger; Fastify without one is the group\'s third row); a raw uWebSockets.js hello for the uws backend; and the node backend\'s fetch app for the uws backend\'s speed-up.',
-    '',
-    `Hello world (\`Hello world!\\n\`, 13 bytes), wrk -t1 for ${seconds} s per run; each server ran ${rounds} times, each time right after its baseline (the first server of its group). Requests/s, CPU per request and p99 are medians of the runs; the ratios are medians of the ${rounds} paired ratios. Throughput ratio: higher is better. CPU ratio: the server process's CPU time (user + system, /proc) per request against the baseline's; lower is better, and it barely moves with the load on the machine.`,
-    '',
-    '| server | connections | requests/s | throughput vs baseline | CPU µs/request | CPU vs baseline | p99 latency (ms) | RSS after (MiB) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...rows,
-  ].join('\n');
-  console.log(`\n${table}`);
-  if (!partial) {
-    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}${pinned ? '; servers pinned to core 0 and wrk to core 1 (taskset)' : ''}`;
-    writeFileSync(
-      here('results.md'),
-      `# Benchmark results\n\n${machine}. wrk and the servers share the machine's cores, so compare the ratios within one run, not absolute numbers across machines.\n\n${table}\n`,
-    );
-  }
+} catch (error) {
+  console.error(`bench: ${error.message}`);
+  process.exitCode = 1;
 } finally {
-  for (const { child } of running) child.kill('SIGTERM');
+  stopAll();
+}
+
+function markdown(results, memory) {
+  const columns = connectionsList.flatMap((connections) => workloadNames.map((workload) => ({ workload, connections, key: `${workload}|${connections}` })));
+  const heading = columns.map(({ workload, connections }) => `${WORKLOADS[workload].label}, ${connections} conn`);
+  const ratio = (value) => `${value.toFixed(2)}x`;
+  const targets = results
+    .filter(({ target }) => target !== undefined)
+    .map(({ label, target, targetWorkloads, cells }) => {
+      const marks = columns.map(({ workload, key }) => {
+        if (targetWorkloads && !targetWorkloads.includes(workload)) return ratio(cells.get(key).ratio);
+        return `${ratio(cells.get(key).ratio)} ${cells.get(key).ratio >= target ? '✓' : '✗'}`;
+      });
+      return `| ${label} | ≥ ${target}x${targetWorkloads ? ` (${targetWorkloads.join(', ')})` : ''} | ${marks.join(' | ')} |`;
+    });
+  const details = columns.flatMap(({ workload, connections, key }) => [
+    `### ${WORKLOADS[workload].label}, ${connections} connection${connections === 1 ? '' : 's'}`,
+    '',
+    '| server ÷ baseline | requests/s | baseline requests/s | throughput ratio | CPU µs/request | CPU ratio | p99 ms | baseline p99 ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...results.map(({ label, cells }) => {
+      const c = cells.get(key);
+      return `| ${label} | ${c.rps.toFixed(0)} | ${c.baselineRps.toFixed(0)} | ${ratio(c.ratio)} | ${c.cpu.toFixed(1)} | ${ratio(c.cpuRatio)} | ${c.p99ms.toFixed(2)} | ${c.baselineP99ms.toFixed(2)} |`;
+    }),
+    '',
+  ]);
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+  const loadLine = generator === 'wrk' ? 'wrk -t1' : 'autocannon';
+  return [
+    '# Benchmark results',
+    '',
+    `${machine}. ${pinned ? 'Servers pinned to core 0, the load generator to core 1 (taskset). ' : ''}Compare the ratios within one run, not absolute numbers across machines.`,
+    '',
+    `Method: \`pnpm bench\`. ${loadLine} on loopback, ${seconds} s per run, ${rounds} round${rounds === 1 ? '' : 's'}; in each round every server runs once per workload and connection count, in a fixed order that puts each server next to its baselines, reversed every other round (A B A B). Requests/s, CPU and p99 latency are medians of the rounds; each ratio is the median of the per-round ratios. Throughput ratio: higher is better. CPU ratio: the server process's CPU time (user + system, from /proc) per request against the baseline's; lower is better, and it moves less with the machine's load than throughput does. The last comparison, two identical raw node:http processes, shows how far apart noise alone puts a pair. Every answer is checked for its full size (a server that sends less fails the run).`,
+    '',
+    'Apps (`bench/apps/`): one node listener, one fetch handler and one Fastify plugin, each answering the same four routes with the same bytes: `/` (13 bytes of text), `/json` (`{"message":"Hello, World!"}`), `/echo` (a 64 KiB POST body, read whole and sent back with its length) and `/stream` (1 MiB written as 16 chunks of 64 KiB, chunked, with backpressure). Baselines: the node listener on `node:http`, the fetch handler on `@hono/node-server`, the plugin on `fastify.listen()` with a logger at level error (what `fastify start` runs), and each route written natively for uWebSockets.js.',
+    '',
+    '![Ratios to the baselines](results.svg)',
+    '',
+    '## Targets',
+    '',
+    `| comparison | target | ${heading.join(' | ')} |`,
+    `| --- | --- | ${columns.map(() => '---').join(' | ')} |`,
+    ...targets,
+    '',
+    '## All comparisons',
+    '',
+    ...details,
+    '## Memory',
+    '',
+    '| server | RSS after the run (MiB) | peak RSS (MiB) |',
+    '| --- | --- | --- |',
+    ...memory.map(({ name, rss, peak }) => `| ${name} | ${rss.toFixed(0)} | ${peak.toFixed(0)} |`),
+    '',
+  ].join('\n');
 }

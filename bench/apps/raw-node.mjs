@@ -1,9 +1,6 @@
-// The baseline: node:http with no server in between.
+// The node:http baseline: the node app with no server in between.
 import { createServer } from 'node:http';
+import app from './node.cjs';
 
-const server = createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'text/plain' });
-  res.end('Hello world!\n');
-});
-server.listen(Number(process.argv[2]), '127.0.0.1', () => console.log('Using the raw node:http server'));
+const server = createServer(app).listen(Number(process.argv[2]), '127.0.0.1');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,10 +1,48 @@
-// The uWebSockets.js baseline: its own hello world, no server in between.
+// The uWebSockets.js baseline: each workload written the way uWS's own examples write it.
 import { createRequire } from 'node:module';
+import workloads from './workloads.cjs';
 
+const { hello, json, CHUNK, CHUNKS } = workloads;
 const uws = createRequire(import.meta.url)('uWebSockets.js');
-const app = uws.App().get('/*', (res) => {
-  res.cork(() => res.writeHeader('content-type', 'text/plain').end('Hello world!\n'));
-});
+
+const app = uws
+  .App()
+  .get('/', (res) => {
+    res.cork(() => res.writeHeader('content-type', 'text/plain').end(hello));
+  })
+  .get('/json', (res) => {
+    res.cork(() => res.writeHeader('content-type', 'application/json').end(json()));
+  })
+  .post('/echo', (res) => {
+    const chunks = [];
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    res.onData((data, isLast) => {
+      chunks.push(Buffer.from(data.slice(0)));
+      if (isLast && !aborted) {
+        const body = Buffer.concat(chunks);
+        res.cork(() => res.writeHeader('content-type', 'application/octet-stream').end(body));
+      }
+    });
+  })
+  .get('/stream', (res) => {
+    let sent = 0;
+    let done = false;
+    res.onAborted(() => (done = true));
+    const pump = () => {
+      while (++sent < CHUNKS) if (!res.write(CHUNK)) return;
+      res.end(CHUNK);
+      done = true;
+    };
+    res.onWritable(() => {
+      if (!done) res.cork(pump);
+      return true;
+    });
+    res.cork(() => {
+      res.writeHeader('content-type', 'application/octet-stream');
+      pump();
+    });
+  });
 app.listen('127.0.0.1', Number(process.argv[2]), (socket) => {
   if (!socket) process.exit(1);
   process.on('SIGTERM', () => {

@@ -35,7 +35,7 @@ export abstract class LazyRequest {
   /** Calls `abort` when the client goes away before the response is complete. */
   protected abstract watchAbort(abort: () => void): void;
   protected abstract hasBody(): boolean;
-  /** The whole body (called once, and only when hasBody()). */
+  /** The whole body, in bytes no one else holds (called once, and only when hasBody()). */
   protected abstract readBody(): Promise<Uint8Array>;
   /** The body as a stream that reads from the engine as the app pulls. */
   protected abstract bodyStream(): ReadableStream<Uint8Array>;
@@ -87,7 +87,10 @@ export abstract class LazyRequest {
 
   arrayBuffer(): Promise<ArrayBuffer> {
     if (this.#real) return this.#real.arrayBuffer();
-    return this.#readOnce().then((bytes) => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    return this.#readOnce().then((bytes) =>
+      // Bytes that fill their own buffer (any body over 4 KiB from Buffer.concat) need no second copy.
+      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer),
+    );
   }
 
   async #readOnce(): Promise<Uint8Array> {

@@ -103,6 +103,17 @@ describe("chaussette's Response", () => {
     expect(responseParts(response)).toMatchObject({ headers: ['x-shared', 'one'], body: new Uint8Array([1, 2, 3]) });
   });
 
+  test('keeps an ArrayBuffer or any view of one as bytes (what request.arrayBuffer() gives an echo), copied, with no content-type', async () => {
+    const buffer = new Uint8Array([1, 2, 3, 4]).buffer;
+    const fromBuffer = new Response(buffer);
+    const fromView = new Response(new DataView(buffer, 1, 2));
+    new Uint8Array(buffer).fill(0);
+    expect(responseParts(fromBuffer)).toMatchObject({ headers: [], body: new Uint8Array([1, 2, 3, 4]) });
+    expect(responseParts(fromView)).toMatchObject({ headers: [], body: new Uint8Array([2, 3]) });
+    expect(new Uint8Array(await new Response(new Uint16Array([1]).buffer).arrayBuffer())).toEqual(new Uint8Array(new Uint16Array([1]).buffer));
+    expect(new Response(buffer).headers.get('content-type')).toBe(new NativeResponse(buffer).headers.get('content-type'));
+  });
+
   test('instanceof a subclass of Response holds only for that subclass', () => {
     class Custom extends Response {}
     expect(new Response('x')).not.toBeInstanceOf(Custom);

@@ -26,8 +26,13 @@ export interface ResponseParts {
   body: KeptBody;
 }
 
-function keepable(body: unknown): body is KeptBody | undefined {
-  return body === null || body === undefined || typeof body === 'string' || body instanceof Uint8Array;
+function keepable(body: unknown): body is KeptBody | ArrayBuffer | ArrayBufferView | undefined {
+  return body === null || body === undefined || typeof body === 'string' || body instanceof ArrayBuffer || ArrayBuffer.isView(body);
+}
+
+/** A copy of the bytes, as undici takes them (a later change by the app does not reach the client). */
+function copyBytes(body: ArrayBuffer | ArrayBufferView): Uint8Array {
+  return body instanceof ArrayBuffer ? new Uint8Array(body.slice(0)) : new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -99,7 +104,7 @@ class ChaussetteResponse {
     if (body != null && NULL_BODY_STATUS.has(status)) {
       throw new TypeError(`Response constructor: Invalid response status code ${status}`);
     }
-    this.#body = body instanceof Uint8Array ? body.slice() : (body ?? null);
+    this.#body = typeof body === 'string' ? body : body == null ? null : copyBytes(body);
     if (typeof body === 'string') {
       if (Array.isArray(headers)) {
         if (!headers.includes('content-type')) headers.push('content-type', 'text/plain;charset=UTF-8');

@@ -1,0 +1,44 @@
+// The benchmark's smoke test (`pnpm bench --quick`): every server starts, answers every workload with the
+// right bytes under load, and the report and chart are written. No timing is asserted.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect, test } from 'vitest';
+
+const run = fileURLToPath(new URL('run.mjs', import.meta.url));
+const bench = (...args: string[]) => promisify(execFile)(process.execPath, [run, ...args], { timeout: 240_000 });
+
+const COMPARISONS = [
+  'chaussette node, node app ÷ raw node:http',
+  'chaussette node, fetch app ÷ @hono/node-server',
+  'chaussette fastify, Fastify plugin ÷ raw Fastify',
+  'chaussette fastify, node app ÷ raw node:http',
+  'chaussette uws, fetch app ÷ raw uWebSockets.js',
+  'chaussette uws, fetch app ÷ chaussette node, fetch app',
+  'chaussette uws, node app ÷ raw uWebSockets.js',
+];
+
+test('bench --quick serves every workload on every server and writes the report and the chart', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'chaussette-bench-test-'));
+  await bench('--quick', '--out', out);
+  const report = readFileSync(join(out, 'results.md'), 'utf8');
+  for (const workload of ['hello', 'JSON', '64 KiB POST echo', '1 MiB stream']) expect(report).toContain(`### ${workload}, 16 connections`);
+  for (const comparison of COMPARISONS) expect(report).toMatch(new RegExp(`\\| ${comparison} \\| \\d+ \\| \\d+ \\| \\d+\\.\\d\\dx \\|`));
+  expect(report).toMatch(/\| raw uWebSockets\.js \| \d+ \| \d+ \|/); // memory
+  const chart = readFileSync(join(out, 'results.svg'), 'utf8');
+  expect(chart).toMatch(/^<svg /);
+  expect(chart.match(/<rect [^>]*><title>/g)).toHaveLength(11 * 4);
+}, 300_000);
+
+test('bench falls back to autocannon (from npm) where wrk is not installed', async () => {
+  const { stdout } = await bench('--quick', '--load-generator', 'autocannon', '--workloads', 'echo', '--only', '@hono/node-server');
+  expect(stdout).toContain('bench: autocannon, 3 servers');
+  expect(stdout).toMatch(/\| chaussette node, fetch app ÷ @hono\/node-server \| \d+ \| \d+ \| \d+\.\d\dx \|/);
+}, 120_000);
+
+test('a bench option that makes no sense is one line and a non-zero exit', async () => {
+  await expect(bench('--workloads', 'nope')).rejects.toMatchObject({ code: 1, stderr: 'bench: unknown workload nope: choose from hello, json, echo, stream\n' });
+});
