@@ -1,6 +1,6 @@
 // One load run against one server: wrk where installed, autocannon (from npm) otherwise.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,7 @@ export const pinned = (() => {
 export const onCore = (core, command, args) => (pinned ? ['taskset', ['-c', String(core), command, ...args]] : [command, args]);
 
 const scratch = mkdtempSync(join(tmpdir(), 'chaussette-bench-'));
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
 
 /** A POST body of `bytes` bytes, as wrk's Lua script and as autocannon's input file. */

@@ -1,12 +1,12 @@
 // The benchmark's smoke test (`pnpm bench --quick`): every server starts, answers every workload with the
 // right bytes under load, and the report and chart are written. No timing is asserted.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { expect, test } from 'vitest';
+import { afterEach, expect, test } from 'vitest';
 
 const run = fileURLToPath(new URL('run.mjs', import.meta.url));
 const bench = (...args: string[]) => promisify(execFile)(process.execPath, [run, ...args], { timeout: 240_000 });
@@ -21,8 +21,14 @@ const COMPARISONS = [
   'chaussette uws, node app ÷ raw uWebSockets.js',
 ];
 
+const outputs: string[] = [];
+afterEach(() => {
+  for (const out of outputs.splice(0)) rmSync(out, { recursive: true, force: true });
+});
+
 test('bench --quick serves every workload on every server and writes the report and the chart', async () => {
   const out = mkdtempSync(join(tmpdir(), 'chaussette-bench-test-'));
+  outputs.push(out);
   await bench('--quick', '--out', out);
   const report = readFileSync(join(out, 'results.md'), 'utf8');
   for (const workload of ['hello', 'JSON', '64 KiB POST echo', '1 MiB stream']) expect(report).toContain(`### ${workload}, 16 connections`);
