@@ -31,6 +31,15 @@ const KEYS = {
   useReloader: 'boolean',
   backendOptions: 'object',
   forwardedAllowIps: 'string',
+  limitRequestBody: 'number or string',
+  limitRequestLine: 'number or string',
+  limitRequestHeaders: 'number or string',
+  timeoutHeaders: 'number or string',
+  timeoutKeepAlive: 'number or string',
+  limitConcurrency: 'number or string',
+  maxRequests: 'number or string',
+  maxRequestsJitter: 'number or string',
+  onUnhandledRejection: 'string',
 } as const satisfies Record<string, Kind>;
 
 export type ConfigKey = keyof typeof KEYS;

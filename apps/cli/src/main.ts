@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  type AccessEntry,
   acquireListenTargets,
   type App,
   ChaussetteError,
@@ -74,7 +75,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     logger.info(`Application is ${app.description}`);
     // Until here a signal stops us the default way (nothing is served yet); from here it is graceful,
     // also when it arrives while the sockets open.
-    const stopSignal = nextStopSignal();
+    const stop = nextStop(options, logger);
     if (process.env.CHAUSSETTE_RELOADER_CHILD === '1') {
       // The reloader that started this process is gone (killed outright): stop, as it would have asked.
       process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
@@ -85,38 +86,79 @@ export async function main(argv: readonly string[]): Promise<number> {
       targets,
       logger,
       socketMode: options.socketMode,
-      accessLog: options.accessLog === undefined ? undefined : createAccessLog(options.accessLog, options.accessLogFormat),
+      accessLog: countingResponses(options.accessLog === undefined ? undefined : createAccessLog(options.accessLog, options.accessLogFormat), options, stop.request),
       trustedProxies: options.proxyHeaders ? parseTrustedProxies(options.forwardedAllowIps) : undefined,
       backendOptions: options.backendOptions,
+      limits: options.limits,
     });
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
     logger.info(`Using the ${backend.name} backend${backend.engine ? ` (${backend.engine})` : ''}`);
     process.send?.({ chaussette: 'serving' }); // to a parent that asked with an IPC channel (--use-reloader)
-    await stopGracefully(await stopSignal, server, options, logger);
+    const { exitCode } = await stopGracefully(await stop.reason, server, options, logger);
     if (options.postHook) await runHook('--post-hook', options.postHook, options);
     logger.info('Stopped');
-    return 0;
+    return exitCode;
   } catch (error) {
     reportFatal(error, options?.logLevel === 'debug', options?.logOutput === '-' ? undefined : logger);
     return 1;
   }
 }
 
-function nextStopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve(signal);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+/** Why the server stops, and the exit code it then ends with. */
+interface StopReason {
+  why: string;
+  exitCode: number;
 }
 
-/** Closes gracefully after the first SIGTERM or SIGINT; a second one exits at once. */
-async function stopGracefully(signal: NodeJS.Signals, server: RunningServer, options: CliOptions, logger: Logger): Promise<void> {
-  logger.info(`${signal} received: no new connections; finishing requests in flight (up to ${options.gracefulTimeout} s)`);
+/**
+ * The first reason to stop: SIGTERM or SIGINT; --max-requests reached; an exception no code caught, or
+ * (--on-unhandled-rejection exit) a rejection no code handled, outside any request. Both are logged
+ * with their stack; a backend answers errors inside a request with a 500 itself.
+ */
+function nextStop(options: CliOptions, logger: Logger): { reason: Promise<StopReason>; request(reason: StopReason): void } {
+  let request!: (reason: StopReason) => void;
+  const reason = new Promise<StopReason>((resolve) => {
+    request = (stopReason) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(stopReason);
+    };
+  });
+  const onSignal = (signal: NodeJS.Signals) => request({ why: `${signal} received`, exitCode: 0 });
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('uncaughtException', (error) => {
+    logger.error({ err: error }, 'Uncaught exception outside a request');
+    request({ why: 'Uncaught exception', exitCode: 1 });
+  });
+  process.on('unhandledRejection', (error) => {
+    const exiting = options.onUnhandledRejection === 'exit';
+    logger.error({ err: error }, `Unhandled promise rejection outside a request${exiting ? '' : ' (--on-unhandled-rejection continue: serving on)'}`);
+    if (exiting) request({ why: 'Unhandled promise rejection (--on-unhandled-rejection exit)', exitCode: 1 });
+  });
+  return { reason, request };
+}
+
+/** With --max-requests: the access log (if any) that also counts responses, and asks to stop at the limit. */
+function countingResponses(
+  accessLog: ((entry: AccessEntry) => void) | undefined,
+  { maxRequests, maxRequestsJitter }: CliOptions,
+  requestStop: (reason: StopReason) => void,
+): ((entry: AccessEntry) => void) | undefined {
+  if (!maxRequests) return accessLog;
+  const limit = maxRequests + Math.floor(Math.random() * (maxRequestsJitter + 1));
+  let served = 0;
+  return (entry) => {
+    accessLog?.(entry);
+    if (++served === limit) {
+      requestStop({ why: `Served ${limit} requests (--max-requests): exiting for the process manager to start a fresh worker`, exitCode: 0 });
+    }
+  };
+}
+
+/** Closes gracefully; a second SIGTERM or SIGINT exits at once. */
+async function stopGracefully(reason: StopReason, server: RunningServer, options: CliOptions, logger: Logger): Promise<StopReason> {
+  logger.info(`${reason.why}: no new connections; finishing requests in flight (up to ${options.gracefulTimeout} s)`);
   const forceExit = (again: NodeJS.Signals) => {
     logger.warn(`${again} received again: exiting without waiting for requests in flight`);
     process.exit(1);
@@ -124,6 +166,7 @@ async function stopGracefully(signal: NodeJS.Signals, server: RunningServer, opt
   process.once('SIGTERM', forceExit);
   process.once('SIGINT', forceExit);
   await server.close(options.gracefulTimeout * 1000);
+  return reason;
 }
 
 async function runHook(option: string, specifier: string, options: CliOptions): Promise<void> {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type AppInterface, ChaussetteError, invalidOption, parseBacklog, parseSocketMode } from '@chaussette/core';
+import { type AppInterface, ChaussetteError, invalidOption, type Limits, parseBacklog, parseSocketMode } from '@chaussette/core';
 import type { ConfigValues } from './config.js';
 
 export const DEFAULTS = {
@@ -49,6 +49,13 @@ export interface CliOptions {
   forwardedAllowIps: string;
   /** From the config file only: options for the backend's engine (ServeOptions.backendOptions). */
   backendOptions: Record<string, unknown> | undefined;
+  /** The limits given (--limit-*, --timeout-*); the backend applies core's DEFAULT_LIMITS for the rest. */
+  limits: Partial<Limits>;
+  /** Exit gracefully after this many responses (plus up to maxRequestsJitter), for the manager to start a fresh worker; 0: never. */
+  maxRequests: number;
+  maxRequestsJitter: number;
+  /** A promise rejected with no handler, outside any request: stop (gracefully, exit code 1) or log it and go on. */
+  onUnhandledRejection: 'exit' | 'continue';
   /** The --config file the other options may come from. */
   config: string | undefined;
   help: boolean;
@@ -77,6 +84,15 @@ const SPEC = {
   'proxy-headers': { type: 'boolean' },
   'use-reloader': { type: 'boolean' },
   'forwarded-allow-ips': { type: 'string' },
+  'limit-request-body': { type: 'string' },
+  'limit-request-line': { type: 'string' },
+  'limit-request-headers': { type: 'string' },
+  'timeout-headers': { type: 'string' },
+  'timeout-keep-alive': { type: 'string' },
+  'limit-concurrency': { type: 'string' },
+  'max-requests': { type: 'string' },
+  'max-requests-jitter': { type: 'string' },
+  'on-unhandled-rejection': { type: 'string' },
   config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -118,6 +134,19 @@ Running:
   --access-log-format F     combined (default) or common (Apache's log formats)
   --proxy-headers           take the client address from X-Forwarded-For, from trusted proxies only
   --forwarded-allow-ips IPS the trusted proxies, comma-separated, or * (default 127.0.0.1,::1)
+Limits (0 turns one off; see SECURITY.md):
+  --limit-request-body BYTES   413 past this body size (default 100M; K, M, G suffixes)
+  --limit-request-line BYTES   414 past this request line length (default 8190)
+  --limit-request-headers BYTES 431 past this size of request line and headers (default 16K)
+  --timeout-headers SECS       close a connection whose request head is late (default 10)
+  --timeout-keep-alive SECS    close an idle keep-alive connection (default 5)
+  --limit-concurrency N        503 past N requests in flight (default 0: no limit)
+  --max-requests N             exit gracefully (code 0) after N responses, for the process
+                               manager to start a fresh worker (default 0: never)
+  --max-requests-jitter N      add 0 to N to --max-requests, so workers do not restart together
+  --on-unhandled-rejection A   exit (default: gracefully, code 1, for the manager to restart
+                               the worker) or continue, after logging it
+
   -c, --config FILE         options from a JSON file or a JS/TS module: the long options in
                             camelCase, plus app and arguments; flags given here win
   -h, --help                show this help
@@ -185,6 +214,15 @@ export function resolveOptions({ values: flags, positionals }: CommandLine, conf
     'proxy-headers': flags['proxy-headers'] ?? config.proxyHeaders,
     'use-reloader': flags['use-reloader'] ?? config.useReloader,
     'forwarded-allow-ips': flags['forwarded-allow-ips'] ?? config.forwardedAllowIps,
+    'limit-request-body': flags['limit-request-body'] ?? config.limitRequestBody,
+    'limit-request-line': flags['limit-request-line'] ?? config.limitRequestLine,
+    'limit-request-headers': flags['limit-request-headers'] ?? config.limitRequestHeaders,
+    'timeout-headers': flags['timeout-headers'] ?? config.timeoutHeaders,
+    'timeout-keep-alive': flags['timeout-keep-alive'] ?? config.timeoutKeepAlive,
+    'limit-concurrency': flags['limit-concurrency'] ?? config.limitConcurrency,
+    'max-requests': flags['max-requests'] ?? config.maxRequests,
+    'max-requests-jitter': flags['max-requests-jitter'] ?? config.maxRequestsJitter,
+    'on-unhandled-rejection': flags['on-unhandled-rejection'] ?? config.onUnhandledRejection,
   };
   const [application, ...args] = positionals.length > 0 ? positionals : config.app === undefined ? [] : [config.app, ...(config.arguments ?? [])];
   const choice = <T extends string>(option: string, value: string | undefined, allowed: readonly T[], fallback: T): T => {
@@ -218,6 +256,17 @@ export function resolveOptions({ values: flags, positionals }: CommandLine, conf
     useReloader: values['use-reloader'] ?? false,
     forwardedAllowIps: values['forwarded-allow-ips'] ?? DEFAULTS.forwardedAllowIps,
     backendOptions: config.backendOptions,
+    limits: definedOnly({
+      requestBodyBytes: optional(values['limit-request-body'], (value) => parseBytes('--limit-request-body', value, 0)),
+      requestLineBytes: optional(values['limit-request-line'], (value) => parseBytes('--limit-request-line', value, 0)),
+      requestHeadersBytes: optional(values['limit-request-headers'], (value) => parseBytes('--limit-request-headers', value, 1024)),
+      headersTimeoutMs: optional(values['timeout-headers'], (value) => parseSeconds('--timeout-headers', value) * 1000),
+      keepAliveTimeoutMs: optional(values['timeout-keep-alive'], (value) => parseSeconds('--timeout-keep-alive', value) * 1000),
+      concurrency: optional(values['limit-concurrency'], (value) => parseCount('--limit-concurrency', value)),
+    }),
+    maxRequests: parseCount('--max-requests', values['max-requests'] ?? 0),
+    maxRequestsJitter: parseCount('--max-requests-jitter', values['max-requests-jitter'] ?? 0),
+    onUnhandledRejection: choice('--on-unhandled-rejection', values['on-unhandled-rejection'], ['exit', 'continue'], 'exit'),
     config: values.config,
     help: values.help ?? false,
     version: values.version ?? false,
@@ -230,6 +279,30 @@ function parseSeconds(option: string, value: string | number): number {
     throw invalidOption(option, value, 'a number of seconds, 0 or more');
   }
   return seconds;
+}
+
+const optional = <T>(value: string | undefined, parse: (value: string) => T): T | undefined => (value === undefined ? undefined : parse(value));
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function parseCount(option: string, value: string | number): number {
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw invalidOption(option, value, 'a whole number, 0 or more');
+  return Number(text);
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `1048576`, `512K`, `10M`, `1G` (units of 1024). */
+function parseBytes(option: string, value: string | number, minimum: number): number {
+  const match = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(String(value).trim());
+  const bytes = match ? Number(match[1]) * BYTE_UNITS[match[2]!.toLowerCase()]! : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < minimum) {
+    throw invalidOption(option, value, `a size in bytes${minimum ? ` of at least ${minimum}` : ''}, with an optional K, M or G suffix`);
+  }
+  return bytes;
 }
 
 function describeParseError(error: unknown): string {

@@ -51,6 +51,12 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
     ['bad bind spec', ['--bind', 'localhost'], 'Invalid --bind "localhost" (expected host:port, [ipv6]:port, unix:/path or fd://N)'],
     ['unresolvable host', ['--host', 'no-such-host.invalid'], 'Cannot resolve --host "no-such-host.invalid"'],
     ['address not on this machine', ['--host', '192.0.2.1', '--port', '0'], 'Cannot listen on 192.0.2.1:0: that address belongs to no interface'],
+    ['a size that is not one', ['--limit-request-body', '10 apples'], 'Invalid --limit-request-body "10 apples" (expected a size in bytes, with an optional K, M or G suffix)'],
+    ['a header limit too small to serve', ['--limit-request-headers', '100'], 'Invalid --limit-request-headers "100" (expected a size in bytes of at least 1024'],
+    ['negative timeout', ['--timeout-headers', '-5'], 'Invalid --timeout-headers "-5" (expected a number of seconds, 0 or more)'],
+    ['fractional count', ['--limit-concurrency', '2.5'], 'Invalid --limit-concurrency "2.5" (expected a whole number, 0 or more)'],
+    ['unknown rejection policy', ['--on-unhandled-rejection', 'ignore'], 'Invalid --on-unhandled-rejection "ignore" (expected one of exit, continue)'],
+    ['a limit uWebSockets.js has built in', ['--backend', 'uws', '--port', '0', '--timeout-keep-alive', '30'], 'The uws backend cannot change --timeout-keep-alive: uWebSockets.js has 10 seconds for an idle connection, built in. Drop --timeout-keep-alive, or use --backend node or fastify'],
   ])('%s', async (_name, args, fragment) => {
     expectOneLineError(await runCli(args as string[]), fragment);
   });

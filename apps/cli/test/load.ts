@@ -13,7 +13,10 @@ export interface LoadResult {
  * Sends requests without pause, each on a new connection, from `concurrency` loops, until `stop()`;
  * resolves with the counts. A request fails on any connection error or a status other than 200.
  */
-export function loadGenerator(where: string, concurrency = 4): { stop(): Promise<LoadResult>; answered(pid: number): Promise<void> } {
+export function loadGenerator(
+  where: string,
+  concurrency = 4,
+): { stop(): Promise<LoadResult>; answered(pid: number): Promise<void>; pids(): ReadonlySet<number> } {
   const result: LoadResult = { ok: 0, failed: 0, errors: [], pids: new Set() };
   let running = true;
   const loop = async () => {
@@ -35,6 +38,7 @@ export function loadGenerator(where: string, concurrency = 4): { stop(): Promise
     async answered(pid) {
       while (!result.pids.has(pid)) await new Promise((resolve) => setTimeout(resolve, 10));
     },
+    pids: () => result.pids,
     async stop() {
       running = false;
       await Promise.all(loops);

@@ -23,6 +23,7 @@ describe.skipIf(!supervisord && !required).each(['node', 'fastify', 'uws'])('sup
   let directory: string;
   let daemon: ChildProcess;
   let where: string;
+  let recyclingWhere: string;
   const ctl = (...args: string[]) => run('supervisorctl', ['-c', join(directory, 'supervisord.conf'), ...args]);
 
   beforeAll(async () => {
@@ -30,6 +31,7 @@ describe.skipIf(!supervisord && !required).each(['node', 'fastify', 'uws'])('sup
     directory = mkdtempSync(join(tmpdir(), 'chaussette-supervisor-'));
     const port = await freePort();
     where = `127.0.0.1:${port}`;
+    recyclingWhere = `127.0.0.1:${await freePort()}`;
     writeFileSync(
       join(directory, 'supervisord.conf'),
       `[unix_http_server]
@@ -58,13 +60,25 @@ stopsignal=TERM
 stopwaitsecs=15
 redirect_stderr=true
 stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
+
+[fcgi-program:recycling]
+socket=tcp://${recyclingWhere}
+command=${process.execPath} ${CLI} --fd 0 --backend ${backend} --max-requests 40 --max-requests-jitter 20 fetch-workers.mjs
+directory=${FIXTURES}
+process_name=%(program_name)s_%(process_num)02d
+numprocs=2
+startsecs=0
+autorestart=true
+stopsignal=TERM
+redirect_stderr=true
+stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
 `,
     );
     daemon = spawn('supervisord', ['-c', join(directory, 'supervisord.conf')], { stdio: 'ignore' });
     await getWhenListening(where);
     for (let attempt = 0; ; attempt++) {
       const { stdout } = await ctl('status').catch((error: { stdout: string }) => error);
-      if ((stdout.match(/RUNNING/g) ?? []).length === 3) break;
+      if ((stdout.match(/RUNNING/g) ?? []).length === 5) break;
       if (attempt > 100) throw new Error(`the workers did not start:\n${stdout}\n${logs()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -102,6 +116,19 @@ stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
     expect(result.errors).toEqual([]);
     expect(result.failed).toBe(0);
     expect(result.ok).toBeGreaterThan(50);
+  }, 60_000);
+
+  test('--max-requests: workers exit after their share and supervisord starts fresh ones, with zero failed requests', async () => {
+    const load = loadGenerator(recyclingWhere);
+    // Two workers serving 40 to 60 requests each: more pids than two means some were recycled.
+    const deadline = Date.now() + 30_000;
+    while (load.pids().size < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const result = await load.stop();
+    expect(result.pids.size).toBeGreaterThanOrEqual(5);
+    expect(result.errors).toEqual([]);
+    expect(result.failed).toBe(0);
+    const recycled = readSafe(join(directory, 'recycling_00.log')) + readSafe(join(directory, 'recycling_01.log'));
+    expect(recycled).toMatch(/Served \d+ requests \(--max-requests\): exiting for the process manager to start a fresh worker/);
   }, 60_000);
 
   test('stopping the whole group lets the requests in flight finish', async () => {

@@ -1,6 +1,17 @@
-import type { App, Backend, ListenTarget, Logger } from '@chaussette/core';
-import { ChaussetteError, formatAddress } from '@chaussette/core';
-import { boundAddress, gracefulClose, listenOptions, nodeListenerFor, observeRequests, trackConnections } from '@chaussette/backend-node/bridge';
+import type { Server } from 'node:http';
+import type { App, Backend, Limits, ListenTarget, Logger, NodeListener } from '@chaussette/core';
+import { ChaussetteError, formatAddress, resolveLimits } from '@chaussette/core';
+import {
+  applyServerLimits,
+  boundAddress,
+  gracefulClose,
+  limitedListener,
+  listenOptions,
+  nodeListenerFor,
+  observeRequests,
+  reportAcceptErrors,
+  trackConnections,
+} from '@chaussette/backend-node/bridge';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 
@@ -44,15 +55,18 @@ const fastifyBackend: Backend = {
   async serve(app, target, options) {
     const { logger } = options;
     let origin = 'localhost';
-    const instance = fastifyFor(app, logger, () => origin, options.backendOptions ?? {});
+    const limits = resolveLimits(options.limits);
+    const instance = fastifyFor(app, logger, () => origin, options.backendOptions ?? {}, options.limits?.requestBodyBytes);
     if (instance.server.listening) {
       throw new ChaussetteError(
         'A Fastify instance listens on one socket only, and it already does: give one --bind or --fd, or export a plugin (served once per socket)',
       );
     }
+    limitServer(instance.server, limits);
     const connections = trackConnections(instance.server);
     observeRequests(instance.server, options);
     await instance.listen(fastifyListenOptions(target));
+    reportAcceptErrors(instance.server, logger);
     const address = boundAddress(instance.server, target);
     if (address.type === 'tcp') origin = formatAddress(address);
     // fastify.close() runs the onClose hooks; requests meanwhile are answered, with Connection: close.
@@ -84,7 +98,21 @@ const RESERVED_OPTIONS: Record<string, string> = {
   forceCloseConnections: 'chaussette closes connections at shutdown itself',
 };
 
-function fastifyFor(app: App, logger: Logger, origin: () => string, factoryOptions: Readonly<Record<string, unknown>>): FastifyInstance {
+/** Chaussette's limits (see Limits) in front of Fastify's own request handler, whatever the app. */
+function limitServer(server: Server, limits: Limits): void {
+  applyServerLimits(server, limits);
+  const handlers = server.listeners('request') as NodeListener[];
+  server.removeAllListeners('request');
+  for (const handler of handlers) server.on('request', limitedListener(handler, limits));
+}
+
+function fastifyFor(
+  app: App,
+  logger: Logger,
+  origin: () => string,
+  factoryOptions: Readonly<Record<string, unknown>>,
+  bodyLimit: number | undefined,
+): FastifyInstance {
   const given = Object.keys(factoryOptions);
   if (isFastifyInstance(app.source)) {
     if (given.length > 0) {
@@ -101,6 +129,8 @@ function fastifyFor(app: App, logger: Logger, origin: () => string, factoryOptio
   // a request that reaches a closing worker is answered (with Connection: close), not refused with a
   // 503; and idle connections are closed by chaussette's sweep, which spares fresh ones for a moment.
   const options: FastifyServerOptions = { ...(factoryOptions as FastifyServerOptions), return503OnClosing: false, forceCloseConnections: false };
+  // --limit-request-body, when given, is Fastify's bodyLimit too (for the bodies Fastify parses).
+  if (bodyLimit !== undefined && factoryOptions.bodyLimit === undefined) options.bodyLimit = bodyLimit || Number.MAX_SAFE_INTEGER;
   if (isPino(logger)) {
     // Our logger (pino, from the CLI) follows --log-level and --log-output. request.log is that logger
     // itself: a child logger per request (for its reqId), or Fastify's check of a custom child factory's

@@ -157,3 +157,4 @@ export function listenOptions(target: ListenTarget): ListenOptions {
 
 export { byteLength, isResponse, isValidHost, partsOf } from './response-parts.js';
 export { LazyRequest } from './lazy-request.js';
+export { applyServerLimits, limitedListener, refuse, reportAcceptErrors } from './limits.js';

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { Backend, ListenTarget } from '@chaussette/core';
-import { formatAddress, refuseBackendOptions } from '@chaussette/core';
+import { formatAddress, refuseBackendOptions, resolveLimits } from '@chaussette/core';
 import { boundAddress, gracefulClose, listenOptions, nodeListenerFor, observeRequests, trackConnections } from './bridge.js';
+import { applyServerLimits, limitedListener, reportAcceptErrors } from './limits.js';
 
 /** node:http, chaussette's default backend: node listeners as they are, fetch handlers through a lazy bridge. */
 const nodeBackend: Backend = {
@@ -11,11 +12,13 @@ const nodeBackend: Backend = {
     const { logger } = options;
     refuseBackendOptions(options.backendOptions, 'node');
     let origin = 'localhost';
-    const listener = nodeListenerFor(app, logger, () => origin);
-    const server = createServer(listener);
+    const limits = resolveLimits(options.limits);
+    const server = createServer(limitedListener(nodeListenerFor(app, logger, () => origin), limits));
+    applyServerLimits(server, limits);
     observeRequests(server, options);
     const connections = trackConnections(server);
     await listen(server, target);
+    reportAcceptErrors(server, logger);
     const address = boundAddress(server, target);
     if (address.type === 'tcp') origin = formatAddress(address);
     return {

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { clientAddress, type ServeOptions } from '@chaussette/core';
+import { clientAddress, type Limits, refusal, refusalFor, type ServeOptions } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 
 /** What the exchanges of one server share: the requests in flight (for a graceful close) and the options. */
@@ -10,7 +10,23 @@ export class ServerState {
   constructor(
     readonly accessLog: ServeOptions['accessLog'],
     readonly trustedProxies: ServeOptions['trustedProxies'],
+    readonly limits: Limits,
   ) {}
+
+  /** Answers a request over the limits (see refusalFor) before the app sees it; true if it did. */
+  refused(exchange: Exchange): boolean {
+    const { headers } = exchange;
+    const contentLengths: string[] = [];
+    let hasTransferEncoding = false;
+    for (let index = 0; index < headers.length; index += 2) {
+      if (headers[index] === 'content-length') contentLengths.push(headers[index + 1]!);
+      else if (headers[index] === 'transfer-encoding') hasTransferEncoding = true;
+    }
+    const head = { method: exchange.method, url: exchange.url, contentLengths, hasTransferEncoding, inFlight: this.count - 1 };
+    const status = refusalFor(head, this.limits);
+    if (status) exchange.refuse(status);
+    return status !== 0;
+  }
 
   #idle: (() => void)[] = [];
 
@@ -90,7 +106,7 @@ export class Exchange {
     for (let index = 0; index < headers.length; index += 2) {
       const name = headers[index];
       if (name === 'transfer-encoding' || (name === 'content-length' && Number(headers[index + 1]) > 0)) {
-        this.body = new RequestBody(res, () => this.#writable === undefined);
+        this.body = new RequestBody(res, () => this.#writable === undefined, state.limits.requestBodyBytes, () => this.#bodyTooLarge());
         break;
       }
     }
@@ -241,6 +257,18 @@ export class Exchange {
     return undefined;
   }
 
+  /** Answers `status` (see refusal) and closes the connection. */
+  refuse(status: number): void {
+    const { headers, body } = refusal(status);
+    void this.respond(status, '', Object.entries(headers).flat(), body);
+  }
+
+  #bodyTooLarge(): void {
+    if (this.headersSent) this.destroy();
+    else this.refuse(413);
+    this.body?.fail(new Error('The request body is over the server\'s limit (--limit-request-body)'));
+  }
+
   /** Cuts the connection: the client sees a broken response, not a short one. */
   destroy(): void {
     if (this.aborted || this.done) return;
@@ -363,11 +391,19 @@ export class RequestBody {
   #error: Error | undefined;
   #waiting: (() => void) | undefined;
 
+  #received = 0;
+
   constructor(
     private readonly res: HttpResponse,
     private readonly mayPause: () => boolean,
+    limit: number,
+    overflow: () => void,
   ) {
     res.onData((chunk, isLast) => {
+      if (limit && (this.#received += chunk.byteLength) > limit && !this.#discarding) {
+        overflow();
+        return;
+      }
       if (!this.#discarding && chunk.byteLength > 0) {
         this.#chunks.push(new Uint8Array(chunk.slice(0))); // uWS reuses the memory once this returns
         this.#buffered += chunk.byteLength;

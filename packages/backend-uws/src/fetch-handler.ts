@@ -67,7 +67,7 @@ export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => 
   return (res: HttpResponse, req: HttpRequest): void => {
     const exchange = new Exchange(res, req, state);
     try {
-      handle(exchange);
+      if (!state.refused(exchange)) handle(exchange);
     } finally {
       exchange.leaveHandler();
     }

@@ -87,6 +87,10 @@ interface ResponseState {
 export function nodeHandler(listener: NodeListener, server: ServerState) {
   return (uwsRes: HttpResponse, uwsReq: HttpRequest): void => {
     const exchange = new Exchange(uwsRes, uwsReq, server);
+    if (server.refused(exchange)) {
+      exchange.leaveHandler();
+      return;
+    }
     const socket = new UwsSocket(exchange);
     const req = createRequest(exchange, socket);
     const [res, state] = createResponse(req, exchange, socket);

@@ -69,6 +69,30 @@ export interface ServeOptions {
    * `backendOptions`). Each backend documents the keys it takes, and refuses the ones it does not.
    */
   backendOptions?: Readonly<Record<string, unknown>>;
+  /**
+   * The limits the user set (the CLI's --limit-* and --timeout-* flags). The backend enforces these and
+   * `DEFAULT_LIMITS` for the rest (`resolveLimits()`); one it cannot enforce is an error saying so.
+   */
+  limits?: Partial<Limits>;
+}
+
+/**
+ * What one client may ask of the server, the same on every backend. 0 turns a limit off, except
+ * `requestHeadersBytes`. A refused request is answered with the status given and its connection closed.
+ */
+export interface Limits {
+  /** A request body larger than this: 413, before the app sees it (or, for a chunked body, once it grows past it). */
+  requestBodyBytes: number;
+  /** A request line (method, target, version) longer than this: 414. */
+  requestLineBytes: number;
+  /** The request line and headers together: past this, 431. */
+  requestHeadersBytes: number;
+  /** A connection that has not sent a whole request head this long after it opened (or its last request began) is closed: 408. */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** Past this many requests in flight at once: 503. */
+  concurrency: number;
 }
 
 /** One line of an access log, in the terms of the Common Log Format. */

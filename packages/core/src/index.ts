@@ -6,6 +6,7 @@ export type {
   BoundAddress,
   FetchApp,
   FetchHandler,
+  Limits,
   ListenTarget,
   Logger,
   NodeApp,
@@ -36,6 +37,7 @@ export {
   parsePort,
   parseSocketMode,
 } from './listen-target.js';
+export { DEFAULT_LIMITS, refusal, refusalFor, type RequestHead, resolveLimits } from './limits.js';
 export { forwardMissingMembers } from './forward-members.js';
 export { installFastResponse, type ResponseParts, responseParts } from './fast-response.js';
 export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';

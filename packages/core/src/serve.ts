@@ -14,6 +14,7 @@ export interface StartOptions {
   accessLog?: ServeOptions['accessLog'];
   trustedProxies?: ServeOptions['trustedProxies'];
   backendOptions?: ServeOptions['backendOptions'];
+  limits?: ServeOptions['limits'];
 }
 
 export interface Listening {
@@ -55,15 +56,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         logger.info(`Removed stale socket file ${target.path}`);
       }
       let handle: ServerHandle;
+      // A unix socket is created with its mode (no moment with the umask's), then chmod()ed to be sure.
+      const umask = target.type === 'unix' && options.socketMode !== undefined ? process.umask(~options.socketMode & 0o777) : undefined;
       try {
         handle = await backend.serve(app, target, {
           logger,
           accessLog: options.accessLog,
           trustedProxies: options.trustedProxies,
           backendOptions: options.backendOptions,
+          limits: options.limits,
         });
       } catch (error) {
         throw listenError(error, target);
+      } finally {
+        if (umask !== undefined) process.umask(umask);
       }
       const entry: (typeof started)[number] = { handle };
       started.push(entry);

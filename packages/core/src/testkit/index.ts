@@ -15,11 +15,12 @@ import { resolveBackend } from '../resolve-backend.js';
 import { type RunningServer, startServer, type StartOptions } from '../serve.js';
 import { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 import { canConnect, request } from './client.js';
+import { describeHardening, type HardeningOptions } from './hardening.js';
 
 export { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 export { canConnect, type ClientResponse, request, type RequestOptions } from './client.js';
 
-export interface ConformanceOptions {
+export interface ConformanceOptions extends HardeningOptions {
   /** The backend as `--backend` takes it: a name, a package name, or a path to the package or module. */
   backend: string;
   /** Where to resolve it from (default: the current directory). */
@@ -326,6 +327,8 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         }
       });
     });
+
+    describeHardening(() => backend, options);
 
     describe('graceful close', () => {
       test('refuses new connections, finishes the in-flight request, closes idle keep-alive connections', async () => {
