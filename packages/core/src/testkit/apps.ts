@@ -55,6 +55,7 @@ function nodeFixture(events: EventEmitter): NodeListener {
       res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' });
       req.pipe(res);
     } else if (route === '/digest') {
+      req.once('close', () => req.complete || events.emit('body-aborted'));
       const hash = createHash('sha256');
       let bytes = 0;
       for await (const chunk of req) {
@@ -128,6 +129,7 @@ function fetchFixture(events: EventEmitter): FetchHandler {
         headers: { 'content-type': request.headers.get('content-type') ?? 'application/octet-stream' },
       });
     } else if (route === '/digest') {
+      request.signal.addEventListener('abort', () => events.emit('body-aborted'));
       const bytes = new Uint8Array(await request.arrayBuffer());
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       return Response.json({ bytes: bytes.byteLength, sha256 });

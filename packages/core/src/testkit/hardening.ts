@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { App, AppKind, Backend, BoundAddress, Limits } from '../backend.js';
 import { type RunningServer, startServer } from '../serve.js';
-import { createFixtureApps, HELLO } from './apps.js';
+import { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 import { request } from './client.js';
 
 export interface HardeningOptions {
@@ -50,6 +50,7 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
   describe.each(APP_KINDS)('limits and malformed requests, %s app', (kind) => {
     let server: RunningServer | undefined;
     let address: BoundAddress;
+    let fixtures: FixtureApps;
     const serves = () => getBackend().appKinds.includes(kind);
     const it = (name: string, body: () => Promise<void>, timeout?: number) =>
       test(
@@ -63,7 +64,8 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
 
     beforeAll(async () => {
       if (!serves()) return;
-      server = await serve(createFixtureApps()[kind]);
+      fixtures = createFixtureApps();
+      server = await serve(fixtures[kind]);
       address = server.listening[0]!.bound;
     });
     afterAll(() => server?.close(1000));
@@ -127,7 +129,9 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
       });
     }
 
-    it('stays healthy after 50 clients vanish mid-body, and closes without waiting on them', async () => {
+    it(`stays healthy after 50 clients vanish mid-body (the app sees ${kind === 'fetch' ? 'request.signal abort' : "req's close before it is complete"}), and closes without waiting on them`, async () => {
+      let aborted = 0;
+      fixtures.events.on('body-aborted', () => aborted++);
       const vanishing = Array.from({ length: 50 }, async (_, index) => {
         const socket = await connected(address);
         const method = index % 2 ? `Content-Length: ${BODY_LIMIT}` : 'Transfer-Encoding: chunked';
@@ -137,6 +141,8 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
       });
       await Promise.all(vanishing);
       expect((await request(address, '/')).body.toString()).toBe(HELLO);
+      for (let waited = 0; aborted < 50 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(aborted).toBe(50);
       const closing = Date.now();
       await server!.close(10_000);
       server = undefined;
