@@ -6,7 +6,7 @@ const escape = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;
 /**
  * @param {object} chart
  * @param {string} chart.title
- * @param {{ label: string, target?: number, ratios: Map<string, number> }[]} chart.comparisons ratios keyed by `${workload}|${connections}`
+ * @param {{ label: string, target?: number, targetWorkloads?: string[], ratios: Map<string, number> }[]} chart.comparisons ratios keyed by `${workload}|${connections}`; a target applies to `targetWorkloads` only, when given
  * @param {{ key: string, label: string }[]} chart.workloads
  * @param {number[]} chart.connectionsList
  */
@@ -45,7 +45,7 @@ export function ratioChart({ title, comparisons, workloads, connectionsList }) {
         `<text x="${at}" y="${height - 10}" text-anchor="middle" fill="#555">${tick}x</text>`,
       );
     }
-    comparisons.forEach(({ ratios, target }, row) => {
+    comparisons.forEach(({ ratios, target, targetWorkloads }, row) => {
       const rowTop = top + row * rowHeight + 6;
       workloads.forEach(({ key, label }, index) => {
         const ratio = ratios.get(`${key}|${connections}`);
@@ -57,7 +57,10 @@ export function ratioChart({ title, comparisons, workloads, connectionsList }) {
       });
       if (target !== undefined) {
         const at = x(panel, target);
-        parts.push(`<line x1="${at}" y1="${rowTop - 3}" x2="${at}" y2="${rowTop + workloads.length * bar + 2}" stroke="#c00" stroke-width="2"/>`);
+        workloads.forEach(({ key }, index) => {
+          if (targetWorkloads && !targetWorkloads.includes(key)) return;
+          parts.push(`<line x1="${at}" y1="${rowTop + index * bar - 1}" x2="${at}" y2="${rowTop + (index + 1) * bar}" stroke="#c00" stroke-width="2"/>`);
+        });
       }
     });
   });

@@ -57,7 +57,7 @@ const SERVERS = {
   uwsNode: chaussette('uws', 'node.cjs', 'node app'),
 };
 // The order of the runs in a round (reversed every other round): each server close to its baselines.
-const ORDER = ['rawNode', 'nodeNode', 'nodeFetch', 'rawNodeAgain', 'hono', 'fastifyFetch', 'fastifyNode', 'rawFastify', 'fastifyPlugin', 'rawUws', 'uwsFetch', 'uwsNode'];
+const ORDER = ['rawFastify', 'fastifyPlugin', 'fastifyNode', 'rawNode', 'nodeNode', 'rawNodeAgain', 'hono', 'fastifyFetch', 'nodeFetch', 'uwsFetch', 'rawUws', 'uwsNode'];
 const COMPARISONS = [
   { server: 'nodeNode', baseline: 'rawNode', target: 0.9 },
   { server: 'nodeFetch', baseline: 'rawNode', target: 0.8 },
@@ -213,7 +213,7 @@ try {
     writeFileSync(join(outDir, 'results.md'), report);
     const chart = ratioChart({
       title: 'chaussette ÷ baseline, requests per second (median of the per-round ratios)',
-      comparisons: results.map(({ label, target, cells }) => ({ label, target, ratios: new Map([...cells].map(([key, { ratio }]) => [key, ratio])) })),
+      comparisons: results.map(({ label, target, targetWorkloads, cells }) => ({ label, target, targetWorkloads, ratios: new Map([...cells].map(([key, { ratio }]) => [key, ratio])) })),
       workloads: workloadNames.map((key) => ({ key, label: WORKLOADS[key].label })),
       connectionsList,
     });

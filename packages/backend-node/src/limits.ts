@@ -66,9 +66,9 @@ function capBody(req: IncomingMessage, res: ServerResponse, limit: number): void
 const ACCEPT_ERROR_INTERVAL_MS = 5000;
 
 /**
- * A server that cannot accept a connection (out of file descriptors: EMFILE, ENFILE) says so, at most
- * every few seconds, and goes on: libuv drops the waiting connections and accepts again once fds are free.
- * Without a listener, node:http's 'error' event would end the process.
+ * A server that cannot accept a connection says so, at most every few seconds, and goes on: without a
+ * listener, node:http's 'error' event would end the process. Out of file descriptors (EMFILE), libuv
+ * itself closes the waiting connections with a spare descriptor and reports nothing, unless that fails.
  */
 export function reportAcceptErrors(server: Server, logger: Logger): void {
   let reported = 0;
