@@ -1,6 +1,6 @@
 // Checks over the whole repository: lint rules, type-checking of tests, and package manifests.
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
 import { publint } from 'publint';
@@ -24,6 +24,17 @@ describe('the repository', () => {
     const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
     expect(() => execFileSync(process.execPath, [tsc, '--noEmit', '-p', `${root}/${directory}`], { stdio: 'pipe' })).not.toThrow();
   }, 120_000);
+
+  test.each(packages)('%s has a README, a license file, engines and its repository directory', (directory) => {
+    const manifest = JSON.parse(readFileSync(`${root}/${directory}/package.json`, 'utf8')) as {
+      license?: string;
+      engines?: { node?: string };
+      repository?: { directory?: string };
+    };
+    expect(existsSync(`${root}/${directory}/README.md`)).toBe(true);
+    expect(readFileSync(`${root}/${directory}/LICENSE`, 'utf8')).toBe(readFileSync(`${root}/LICENSE`, 'utf8'));
+    expect(manifest).toMatchObject({ license: 'MIT', engines: { node: '>=20' }, repository: { directory } });
+  });
 
   test.each(packages)('%s is publishable as built (publint)', async (directory) => {
     const { messages, pkg } = await publint({ pkgDir: `${root}/${directory}`, level: 'warning', strict: true, pack: 'npm' });

@@ -1,0 +1,117 @@
+// The packages as users meet them: packed as tarballs, installed with plain npm into a project outside
+// the workspace, and run with `npx chaussette`. The CLI alone brings no Fastify and no uWebSockets.js;
+// each backend, added on its own, serves.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const PACKAGES = ['packages/core', 'packages/backend-node', 'packages/backend-fastify', 'packages/backend-uws', 'apps/cli'];
+
+let work: string;
+let project: string;
+const tarballs: Record<string, string> = {};
+
+const npm = (args: string[]) =>
+  run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: project, maxBuffer: 16 * 1024 * 1024 });
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'chaussette-packaging-'));
+  const packed = join(work, 'tarballs');
+  mkdirSync(packed);
+  // pnpm pack turns workspace: and catalog: ranges into the versions a registry would see.
+  for (const directory of PACKAGES) {
+    await run('npx', ['-y', 'pnpm@10', 'pack', '--pack-destination', packed], { cwd: join(root, directory) });
+  }
+  for (const file of readdirSync(packed)) tarballs[file.replace(/^chaussette-(.+)-\d+\.\d+\.\d+.*\.tgz$/, '$1')] = join(packed, file);
+  project = join(work, 'my-app');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-app', private: true, type: 'module' }));
+  writeFileSync(join(project, 'app.mjs'), "export default { fetch: () => new Response('hello from a user project\\n') };\n");
+  await npm(['install', tarballs.core!, tarballs['backend-node']!, tarballs.cli!]);
+}, 300_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('installed from tarballs with npm, outside the workspace', () => {
+  test('every package packs', () => {
+    expect(Object.keys(tarballs).sort()).toEqual(['backend-fastify', 'backend-node', 'backend-uws', 'cli', 'core']);
+  });
+
+  test('the CLI alone pulls neither Fastify nor uWebSockets.js, and serves on the node backend', async () => {
+    for (const absent of ['fastify', 'uWebSockets.js', '@trufflesuite/uws-js-unofficial', '@chaussette/backend-uws', '@chaussette/backend-fastify']) {
+      expect(existsSync(join(project, 'node_modules', absent)), absent).toBe(false);
+    }
+    expect(await serveOnce([])).toBe('hello from a user project\n');
+  }, 60_000);
+
+  test.each([
+    ['uws', '@chaussette/backend-uws'],
+    ['fastify', '@chaussette/backend-fastify'],
+  ])('--backend %s before it is installed: the exact install command', async (backend, pkg) => {
+    const result = await run('npx', ['chaussette', '--backend', backend, 'app.mjs'], { cwd: project }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(`npm install ${pkg}`);
+  }, 60_000);
+
+  test.each(['fastify', 'uws'])('after npm install of its tarball, --backend %s serves', async (backend) => {
+    await npm(['install', tarballs[`backend-${backend}`]!]);
+    expect(await serveOnce(['--backend', backend])).toBe('hello from a user project\n');
+  }, 300_000);
+});
+
+/** Starts `npx chaussette … app.mjs` on a free port, GETs `/`, stops it with SIGTERM; resolves with the body. */
+async function serveOnce(args: string[]): Promise<string> {
+  const port = await freePort();
+  const child = spawn('npx', ['chaussette', ...args, '--port', String(port), '--host', '127.0.0.1', 'app.mjs'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', () => /Using the \S+ backend/.test(output) && resolve());
+      child.once('exit', (code) => reject(new Error(`chaussette exited with ${code}:\n${output}`)));
+    });
+    return await get(port);
+  } finally {
+    await stop(child);
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+function get(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/' }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve(body));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
