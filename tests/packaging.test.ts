@@ -16,12 +16,15 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PACKAGES = ['packages/core', 'packages/backend-node', 'packages/backend-fastify', 'packages/backend-uws', 'apps/cli'];
 
+// A user's shell has none of the npm_* variables pnpm sets for the test run (npm warns about those it does not know).
+const userEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+
 let work: string;
 let project: string;
 const tarballs: Record<string, string> = {};
 
 const npm = (args: string[]) =>
-  run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: project, maxBuffer: 16 * 1024 * 1024 });
+  run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: project, env: userEnv, maxBuffer: 16 * 1024 * 1024 });
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'chaussette-packaging-'));
@@ -57,12 +60,12 @@ describe('installed from tarballs with npm, outside the workspace', () => {
     ['uws', '@chaussette/backend-uws'],
     ['fastify', '@chaussette/backend-fastify'],
   ])('--backend %s before it is installed: the exact install command', async (backend, pkg) => {
-    const result = await run('npx', ['chaussette', '--backend', backend, 'app.mjs'], { cwd: project }).then(
+    const result = await run('npx', ['chaussette', '--backend', backend, 'app.mjs'], { cwd: project, env: userEnv }).then(
       () => ({ code: 0, stderr: '' }),
       (error: { code: number; stderr: string }) => error,
     );
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
     expect(result.stderr).toContain(`npm install ${pkg}`);
   }, 60_000);
 
@@ -75,7 +78,11 @@ describe('installed from tarballs with npm, outside the workspace', () => {
 /** Starts `npx chaussette … app.mjs` on a free port, GETs `/`, stops it with SIGTERM; resolves with the body. */
 async function serveOnce(args: string[]): Promise<string> {
   const port = await freePort();
-  const child = spawn('npx', ['chaussette', ...args, '--port', String(port), '--host', '127.0.0.1', 'app.mjs'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npx', ['chaussette', ...args, '--port', String(port), '--host', '127.0.0.1', 'app.mjs'], {
+    cwd: project,
+    env: userEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   try {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
