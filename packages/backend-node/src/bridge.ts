@@ -81,12 +81,13 @@ const FRESH_CONNECTION_GRACE_MS = 1000;
 
 /**
  * Watches a node:http server's connections (per connection, not per request: cheap with keep-alive),
- * for a graceful shutdown that loses no request: see ConnectionTracker.
+ * for a graceful shutdown that loses no request: see ConnectionTracker. A node:https server carries its
+ * requests on the TLS sockets of its 'secureConnection' event, not on the TCP ones of 'connection'.
  */
-export function trackConnections(server: Server): ConnectionTracker {
+export function trackConnections(server: Server, event: 'connection' | 'secureConnection' = 'connection'): ConnectionTracker {
   const connections = new Set<Socket>();
   let closingSince = 0;
-  server.on('connection', (socket: Socket) => {
+  server.on(event, (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
   });

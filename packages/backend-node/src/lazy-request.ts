@@ -40,13 +40,19 @@ export abstract class LazyRequest {
   /** The body as a stream that reads from the engine as the app pulls. */
   protected abstract bodyStream(): ReadableStream<Uint8Array>;
 
+  /** The connection is TLS: the URL's scheme is https. */
+  protected isEncrypted(): boolean {
+    return false;
+  }
+
   get url(): string {
     if (this.#url === undefined) {
       const target = this.target();
       // An absolute-form target (`GET http://host/path`) is already a URL. The backend has refused a
       // malformed Host; an empty one means none.
       const host = this.hostHeader() || this.#origin;
-      this.#url = target.startsWith('/') ? `http://${host}${target}` : /^https?:\/\//i.test(target) ? target : `http://${host}/${target}`;
+      const scheme = this.isEncrypted() ? 'https' : 'http';
+      this.#url = target.startsWith('/') ? `${scheme}://${host}${target}` : /^https?:\/\//i.test(target) ? target : `${scheme}://${host}/${target}`;
     }
     return this.#url;
   }
@@ -147,6 +153,10 @@ class NodeBackedRequest extends LazyRequest {
 
   protected target(): string {
     return this.#req.url ?? '/';
+  }
+
+  protected override isEncrypted(): boolean {
+    return (this.#req.socket as { encrypted?: boolean }).encrypted === true;
   }
 
   protected hostHeader(): string | undefined {

@@ -167,13 +167,22 @@ export class Exchange {
       const declared = this.#writeHead(status, statusText, headers, false);
       this.#bytes = body === null ? (this.isHead ? 0 : declared ?? 0) : this.isHead ? 0 : byteLength(body);
       if (this.isHead || body === null || status === 204 || status === 304) {
-        // HEAD tells the length GET would have; endWithoutBody(length) in uWS 20.30 waits for a body that never comes.
-        const length = body === null ? declared : byteLength(body);
-        if (this.isHead && length !== undefined && status !== 204 && status !== 304) this.res.writeHeader('content-length', String(length));
+        // uWS 20.30's endWithoutBody(): without arguments it writes no Content-Length; with any (even
+        // undefined) it writes its own, 9223372036854775808 unless given, and with a length above 0 it
+        // waits for that body. The request's `Connection: close` it ignores.
+        const close = this.#closeConnection || /\bclose\b/i.test(this.header('connection') ?? '');
         this.#discardBody();
         // uWS 20.30 does not count endWithoutBody() as an answer in the handler: it wants an abort handler.
         this.#watchAbort();
-        this.res.endWithoutBody(undefined, this.#closeConnection);
+        if (close) {
+          // Closing takes its Content-Length: 0 (for HEAD, in place of the length GET would have).
+          this.res.endWithoutBody(0, true);
+        } else {
+          // HEAD tells the length GET would have; a response without a body (but 204 and 304) says 0.
+          const length = status === 204 || status === 304 ? undefined : !this.isHead ? 0 : body === null ? declared : byteLength(body);
+          if (length !== undefined) this.res.writeHeader('content-length', String(length));
+          this.res.endWithoutBody();
+        }
         this.#finish();
         return;
       }

@@ -1,5 +1,47 @@
-import { type Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import {
+  Agent,
+  type AgentOptions,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request as httpRequest,
+  type RequestOptions as RequestOptionsOfNode,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { BoundAddress } from '../backend.js';
+
+/** How the kit's clients reach a backend that serves TLS: the CA that signed its certificate. */
+export interface ClientTls {
+  ca: string | Buffer;
+}
+
+let tls: ClientTls | undefined;
+
+/** From now on, in this test file, every kit client speaks TLS with `options` (undefined: plain HTTP). */
+export function useTls(options: ClientTls | undefined): void {
+  tls = options;
+}
+
+/** node:http's request(), or node:https's with the kit's CA. */
+export function clientRequest(options: RequestOptionsOfNode, callback: (res: IncomingMessage) => void): ClientRequest {
+  return tls ? httpsRequest({ ...options, ca: tls.ca, servername: 'localhost' }, callback) : httpRequest(options, callback);
+}
+
+/** A keep-alive agent for the kit's transport. */
+export function keepAliveAgent(options: AgentOptions = {}): Agent {
+  return tls ? new HttpsAgent({ ...options, keepAlive: true, ca: tls.ca }) : new Agent({ ...options, keepAlive: true });
+}
+
+/** A connected socket (TLS once its handshake is done, with the kit's transport). */
+export function openSocket(address: BoundAddress): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const where = address.type === 'unix' ? { path: address.path } : { port: address.port, host: address.host };
+    const socket: Socket = tls ? tlsConnect({ ...where, ca: tls.ca, servername: 'localhost' }) : netConnect(where);
+    socket.once(tls ? 'secureConnect' : 'connect', () => resolve(socket)).once('error', reject);
+  });
+}
 
 export interface ClientResponse {
   status: number;
@@ -22,7 +64,7 @@ export interface RequestOptions {
 export function request(address: BoundAddress, path: string, options: RequestOptions = {}): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const where = address.type === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port };
-    const req = httpRequest(
+    const req = clientRequest(
       { ...where, path, method: options.method ?? 'GET', headers: options.headers, agent: options.agent ?? false },
       (res) => {
         const chunks: Buffer[] = [];

@@ -1,5 +1,5 @@
 // Serves the conformance app on an inherited fd (fd 3), for the kit's process tests:
-//   node fd-child.js <backend> <searchFrom-json> <node|fetch>
+//   node fd-child.js <backend> <searchFrom-json> <node|fetch> [backendOptions-json]
 // Prints `listening <address>` once ready and `slow-started` when the app sees /slow;
 // on SIGTERM closes gracefully and exits 0.
 import { inspectInheritedSocket } from '../inherited-socket.js';
@@ -7,7 +7,7 @@ import { resolveBackend } from '../resolve-backend.js';
 import { startServer } from '../serve.js';
 import { createFixtureApps } from './apps.js';
 
-const [backendSpec = 'node', searchFrom = '[]', kind = 'node'] = process.argv.slice(2);
+const [backendSpec = 'node', searchFrom = '[]', kind = 'node', backendOptions = '{}'] = process.argv.slice(2);
 const backend = await resolveBackend(backendSpec, { searchFrom: JSON.parse(searchFrom) as string[] });
 const fixtures = createFixtureApps();
 fixtures.events.on('slow-started', () => process.stdout.write('slow-started\n'));
@@ -17,6 +17,7 @@ const server = await startServer({
   backend,
   targets: [{ type: 'fd', fd, ...inspectInheritedSocket(fd), backlog: 511 }],
   logger: { debug() {}, info() {}, warn: console.warn, error: (object, message) => console.error(message, object.err) },
+  backendOptions: JSON.parse(backendOptions) as Record<string, unknown>,
 });
 process.stdout.write(`listening ${server.listening[0]?.address}\n`);
 process.once('SIGTERM', () => {

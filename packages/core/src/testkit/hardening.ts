@@ -1,12 +1,12 @@
 // The conformance kit's hostile clients: the limits of ServeOptions.limits, malformed requests, slow
 // and vanishing clients. Each case is what one client may not do to the server or to the other clients.
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { App, AppKind, Backend, BoundAddress, Limits } from '../backend.js';
 import { type RunningServer, startServer } from '../serve.js';
 import { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
-import { request } from './client.js';
+import { openSocket, request } from './client.js';
 
 export interface HardeningOptions {
   /**
@@ -30,7 +30,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 1000;
 
 const quietLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-export function describeHardening(getBackend: () => Backend, options: HardeningOptions = {}): void {
+export function describeHardening(getBackend: () => Backend, options: HardeningOptions = {}, backendOptions?: Record<string, unknown>): void {
   const fixed = options.fixedLimits ?? {};
   const answersMalformed = options.answersMalformedRequests ?? true;
   // The kit's limits, small enough to reach quickly, but those the engine has built in.
@@ -45,7 +45,7 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
   const headersTimeoutMs = fixed.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
 
   const serve = async (app: App, extra: Partial<Limits> = {}) =>
-    startServer({ app, backend: getBackend(), targets: [{ type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }], logger: quietLogger, limits: { ...limits, ...extra } });
+    startServer({ app, backend: getBackend(), targets: [{ type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }], logger: quietLogger, limits: { ...limits, ...extra }, backendOptions });
 
   describe.each(APP_KINDS)('limits and malformed requests, %s app', (kind) => {
     let server: RunningServer | undefined;
@@ -231,12 +231,7 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
   });
 }
 
-function connected(address: BoundAddress): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = address.type === 'unix' ? connect(address.path) : connect(address.port, address.host);
-    socket.once('connect', () => resolve(socket)).once('error', reject);
-  });
-}
+const connected = openSocket;
 
 interface RawResponse {
   text: string;

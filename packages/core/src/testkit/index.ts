@@ -4,7 +4,6 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,13 +13,17 @@ import type { AccessEntry, App, AppKind, Backend, BoundAddress, ListenTarget, Lo
 import { resolveBackend } from '../resolve-backend.js';
 import { type RunningServer, startServer, type StartOptions } from '../serve.js';
 import { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
-import { canConnect, request } from './client.js';
+import { canConnect, clientRequest, type ClientTls, keepAliveAgent, openSocket, request, useTls } from './client.js';
 import { describeHardening, type HardeningOptions } from './hardening.js';
 
 export { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
-export { canConnect, type ClientResponse, request, type RequestOptions } from './client.js';
+export { canConnect, clientRequest, type ClientResponse, type ClientTls, keepAliveAgent, openSocket, request, type RequestOptions, useTls } from './client.js';
 
 export interface ConformanceOptions extends HardeningOptions {
+  /** For a backend that serves TLS: the CA that signed its certificate (for `localhost`), so the kit's clients trust it. */
+  tls?: ClientTls;
+  /** ServeOptions.backendOptions for every server the kit starts (e.g. the certificate's paths). */
+  backendOptions?: Record<string, unknown>;
   /** The backend as `--backend` takes it: a name, a package name, or a path to the package or module. */
   backend: string;
   /** Where to resolve it from (default: the current directory). */
@@ -38,8 +41,10 @@ export function recordingLogger(): Logger & { errors: { err: unknown; message: s
 const loopback = (port = 0): ListenTarget => ({ type: 'tcp', host: '127.0.0.1', port, backlog: 511 });
 
 export function runConformanceSuite(options: ConformanceOptions): void {
+  const conformance = options;
   const searchFrom = options.searchFrom ?? [process.cwd()];
   let backend: Backend;
+  useTls(options.tls);
 
   describe(`chaussette backend conformance (${options.backend})`, () => {
     beforeAll(async () => {
@@ -55,7 +60,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       beforeAll(async () => {
         if (!backend.appKinds.includes(kind)) return;
         fixtures = createFixtureApps();
-        server = await startServer({ app: fixtures[kind], backend, targets: [loopback()], logger });
+        server = await startServer({ app: fixtures[kind], backend, targets: [loopback()], logger, backendOptions: options.backendOptions });
         address = server.listening[0]!.bound;
       });
       afterAll(() => server?.close(1000));
@@ -92,13 +97,21 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
       it('answers HEAD with the headers of GET and no body', async () => {
         const get = await request(address, '/');
-        const head = await rawExchange(address, 'HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        // Keep-alive: the HEAD response must end with its headers, whatever length it announces.
+        const head = await responseHead(address, 'HEAD / HTTP/1.1\r\nHost: x\r\n\r\n');
         expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
         const lower = head.toLowerCase();
         expect(lower).toContain(`content-type: ${get.headers['content-type']}\r\n`);
         expect(get.headers['content-length']).toBe(String(Buffer.byteLength(HELLO)));
         expect(lower).toContain(`content-length: ${get.headers['content-length']}\r\n`);
+        expect(lower.match(/\r\ncontent-length:/g)).toHaveLength(1);
         expect(head.indexOf('\r\n\r\n')).toBe(head.length - 4); // nothing after the headers
+      });
+
+      it('sends no Content-Length with a 204', async () => {
+        const head = await responseHead(address, 'GET /status/204 HTTP/1.1\r\nHost: x\r\n\r\n');
+        expect(head).toMatch(/^HTTP\/1\.1 204 No Content\r\n/);
+        expect(head.toLowerCase()).not.toContain('content-length');
       });
 
       it('keeps multi-value headers apart: set-cookie lines stay separate, repeated request headers reach the app', async () => {
@@ -127,7 +140,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       });
 
       it('goes on with a keep-alive connection after a request body the app did not read', async () => {
-        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        const agent = keepAliveAgent({ maxSockets: 1 });
         try {
           const ignored = await request(address, '/ignore-body', { method: 'POST', body: randomBytes(256 * 1024), agent });
           expect(ignored.body.toString()).toBe('ignored');
@@ -150,7 +163,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       it('streams a response: the first chunk reaches the client before the app writes the last', async () => {
         const received = await new Promise<string>((resolve, reject) => {
           const where = address.type === 'tcp' ? { host: address.host, port: address.port } : { socketPath: address.path };
-          httpRequest({ ...where, path: '/stream', agent: false }, (res) => {
+          clientRequest({ ...where, path: '/stream', agent: false }, (res) => {
             let text = '';
             expect(res.headers['transfer-encoding']).toBe('chunked');
             res.setEncoding('utf8');
@@ -170,7 +183,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       });
 
       it('serves several requests on one keep-alive connection', async () => {
-        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        const agent = keepAliveAgent({ maxSockets: 1 });
         try {
           const first = await request(address, '/', { agent });
           const second = await request(address, '/url?again', { agent });
@@ -186,7 +199,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         const aborted = once(fixtures.events, 'aborted');
         await new Promise<void>((resolve, reject) => {
           const where = address.type === 'tcp' ? { host: address.host, port: address.port } : { socketPath: address.path };
-          const req = httpRequest({ ...where, path: '/forever', agent: false }, (res) => {
+          const req = clientRequest({ ...where, path: '/forever', agent: false }, (res) => {
             res.once('data', () => {
               req.destroy();
               resolve();
@@ -224,7 +237,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     describe.each(APP_KINDS)('access log and proxy headers, %s app', (kind) => {
       const serveWith = async (options: Pick<StartOptions, 'accessLog' | 'trustedProxies'>) => {
         const fixtures = createFixtureApps();
-        const server = await startServer({ app: fixtures[kind], backend, targets: [loopback()], logger: recordingLogger(), ...options });
+        const server = await startServer({ app: fixtures[kind], backend, targets: [loopback()], logger: recordingLogger(), backendOptions: conformance.backendOptions, ...options });
         return { server, address: server.listening[0]!.bound };
       };
 
@@ -269,7 +282,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     describe('listening', () => {
       const withServer = async (target: ListenTarget, check: (server: RunningServer) => Promise<void>) => {
         const fixtures = createFixtureApps();
-        const server = await startServer({ app: appFor(backend, fixtures), backend, targets: [target], logger: recordingLogger() });
+        const server = await startServer({ app: appFor(backend, fixtures), backend, targets: [target], logger: recordingLogger(), backendOptions: options.backendOptions });
         try {
           await check(server);
         } finally {
@@ -306,7 +319,13 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         const port = (parent.address() as { port: number }).port;
         const child = spawn(
           process.execPath,
-          [fileURLToPath(new URL('./fd-child.js', import.meta.url)), options.backend, JSON.stringify(searchFrom), appFor(backend, undefined)],
+          [
+            fileURLToPath(new URL('./fd-child.js', import.meta.url)),
+            options.backend,
+            JSON.stringify(searchFrom),
+            appFor(backend, undefined),
+            JSON.stringify(options.backendOptions ?? {}),
+          ],
           { stdio: ['ignore', 'pipe', 'inherit', socketFd(parent)] },
         );
         parent.close(); // the child holds its own copy of the socket
@@ -328,20 +347,20 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       });
     });
 
-    describeHardening(() => backend, options);
+    describeHardening(() => backend, options, options.backendOptions);
 
     describe('graceful close', () => {
       test('refuses new connections, finishes the in-flight request, closes idle keep-alive connections', async () => {
         const fixtures = createFixtureApps();
-        const server = await startServer({ app: appFor(backend, fixtures), backend, targets: [loopback()], logger: recordingLogger() });
+        const server = await startServer({ app: appFor(backend, fixtures), backend, targets: [loopback()], logger: recordingLogger(), backendOptions: options.backendOptions });
         const address = server.listening[0]!.bound;
-        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        const agent = keepAliveAgent({ maxSockets: 1 });
         const idle = await request(address, '/', { agent });
         expect(idle.status).toBe(200);
         const idleClosed = new Promise((resolve) => Object.values(agent.freeSockets).flat()[0]?.once('close', resolve));
 
         const started = once(fixtures.events, 'slow-started');
-        const slowAgent = new Agent({ keepAlive: true });
+        const slowAgent = keepAliveAgent();
         const slow = request(address, '/slow?ms=300', { agent: slowAgent });
         await started;
         const closed = server.close(10_000);
@@ -358,7 +377,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
       test("closes a request that outlives the timeout, then runs the app's close hook once", async () => {
         const fixtures = createFixtureApps();
-        const server = await startServer({ app: appFor(backend, fixtures), backend, targets: [loopback()], logger: recordingLogger() });
+        const server = await startServer({ app: appFor(backend, fixtures), backend, targets: [loopback()], logger: recordingLogger(), backendOptions: options.backendOptions });
         const address = server.listening[0]!.bound;
         let appCloses = 0;
         fixtures.events.on('app-closed', () => appCloses++);
@@ -375,7 +394,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
       test("the backend's close() may be called twice, and both calls resolve", async () => {
         const fixtures = createFixtureApps();
-        const handle = await backend.serve(appFor(backend, fixtures), loopback(), { logger: recordingLogger() });
+        const handle = await backend.serve(appFor(backend, fixtures), loopback(), { logger: recordingLogger(), backendOptions: options.backendOptions });
         const results = await Promise.allSettled([handle.close(200), handle.close(200)]);
         expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
         expect(await canConnect(handle.address)).toBe(false);
@@ -418,10 +437,25 @@ async function hasIPv6Loopback(): Promise<boolean> {
 }
 
 /** Sends raw bytes and returns everything the server sends until it closes the connection. */
+/** Sends one request on a keep-alive connection; resolves with all that arrives within 200 ms of the response head. */
+async function responseHead(address: BoundAddress, data: string): Promise<string> {
+  const socket = await openSocket(address);
+  try {
+    socket.write(data);
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    while (!text.includes('\r\n\r\n')) await once(socket, 'data');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return text;
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** Sends a request that says `Connection: close` and reads until the server closes. */
 async function rawExchange(address: BoundAddress, data: string): Promise<string> {
-  const { connect } = await import('node:net');
-  const socket = address.type === 'unix' ? connect(address.path) : connect(address.port, address.host);
-  socket.end(data);
+  const socket = await openSocket(address);
+  socket.write(data);
   const chunks: Buffer[] = [];
   for await (const chunk of socket) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('latin1');

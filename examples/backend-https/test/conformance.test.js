@@ -1,0 +1,13 @@
+import { fileURLToPath } from 'node:url';
+import { runConformanceSuite } from '@chaussette/core/testkit';
+import { localhostCertificate } from './certificate.js';
+
+const { cert, key, ca } = localhostCertificate();
+
+// By its package name, from this package's directory: the way `--backend https` finds it.
+runConformanceSuite({
+  backend: 'https',
+  searchFrom: [fileURLToPath(new URL('..', import.meta.url))],
+  tls: { ca },
+  backendOptions: { cert, key },
+});

@@ -1,0 +1,1 @@
+export default { fetch: (request) => new Response(`${request.url}\n`) };
