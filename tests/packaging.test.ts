@@ -5,7 +5,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,10 +78,12 @@ describe('installed from tarballs with npm, outside the workspace', () => {
 /** Starts `npx chaussette … app.mjs` on a free port, GETs `/`, stops it with SIGTERM; resolves with the body. */
 async function serveOnce(args: string[]): Promise<string> {
   const port = await freePort();
+  // In a process group of its own: npx does not pass SIGTERM on to chaussette, so the group gets it.
   const child = spawn('npx', ['chaussette', ...args, '--port', String(port), '--host', '127.0.0.1', 'app.mjs'], {
     cwd: project,
     env: userEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   try {
     let output = '';
@@ -93,14 +95,30 @@ async function serveOnce(args: string[]): Promise<string> {
     });
     return await get(port);
   } finally {
-    await stop(child);
+    await stop(child, port);
   }
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
+/** SIGTERM to npx and chaussette; resolves once chaussette has stopped (its port is free again). */
+async function stop(child: ChildProcess, port: number): Promise<void> {
+  try {
+    process.kill(-child.pid!, 'SIGTERM');
+  } catch {
+    return; // the group is gone
+  }
+  for (let waited = 0; (await isListening(port)) && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(await isListening(port), `chaussette still serves on ${port} after SIGTERM`).toBe(false);
+}
+
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 function get(port: number): Promise<string> {
