@@ -1,6 +1,8 @@
 // Checks over the whole repository: lint rules, type-checking of tests, and package manifests.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
 import { publint } from 'publint';
@@ -34,6 +36,17 @@ describe('the repository', () => {
     expect(existsSync(`${root}/${directory}/README.md`)).toBe(true);
     expect(readFileSync(`${root}/${directory}/LICENSE`, 'utf8')).toBe(readFileSync(`${root}/LICENSE`, 'utf8'));
     expect(manifest).toMatchObject({ license: 'MIT', engines: { node: '>=20' }, repository: { directory } });
+  });
+
+  test('changesets plans the bumps the changesets say: no major from a peer dependency on core, in 0.x', () => {
+    const output = join(tmpdir(), `chaussette-changeset-status-${process.pid}.json`);
+    try {
+      execFileSync(process.execPath, [`${root}/node_modules/@changesets/cli/bin.js`, 'status', `--output=${output}`], { cwd: root, stdio: 'pipe' });
+      const { releases } = JSON.parse(readFileSync(output, 'utf8')) as { releases: { name: string; type: string }[] };
+      expect(releases.filter((release) => release.type === 'major')).toEqual([]);
+    } finally {
+      rmSync(output, { force: true });
+    }
   });
 
   test.each(packages)('%s is publishable as built (publint)', async (directory) => {
