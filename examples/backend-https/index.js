@@ -1,21 +1,11 @@
 // @ts-check
 // An HTTPS backend for chaussette, written as a third party would write one: a package named
 // chaussette-backend-https (so `--backend https` finds it), a peer dependency on @chaussette/core, and
-// the node backend's bridge for everything a node:http-style server shares. See docs/writing-a-backend.md.
+// the node backend's bridge, which serves on any server of node:http's kind. See docs/writing-a-backend.md.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
-import { ChaussetteError, errorMessage, formatAddress, resolveLimits } from '@chaussette/core';
-import {
-  applyServerLimits,
-  boundAddress,
-  gracefulClose,
-  limitedListener,
-  listenOptions,
-  nodeListenerFor,
-  observeRequests,
-  reportAcceptErrors,
-  trackConnections,
-} from '@chaussette/backend-node/bridge';
+import { ChaussetteError, errorMessage } from '@chaussette/core';
+import { serveOnNodeServer } from '@chaussette/backend-node/bridge';
 
 const OPTIONS = ['cert', 'key'];
 
@@ -26,27 +16,10 @@ const httpsBackend = {
   appKinds: ['node', 'fetch'],
   async serve(app, target, options) {
     const { cert, key } = readCertificate(options.backendOptions ?? {});
-    const limits = resolveLimits(options.limits);
-    let origin = 'localhost';
-    const listener = limitedListener(nodeListenerFor(app, options.logger, () => origin), limits);
-    const server = createServer({ cert, key }, listener);
-    // node:https's Server is node:http's, on TLS sockets: the bridge's helpers apply as they are.
-    const httpServer = /** @type {import('node:http').Server} */ (/** @type {unknown} */ (server));
-    applyServerLimits(httpServer, limits);
-    observeRequests(httpServer, options);
-    const connections = trackConnections(httpServer, 'secureConnection');
-    await new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(listenOptions(target), () => {
-        server.off('error', reject);
-        resolve(undefined);
-      });
-    });
-    reportAcceptErrors(httpServer, options.logger);
-    const address = boundAddress(httpServer, target);
-    if (address.type === 'tcp') origin = formatAddress(address);
-    const stop = () => new Promise((resolve) => server.close(() => resolve(undefined)));
-    return { address, close: gracefulClose(httpServer, /** @type {() => Promise<void>} */ (stop), connections) };
+    // node:https's Server is node:http's on TLS sockets, whose requests arrive on 'secureConnection'.
+    const create = (/** @type {import('@chaussette/core').NodeListener} */ listener) =>
+      /** @type {import('node:http').Server} */ (/** @type {unknown} */ (createServer({ cert, key }, listener)));
+    return serveOnNodeServer(create, app, target, options, 'secureConnection');
   },
 };
 export default httpsBackend;

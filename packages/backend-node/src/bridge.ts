@@ -4,14 +4,53 @@ import {
   type App,
   type BoundAddress,
   clientAddress,
+  formatAddress,
   installFastResponse,
   type ListenTarget,
   type Logger,
   type NodeListener,
+  resolveLimits,
   type ServeOptions,
+  type ServerHandle,
 } from '@chaussette/core';
 import { guardedListener } from './errors.js';
 import { fetchListener } from './fetch-listener.js';
+import { applyServerLimits, limitedListener, reportAcceptErrors } from './limits.js';
+
+/**
+ * A whole Backend.serve() on a server of node:http's kind that `create` makes around the listener
+ * (node:http's createServer, node:https's with a certificate…): the app behind the limits, the access
+ * log, a graceful close. `connectionEvent`: 'secureConnection' for a TLS server (see trackConnections).
+ */
+export async function serveOnNodeServer(
+  create: (listener: NodeListener) => Server,
+  app: App,
+  target: ListenTarget,
+  options: ServeOptions,
+  connectionEvent: 'connection' | 'secureConnection' = 'connection',
+): Promise<ServerHandle> {
+  const { logger } = options;
+  let origin = 'localhost';
+  const limits = resolveLimits(options.limits);
+  const server = create(limitedListener(nodeListenerFor(app, logger, () => origin), limits));
+  applyServerLimits(server, limits);
+  observeRequests(server, options);
+  const connections = trackConnections(server, connectionEvent);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listenOptions(target), () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  reportAcceptErrors(server, logger);
+  const address = boundAddress(server, target);
+  if (address.type === 'tcp') origin = formatAddress(address);
+  return {
+    address,
+    close: gracefulClose(server, () => new Promise<void>((resolve) => server.close(() => resolve())), connections),
+  };
+}
 
 /**
  * An app as a node:http request listener: a node app guarded against throws and rejections, a fetch

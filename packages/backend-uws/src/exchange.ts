@@ -15,15 +15,8 @@ export class ServerState {
 
   /** Answers a request over the limits (see refusalFor) before the app sees it; true if it did. */
   refused(exchange: Exchange): boolean {
-    const { headers } = exchange;
-    const contentLengths: string[] = [];
-    let hasTransferEncoding = false;
-    for (let index = 0; index < headers.length; index += 2) {
-      if (headers[index] === 'content-length') contentLengths.push(headers[index + 1]!);
-      else if (headers[index] === 'transfer-encoding') hasTransferEncoding = true;
-    }
-    const head = { method: exchange.method, url: exchange.url, contentLengths, hasTransferEncoding, inFlight: this.count - 1 };
-    const status = refusalFor(head, this.limits);
+    const { method, url, contentLengths, hasTransferEncoding } = exchange;
+    const status = refusalFor({ method, url, contentLengths, hasTransferEncoding, inFlight: this.count - 1 }, this.limits);
     if (status) exchange.refuse(status);
     return status !== 0;
   }
@@ -50,6 +43,8 @@ const utf8 = new TextEncoder();
 const decoder = new TextDecoder();
 const byteLength = (body: string | Uint8Array) => (typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
 
+const NO_LENGTHS: string[] = [];
+
 // One function for every request's headers, instead of a closure per request.
 let collecting: string[] = [];
 const collectHeader = (name: string, value: string) => void collecting.push(name, value);
@@ -65,6 +60,9 @@ export class Exchange {
   readonly url: string;
   /** Flat `[name, value…]`, names lowercase (uWS lowercases them), repeated headers kept apart. */
   readonly headers: string[];
+  /** Every Content-Length the request has (see refusalFor), and whether it has a Transfer-Encoding. */
+  readonly contentLengths: string[] = NO_LENGTHS;
+  readonly hasTransferEncoding: boolean = false;
   readonly body: RequestBody | undefined;
   aborted = false;
   /** True while uWS's request handler runs (see leaveHandler()). */
@@ -105,10 +103,13 @@ export class Exchange {
     }
     for (let index = 0; index < headers.length; index += 2) {
       const name = headers[index];
-      if (name === 'transfer-encoding' || (name === 'content-length' && Number(headers[index + 1]) > 0)) {
-        this.body = new RequestBody(res, () => this.#writable === undefined, state.limits.requestBodyBytes, () => this.#bodyTooLarge());
-        break;
-      }
+      if (name === 'content-length') {
+        if (this.contentLengths === NO_LENGTHS) this.contentLengths = [];
+        this.contentLengths.push(headers[index + 1]!);
+      } else if (name === 'transfer-encoding') this.hasTransferEncoding = true;
+    }
+    if (this.hasTransferEncoding || Number(this.contentLengths[0]) > 0) {
+      this.body = new RequestBody(res, () => this.#writable === undefined, state.limits.requestBodyBytes, () => this.#bodyTooLarge());
     }
   }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { App, FetchHandler, NodeListener } from '../backend.js';
+import type { App, AppKind, Backend, FetchHandler, NodeListener } from '../backend.js';
 
 /**
  * The conformance kit's app, written twice: as a node listener and as a fetch handler, route for route.
@@ -181,4 +181,12 @@ function fetchFixture(events: EventEmitter): FetchHandler {
     if (request.url.endsWith('/throw')) throw new Error(SYNC_ERROR);
     return handle(request);
   };
+}
+
+/** The fixture app a backend serves when either kind will do (fetch, if it takes both), or its kind. */
+export function appFor(backend: Backend, fixtures: FixtureApps): App;
+export function appFor(backend: Backend, fixtures: undefined): AppKind;
+export function appFor(backend: Backend, fixtures: FixtureApps | undefined): App | AppKind {
+  const kind = backend.appKinds.includes('fetch') ? 'fetch' : 'node';
+  return fixtures ? fixtures[kind] : kind;
 }

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { App, AppKind, Backend, BoundAddress, Limits } from '../backend.js';
 import { type RunningServer, startServer } from '../serve.js';
-import { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
+import { appFor, createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 import { openSocket, request } from './client.js';
 
 export interface HardeningOptions {
@@ -133,7 +133,7 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
       let aborted = 0;
       fixtures.events.on('body-aborted', () => aborted++);
       const vanishing = Array.from({ length: 50 }, async (_, index) => {
-        const socket = await connected(address);
+        const socket = await openSocket(address);
         const method = index % 2 ? `Content-Length: ${BODY_LIMIT}` : 'Transfer-Encoding: chunked';
         socket.write(`POST /digest HTTP/1.1\r\nHost: x\r\n${method}\r\n\r\n${index % 2 ? 'a'.repeat(1000) : '3e8\r\n' + 'a'.repeat(1000)}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -152,19 +152,18 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
   });
 
   describe('slow and idle clients', () => {
-    const kind = () => (getBackend().appKinds.includes('fetch') ? 'fetch' : 'node');
 
     test(
       '300 clients sending their headers slowly do not delay a normal request, and are closed after the header timeout',
       async () => {
-        const server = await serve(createFixtureApps()[kind()]);
+        const server = await serve(appFor(getBackend(), createFixtureApps()));
         const address = server.listening[0]!.bound;
         const slow: Socket[] = [];
         const closed: Promise<unknown>[] = [];
         let drip: NodeJS.Timeout | undefined;
         try {
           for (let index = 0; index < 300; index++) {
-            const socket = await connected(address);
+            const socket = await openSocket(address);
             socket.on('error', () => {});
             socket.resume();
             closed.push(once(socket, 'close'));
@@ -192,9 +191,9 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
     );
 
     test('closes an idle keep-alive connection after the keep-alive timeout', async () => {
-      const server = await serve(createFixtureApps()[kind()]);
+      const server = await serve(appFor(getBackend(), createFixtureApps()));
       const address = server.listening[0]!.bound;
-      const socket = await connected(address);
+      const socket = await openSocket(address);
       try {
         const answered = once(socket, 'data');
         const closed = once(socket, 'close');
@@ -213,7 +212,7 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
 
     test('answers 503 past the limit of requests in flight, and serves again once one ends', async () => {
       const fixtures = createFixtureApps();
-      const server = await serve(fixtures[kind()], { concurrency: 1 });
+      const server = await serve(appFor(getBackend(), fixtures), { concurrency: 1 });
       const address = server.listening[0]!.bound;
       try {
         const started = once(fixtures.events, 'slow-started');
@@ -231,8 +230,6 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
   });
 }
 
-const connected = openSocket;
-
 interface RawResponse {
   text: string;
   statusLine: string;
@@ -242,7 +239,7 @@ interface RawResponse {
 
 /** Writes raw bytes and collects what comes back for up to `waitMs`, or until the server closes. */
 async function exchange(address: BoundAddress, wire: string, { waitMs = 1500, slowly = false } = {}): Promise<RawResponse> {
-  const socket = await connected(address);
+  const socket = await openSocket(address);
   let text = '';
   socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
   socket.on('error', () => {});

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { AccessEntry, App, AppKind, Backend, BoundAddress, ListenTarget, Logger } from '../backend.js';
 import { resolveBackend } from '../resolve-backend.js';
 import { type RunningServer, startServer, type StartOptions } from '../serve.js';
-import { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
+import { appFor, createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 import { canConnect, clientRequest, type ClientTls, keepAliveAgent, openSocket, request, useTls } from './client.js';
 import { describeHardening, type HardeningOptions } from './hardening.js';
 
@@ -401,13 +401,6 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       });
     });
   });
-}
-
-function appFor(backend: Backend, fixtures: FixtureApps): App;
-function appFor(backend: Backend, fixtures: undefined): AppKind;
-function appFor(backend: Backend, fixtures: FixtureApps | undefined): App | AppKind {
-  const kind = backend.appKinds.includes('fetch') ? 'fetch' : 'node';
-  return fixtures ? fixtures[kind] : kind;
 }
 
 function sha256(data: Buffer): string {
