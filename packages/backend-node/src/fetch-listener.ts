@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describeValue, type FetchHandler, type Logger, type NodeListener, responseParts } from '@chaussette/core';
+import { describeValue, type FetchHandler, type Logger, type NodeListener, recycleBody, responseParts } from '@chaussette/core';
 import { byteLength, isResponse, isValidHost, partsOf } from './response-parts.js';
 import { createRequest } from './lazy-request.js';
 import { respondWithError } from './errors.js';
@@ -58,7 +58,10 @@ function writeResponse(response: Response, req: IncomingMessage, res: ServerResp
   if (parts.body !== undefined) {
     if (parts.body !== null && !parts.hasContentLength) headers.push('content-length', String(byteLength(parts.body)));
     res.writeHead(parts.status, statusText, headers);
-    res.end(isHead || parts.body === null ? undefined : parts.body);
+    const body = parts.body;
+    if (isHead || body === null) res.end();
+    else if (typeof body === 'string') res.end(body);
+    else res.end(body, () => recycleBody(body)); // 'finish': the bytes are out of node's hands
     return;
   }
   const body = response.body;

@@ -177,10 +177,16 @@ class NodeBackedRequest extends LazyRequest {
     return this.method !== 'GET' && this.method !== 'HEAD';
   }
 
-  protected async readBody(): Promise<Uint8Array> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of this.#req) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+  protected readBody(): Promise<Uint8Array> {
+    // Listeners: cheaper than `for await`, whose iterator adds a promise and a 'readable' round per chunk.
+    const req = this.#req;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.once('end', () => resolve(Buffer.concat(chunks)));
+      req.once('error', reject);
+      req.once('close', () => req.complete || reject(new Error('The client closed the connection before sending the whole body')));
+    });
   }
 
   protected bodyStream(): ReadableStream<Uint8Array> {

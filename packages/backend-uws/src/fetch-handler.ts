@@ -1,4 +1,4 @@
-import { describeValue, errorMessage, type FetchHandler, type Logger, responseParts } from '@chaussette/core';
+import { describeValue, errorMessage, type FetchHandler, type Logger, recycleBody, responseParts } from '@chaussette/core';
 import { isResponse, isValidHost, LazyRequest, partsOf } from '@chaussette/backend-node/bridge';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
@@ -100,7 +100,11 @@ export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => 
 function sendResponse(response: Response, exchange: Exchange, logger: Logger): void {
   const kept = responseParts(response); // chaussette's own Response: the common case, first
   if (kept) {
-    void exchange.respond(kept.status, kept.statusText, kept.headers, kept.body);
+    const body = kept.body;
+    const sent = exchange.respond(kept.status, kept.statusText, kept.headers, body);
+    // uWS has copied what it could not send at once; a pending send still reads the bytes.
+    if (sent) void sent.then(() => recycleBody(body));
+    else recycleBody(body);
     return;
   }
   if (!isResponse(response)) {

@@ -127,6 +127,18 @@ describe("chaussette's Response", () => {
     expect(responseParts(response)).toBeDefined();
   });
 
+  test('once a backend took its body, it is used, as undici\'s Response is once served', async () => {
+    const response = new Response('sent', { headers: { 'x-a': '1' } });
+    expect(responseParts(response)?.body).toBe('sent');
+    expect(response.bodyUsed).toBe(true);
+    expect(responseParts(response)).toBeUndefined(); // the same Response returned twice is not sent twice
+    await expect(response.text()).rejects.toThrow(TypeError);
+    expect(response.headers.get('x-a')).toBe('1');
+    const empty = new Response(null, { status: 204 });
+    expect(responseParts(empty)?.body).toBeNull();
+    expect(responseParts(empty)?.body).toBeNull(); // nothing to use up
+  });
+
   test('a stream, a blob or form data body is a real Response from the start', async () => {
     const response = new Response(new Blob(['blob']), { status: 200 });
     expect(responseParts(response)).toBeUndefined();

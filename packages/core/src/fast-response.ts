@@ -4,6 +4,7 @@
 // such a body as it is, and becomes a real undici Response the moment anything else is asked of it.
 // Set CHAUSSETTE_NATIVE_RESPONSE=1 to keep Node's own Response.
 
+import { copyBytes } from './body-pool.js';
 import { forwardMissingMembers } from './forward-members.js';
 
 // Node's own Response, read on first use: reading the global loads undici, which a process serving no
@@ -31,8 +32,8 @@ function keepable(body: unknown): body is KeptBody | ArrayBuffer | ArrayBufferVi
 }
 
 /** A copy of the bytes, as undici takes them (a later change by the app does not reach the client). */
-function copyBytes(body: ArrayBuffer | ArrayBufferView): Uint8Array {
-  return body instanceof ArrayBuffer ? new Uint8Array(body.slice(0)) : new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+function copyOf(body: ArrayBuffer | ArrayBufferView): Uint8Array {
+  return copyBytes(body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -82,6 +83,8 @@ class ChaussetteResponse {
   /** The headers: a Headers object once anyone asks for one, until then a checked flat list. */
   #headers: Headers | string[];
   #native: Response | undefined;
+  /** The kept body went to a backend (toParts()): the response is used, as undici's is once served. */
+  #sent = false;
 
   constructor(body?: BodyInit, init?: ResponseInit) {
     if (!keepable(body)) {
@@ -104,7 +107,7 @@ class ChaussetteResponse {
     if (body != null && NULL_BODY_STATUS.has(status)) {
       throw new TypeError(`Response constructor: Invalid response status code ${status}`);
     }
-    this.#body = typeof body === 'string' ? body : body == null ? null : copyBytes(body);
+    this.#body = typeof body === 'string' ? body : body == null ? null : copyOf(body);
     if (typeof body === 'string') {
       if (Array.isArray(headers)) {
         if (!headers.includes('content-type')) headers.push('content-type', 'text/plain;charset=UTF-8');
@@ -153,22 +156,33 @@ class ChaussetteResponse {
   }
   /** Nothing reads a kept body but the server: unused until the real Response exists. */
   get bodyUsed(): boolean {
-    return this.#native?.bodyUsed ?? false;
+    return this.#sent || (this.#native?.bodyUsed ?? false);
   }
 
   /** The real Response, made once, when something beyond status, headers and a kept body is needed. */
   get [native](): Response {
-    this.#native ??= new NativeResponse(this.#body, {
-      status: this.#status,
-      statusText: this.#statusText,
-      headers: this.headers,
-    });
+    if (this.#native === undefined) {
+      this.#native = new NativeResponse(this.#sent ? new Uint8Array(0) : this.#body, {
+        status: this.#status,
+        statusText: this.#statusText,
+        headers: this.headers,
+      });
+      if (this.#sent) void this.#native.arrayBuffer();
+    }
     return this.#native;
   }
 
-  /** Status, headers and a kept body, or undefined when the body is a stream or was touched. */
+  /**
+   * Status, headers and the kept body, which the caller takes (the response is used from then on), or
+   * undefined when the body is a stream, or was touched or taken.
+   */
   toParts(): ResponseParts | undefined {
-    if (this.#native) return undefined;
+    if (this.#native || this.#sent) return undefined;
+    const body = this.#body;
+    if (body !== null) {
+      this.#sent = true;
+      this.#body = null;
+    }
     let headers: string[];
     if (Array.isArray(this.#headers)) {
       headers = this.#headers.slice();
@@ -178,7 +192,7 @@ class ChaussetteResponse {
     }
     let hasContentLength = false;
     for (let index = 0; index < headers.length; index += 2) if (headers[index] === 'content-length') hasContentLength = true;
-    return { status: this.#status, statusText: this.#statusText, headers, hasContentLength, body: this.#body };
+    return { status: this.#status, statusText: this.#statusText, headers, hasContentLength, body };
   }
 }
 
@@ -210,7 +224,10 @@ export function installFastResponse(env: NodeJS.ProcessEnv = process.env): void 
   globalThis.Response = ChaussetteResponse as unknown as typeof Response;
 }
 
-/** The parts of a response made by chaussette's Response, or undefined for any other (stream it). */
+/**
+ * The parts of a response made by chaussette's Response, or undefined for any other (stream it). The
+ * caller takes the body: once it is sent, `recycleBody()` lets its buffer serve another response.
+ */
 export function responseParts(response: Response): ResponseParts | undefined {
   return response instanceof Object && Object.getPrototypeOf(response) === ChaussetteResponse.prototype
     ? (response as unknown as ChaussetteResponse).toParts()

@@ -39,6 +39,7 @@ export {
 } from './listen-target.js';
 export { DEFAULT_LIMITS, refusal, refusalFor, type RequestHead, resolveLimits } from './limits.js';
 export { forwardMissingMembers } from './forward-members.js';
+export { recycleBody } from './body-pool.js';
 export { installFastResponse, type ResponseParts, responseParts } from './fast-response.js';
 export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
 export { importModule, loadExport, parseExportSpecifier } from './load-module.js';

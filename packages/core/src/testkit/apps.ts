@@ -51,6 +51,8 @@ function nodeFixture(events: EventEmitter): NodeListener {
       res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/; HttpOnly']);
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ 'x-multi-in': req.headers['x-multi-in'] ?? null }));
+    } else if (route === '/bytes') {
+      res.end(Buffer.alloc(Number(url.searchParams.get('size')), Number(url.searchParams.get('fill'))));
     } else if (route === '/echo') {
       res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' });
       req.pipe(res);
@@ -124,6 +126,11 @@ function fetchFixture(events: EventEmitter): FetchHandler {
       headers.append('set-cookie', 'a=1; Path=/');
       headers.append('set-cookie', 'b=2; Path=/; HttpOnly');
       return text(JSON.stringify({ 'x-multi-in': request.headers.get('x-multi-in') }), { headers });
+    } else if (route === '/bytes') {
+      const bytes = new Uint8Array(Number(url.searchParams.get('size'))).fill(Number(url.searchParams.get('fill')));
+      const response = new Response(bytes);
+      bytes.fill(0); // the Response has its own copy: this must not reach the client
+      return response;
     } else if (route === '/echo') {
       return new Response(request.body, {
         headers: { 'content-type': request.headers.get('content-type') ?? 'application/octet-stream' },

@@ -58,6 +58,8 @@ export interface RequestOptions {
   /** A Buffer or string is sent with content-length; an iterable of chunks is sent chunked. */
   body?: Buffer | string | Iterable<Buffer> | AsyncIterable<Buffer>;
   agent?: Agent;
+  /** The client stops reading for this long after the first chunk of the response: the server must wait. */
+  stallMs?: number;
 }
 
 /** One HTTP/1.1 request with node:http to a bound address (TCP or unix), the whole response buffered. */
@@ -68,7 +70,13 @@ export function request(address: BoundAddress, path: string, options: RequestOpt
       { ...where, path, method: options.method ?? 'GET', headers: options.headers, agent: options.agent ?? false },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('data', (chunk: Buffer) => {
+          if (chunks.length === 0 && options.stallMs) {
+            res.pause();
+            setTimeout(() => res.resume(), options.stallMs);
+          }
+          chunks.push(chunk);
+        });
         res.on('error', reject);
         res.on('end', () =>
           resolve({

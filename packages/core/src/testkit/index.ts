@@ -24,6 +24,11 @@ export interface ConformanceOptions extends HardeningOptions {
   tls?: ClientTls;
   /** ServeOptions.backendOptions for every server the kit starts (e.g. the certificate's paths). */
   backendOptions?: Record<string, unknown>;
+  /**
+   * True for an engine that closes the connection of a client that pipelines requests and reads none of
+   * the answers, once a few MB wait for it (uWebSockets.js): the kit then checks only the answers sent.
+   */
+  cutsStalledPipelines?: boolean;
   /** The backend as `--backend` takes it: a name, a package name, or a path to the package or module. */
   backend: string;
   /** Where to resolve it from (default: the current directory). */
@@ -125,6 +130,38 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         const body = randomBytes(8 * 1024 * 1024);
         const response = await request(address, '/digest', { method: 'POST', body });
         expect(JSON.parse(response.body.toString())).toEqual({ bytes: body.length, sha256: sha256(body) });
+      });
+
+      it('sends byte bodies whole and each its own, while others wait for clients that do not read yet', async () => {
+        // A server may hold a body's bytes after the app returned (the client's socket is full) and reuse
+        // buffers: one reused too early shows here as another response's bytes. Two clients pipeline
+        // requests and read nothing for a while, one of them more than the kernel holds for it (8 MiB);
+        // meanwhile others ask for the same sizes, a third of them pausing as they read.
+        const sizes = [8 * 1024, 64 * 1024 + 1, 300 * 1024, 1024 * 1024];
+        const bodyOf = (index: number, fill: number) => ({ size: sizes[index % sizes.length]!, fill });
+        const batches = [24, 12].map((length, batch) => Array.from({ length }, (_, index) => bodyOf(index, 1 + 50 * batch + index)));
+        const stalled = batches.map((batch) => {
+          const requests = batch.map(({ size, fill }, index) => `GET /bytes?size=${size}&fill=${fill} HTTP/1.1\r\nHost: x\r\n${index === batch.length - 1 ? 'Connection: close\r\n' : ''}\r\n`);
+          return rawExchange(address, requests.join(''), { stallMs: 400, encoding: null });
+        });
+        await new Promise((resolve) => setTimeout(resolve, 100)); // the stalled clients' sockets are full by now
+        const agent = keepAliveAgent({ maxSockets: 8 });
+        const others = await Promise.all(
+          Array.from({ length: 48 }, (_, index) => {
+            const { size, fill } = bodyOf(index, 101 + index);
+            return request(address, `/bytes?size=${size}&fill=${fill}`, { agent, stallMs: index % 3 === 0 ? 50 : 0 }).then(({ body }) => ({ body, size, fill }));
+          }),
+        ).finally(() => agent.destroy());
+        for (const [index, batch] of batches.entries()) {
+          const bodies = completeBodies(await stalled[index]!);
+          const expected = conformance.cutsStalledPipelines ? batch.slice(0, Math.max(8, bodies.length)) : batch;
+          expect(bodies.map((body) => body.length)).toEqual(expected.map(({ size }) => size));
+          for (const [at, { fill }] of expected.entries()) expect(bodies[at]!.every((byte) => byte === fill)).toBe(true);
+        }
+        for (const { body, size, fill } of others) {
+          expect(body.length).toBe(size);
+          expect(body.every((byte) => byte === fill)).toBe(true);
+        }
       });
 
       it('streams a chunked request body back while it arrives', async () => {
@@ -445,13 +482,36 @@ async function responseHead(address: BoundAddress, data: string): Promise<string
   }
 }
 
-/** Sends a request that says `Connection: close` and reads until the server closes. */
-async function rawExchange(address: BoundAddress, data: string): Promise<string> {
+/**
+ * Sends requests, the last saying `Connection: close`, and reads until the server closes; `stallMs`:
+ * the client reads nothing for that long first.
+ */
+async function rawExchange(address: BoundAddress, data: string): Promise<string>;
+async function rawExchange(address: BoundAddress, data: string, options: { stallMs: number; encoding: null }): Promise<Buffer>;
+async function rawExchange(address: BoundAddress, data: string, options?: { stallMs: number; encoding: null }): Promise<string | Buffer> {
   const socket = await openSocket(address);
+  socket.pause();
   socket.write(data);
+  if (options) await new Promise((resolve) => setTimeout(resolve, options.stallMs));
   const chunks: Buffer[] = [];
   for await (const chunk of socket) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('latin1');
+  const bytes = Buffer.concat(chunks);
+  return options ? bytes : bytes.toString('latin1');
+}
+
+/** The bodies of the complete responses, each with a Content-Length, that `bytes` begins with. */
+function completeBodies(bytes: Buffer): Buffer[] {
+  const bodies: Buffer[] = [];
+  for (let at = 0; ; ) {
+    const headEnd = bytes.indexOf('\r\n\r\n', at);
+    if (headEnd === -1) return bodies;
+    const length = /\r\ncontent-length: *(\d+)/i.exec(bytes.subarray(at, headEnd).toString('latin1'))?.[1];
+    if (length === undefined) throw new Error(`No Content-Length in the response at byte ${at}`);
+    const end = headEnd + 4 + Number(length);
+    if (end > bytes.length) return bodies;
+    bodies.push(bytes.subarray(headEnd + 4, end));
+    at = end;
+  }
 }
 
 function lineReader(stream: NodeJS.ReadableStream): { next(): Promise<string> } {
