@@ -4,17 +4,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { ChaussetteError, describeValue, errorCode, errorMessage, importModule } from '@chaussette/core';
 
-type Kind = 'string' | 'number or string' | 'array of strings' | 'boolean' | 'object';
+type Kind = 'string' | 'number or string' | 'array of strings' | 'boolean' | 'object' | 'object of strings';
 
 const KEYS = {
   app: 'string',
   arguments: 'array of strings',
+  mounts: 'object of strings',
   host: 'string',
   port: 'number or string',
   fd: 'number or string',
   fdName: 'string',
   bind: 'array of strings',
   backlog: 'number or string',
+  reusePort: 'boolean',
   socketMode: 'string',
   backend: 'string',
   interface: 'string',
@@ -28,6 +30,7 @@ const KEYS = {
   accessLog: 'string',
   accessLogFormat: 'string',
   proxyHeaders: 'boolean',
+  peercreds: 'boolean',
   useReloader: 'boolean',
   backendOptions: 'object',
   forwardedAllowIps: 'string',
@@ -45,13 +48,17 @@ const KEYS = {
 export type ConfigKey = keyof typeof KEYS;
 
 /** A config file's values, as the command line would give them: strings, string lists, booleans. */
-export type ConfigValues = Partial<Record<Exclude<ConfigKey, 'arguments' | 'bind' | 'factory' | 'proxyHeaders' | 'useReloader' | 'backendOptions'>, string>> & {
+export type ConfigValues = Partial<Record<Exclude<ConfigKey, 'arguments' | 'mounts' | 'bind' | 'factory' | 'proxyHeaders' | 'peercreds' | 'reusePort' | 'useReloader' | 'backendOptions'>, string>> & {
   /** Options for the backend's engine (e.g. Fastify's factory options): the file is the only place for them. */
   backendOptions?: Record<string, unknown>;
   arguments?: string[];
+  /** From `mounts: { "/api": "./api.mjs" }`, as --mount gives them: `PREFIX=APPSPEC`. */
+  mount?: string[];
   bind?: string[];
   factory?: boolean;
   proxyHeaders?: boolean;
+  peercreds?: boolean;
+  reusePort?: boolean;
   useReloader?: boolean;
 };
 
@@ -97,7 +104,7 @@ function validate(value: unknown, label: string): ConfigValues {
   for (const [key, item] of entries) {
     if (item === undefined || item === null) continue;
     const kind = KEYS[key as ConfigKey];
-    const wrong = () => new ChaussetteError(`${label}: "${key}" must be ${kind === 'array of strings' ? 'an array of strings' : kind === 'object' ? 'an object' : `a ${kind}`}, not ${describeValue(item)}`);
+    const wrong = () => new ChaussetteError(`${label}: "${key}" must be ${kind === 'array of strings' || kind === 'object of strings' ? `an ${kind}` : kind === 'object' ? 'an object' : `a ${kind}`}, not ${describeValue(item)}`);
     switch (kind) {
       case 'string':
         if (typeof item !== 'string') throw wrong();
@@ -114,6 +121,11 @@ function validate(value: unknown, label: string): ConfigValues {
       case 'object':
         if (typeof item !== 'object' || Array.isArray(item)) throw wrong();
         config[key] = item;
+        break;
+      case 'object of strings':
+        // Only `mounts`: { "/api": "./api.mjs" }, turned into what --mount gives.
+        if (typeof item !== 'object' || Array.isArray(item) || !Object.values(item).every((element) => typeof element === 'string')) throw wrong();
+        config.mount = Object.entries(item as Record<string, string>).map(([prefix, spec]) => `${prefix}=${spec}`);
         break;
       case 'array of strings': {
         // A single bind address may be given as a string.

@@ -6,9 +6,11 @@ import {
   acquireListenTargets,
   type App,
   ChaussetteError,
+  composeMounts,
   errorMessage,
   isChaussetteError,
   loadApp,
+  type LoadAppOptions,
   loadExport,
   parseTrustedProxies,
   resolveBackend,
@@ -27,6 +29,14 @@ import { type CliOptions, DEFAULTS, readCommandLine, resolveOptions, USAGE } fro
 export { type CliOptions, parseCommandLine } from './options.js';
 
 const cliDirectory = dirname(fileURLToPath(import.meta.url));
+
+/** --mount: the apps behind one dispatcher, which the backend serves as one app (none is served natively). */
+async function loadMounts(mounts: CliOptions['mounts'], options: Omit<LoadAppOptions, 'backend'>, logger: Logger): Promise<App> {
+  const loaded = await Promise.all(mounts.map(async ({ prefix, spec }) => ({ prefix, app: await loadApp(spec, options) })));
+  // Mixed kinds make one node listener: fetch apps go through the node backend's bridge.
+  const { nodeListenerFor } = await import('@chaussette/backend-node/bridge');
+  return composeMounts(loaded, (fetchApp) => nodeListenerFor(fetchApp, logger, () => 'localhost'));
+}
 
 /** Runs the chaussette command; resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -55,23 +65,27 @@ export async function main(argv: readonly string[]): Promise<number> {
       fd: options.fd,
       fdName: options.fdName,
       backlog: options.backlog,
+      reusePort: options.reusePort,
       fallback: { host: DEFAULTS.host, port: DEFAULTS.port },
     });
-    if (options.useReloader) return await runWithReloader(options, targets, cwd, logger);
+    if (options.useReloader) {
+      if (options.reusePort) {
+        throw new ChaussetteError('--reuse-port cannot be used with --use-reloader: the reloader holds the port itself, for one server at a time');
+      }
+      return await runWithReloader(options, targets, cwd, logger);
+    }
     const backend = await resolveBackend(options.backend, { searchFrom: [cwd, cliDirectory], installCommand: installCommand() });
-    for (const specifier of [options.application, options.preHook, options.postHook]) {
+    for (const specifier of [options.application, ...options.mounts.map(({ spec }) => spec), options.preHook, options.postHook]) {
       if (specifier && isTypeScript(specifier)) await enableTypeScript(specifier, [cwd, cliDirectory]);
     }
     if (options.preHook) await runHook('--pre-hook', options.preHook, options);
-    const app: App = options.application
-      ? await loadApp(options.application, {
-          cwd,
-          factory: options.factory,
-          args: options.arguments,
-          interface: options.interface,
-          backend,
-        })
-      : helloApp;
+    const loadOptions = { cwd, factory: options.factory, args: options.arguments, interface: options.interface };
+    const app: App =
+      options.mounts.length > 0
+        ? await loadMounts(options.mounts, loadOptions, logger)
+        : options.application
+          ? await loadApp(options.application, { ...loadOptions, backend })
+          : helloApp;
     logger.info(`Application is ${app.description}`);
     // Until here a signal stops us the default way (nothing is served yet); from here it is graceful,
     // also when it arrives while the sockets open.
@@ -90,6 +104,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       trustedProxies: options.proxyHeaders ? parseTrustedProxies(options.forwardedAllowIps) : undefined,
       backendOptions: options.backendOptions,
       limits: options.limits,
+      peerCredentials: options.peercreds,
     });
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
     logger.info(`Using the ${backend.name} backend${backend.engine ? ` (${backend.engine})` : ''}`);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type AppInterface, ChaussetteError, invalidOption, type Limits, parseBacklog, parseSocketMode } from '@chaussette/core';
+import { type AppInterface, ChaussetteError, invalidOption, type Limits, parseBacklog, parseMount, parseSocketMode } from '@chaussette/core';
 import type { ConfigValues } from './config.js';
 
 export const DEFAULTS = {
@@ -22,12 +22,16 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface CliOptions {
   application: string | undefined;
   arguments: string[];
+  /** --mount PREFIX=APPSPEC (and the application, at `/`, when there are mounts); empty without --mount. */
+  mounts: { prefix: string; spec: string }[];
   host: string | undefined;
   port: string | undefined;
   fd: string | undefined;
   fdName: string | undefined;
   bind: string[];
   backlog: number;
+  /** Share the ports bound with other processes (SO_REUSEPORT). */
+  reusePort: boolean;
   socketMode: number | undefined;
   backend: string;
   interface: AppInterface;
@@ -43,6 +47,8 @@ export interface CliOptions {
   accessLog: string | undefined;
   accessLogFormat: 'common' | 'combined';
   proxyHeaders: boolean;
+  /** Give apps the pid, uid and gid of unix-socket clients (SO_PEERCRED). */
+  peercreds: boolean;
   /** Restart the server when the app's files change (development). */
   useReloader: boolean;
   /** With proxyHeaders: the proxies trusted to set X-Forwarded-For (`*`: every peer). */
@@ -65,10 +71,12 @@ export interface CliOptions {
 const SPEC = {
   host: { type: 'string' },
   port: { type: 'string' },
+  mount: { type: 'string', multiple: true },
   fd: { type: 'string' },
   'fd-name': { type: 'string' },
   bind: { type: 'string', short: 'b', multiple: true },
   backlog: { type: 'string' },
+  'reuse-port': { type: 'boolean' },
   'socket-mode': { type: 'string' },
   backend: { type: 'string' },
   interface: { type: 'string' },
@@ -82,6 +90,7 @@ const SPEC = {
   'access-log': { type: 'string' },
   'access-log-format': { type: 'string' },
   'proxy-headers': { type: 'boolean' },
+  peercreds: { type: 'boolean' },
   'use-reloader': { type: 'boolean' },
   'forwarded-allow-ips': { type: 'string' },
   'limit-request-body': { type: 'string' },
@@ -114,9 +123,15 @@ Where to listen (default: --host localhost --port 8080, or the sockets systemd p
   --fd-name NAME            with systemd socket activation, the socket named NAME
   -b, --bind SPEC           host:port, [ipv6]:port, unix:/path or fd://N; repeatable
   --backlog N               listen backlog (default 2048)
+  --reuse-port              share the port with other processes that set it (SO_REUSEPORT):
+                            the kernel spreads connections over them (uws; node, fastify
+                            from Node.js 22.12)
   --socket-mode MODE        file mode of a unix socket, e.g. 660
 
 What to serve:
+  --mount PREFIX=APP        serve APP under a path prefix (e.g. /api=./api.mjs); repeatable.
+                            The app sees paths without it (req.baseUrl, request.baseUrl);
+                            the application argument, if any, is mounted at /
   --backend NAME            server engine: node (default), fastify, uws, or a package/path
   --factory                 the export is a factory: call it with the arguments
   --interface KIND          auto (default), node for (req, res), fetch for (request)
@@ -134,6 +149,8 @@ Running:
   --access-log-format F     combined (default) or common (Apache's log formats)
   --proxy-headers           take the client address from X-Forwarded-For, from trusted proxies only
   --forwarded-allow-ips IPS the trusted proxies, comma-separated, or * (default 127.0.0.1,::1)
+  --peercreds               give apps the pid, uid and gid of unix-socket clients:
+                            req.peerCredentials, request.peerCredentials (node, fastify)
 Limits (0 turns one off; see SECURITY.md):
   --limit-request-body BYTES   413 past this body size (default 100M; K, M, G suffixes)
   --limit-request-line BYTES   414 past this request line length (default 8190)
@@ -193,12 +210,14 @@ export function parseCommandLine(argv: readonly string[], config: ConfigValues =
 export function resolveOptions({ values: flags, positionals }: CommandLine, config: ConfigValues): CliOptions {
   const values = {
     ...flags,
+    mount: flags.mount ?? config.mount,
     host: flags.host ?? config.host,
     port: flags.port ?? config.port,
     fd: flags.fd ?? config.fd,
     'fd-name': flags['fd-name'] ?? config.fdName,
     bind: flags.bind ?? config.bind,
     backlog: flags.backlog ?? config.backlog,
+    'reuse-port': flags['reuse-port'] ?? config.reusePort,
     'socket-mode': flags['socket-mode'] ?? config.socketMode,
     backend: flags.backend ?? config.backend,
     interface: flags.interface ?? config.interface,
@@ -212,6 +231,7 @@ export function resolveOptions({ values: flags, positionals }: CommandLine, conf
     'access-log': flags['access-log'] ?? config.accessLog,
     'access-log-format': flags['access-log-format'] ?? config.accessLogFormat,
     'proxy-headers': flags['proxy-headers'] ?? config.proxyHeaders,
+    peercreds: flags.peercreds ?? config.peercreds,
     'use-reloader': flags['use-reloader'] ?? config.useReloader,
     'forwarded-allow-ips': flags['forwarded-allow-ips'] ?? config.forwardedAllowIps,
     'limit-request-body': flags['limit-request-body'] ?? config.limitRequestBody,
@@ -231,15 +251,19 @@ export function resolveOptions({ values: flags, positionals }: CommandLine, conf
     if (!(allowed as readonly string[]).includes(normalized)) throw invalidOption(option, value, `one of ${allowed.join(', ')}`);
     return normalized as T;
   };
+  const mounts = (values.mount ?? []).map((text) => parseMount(text));
+  if (mounts.length > 0 && application !== undefined) mounts.push({ prefix: '/', spec: application });
   return {
     application,
     arguments: args,
+    mounts,
     host: values.host,
     port: values.port,
     fd: values.fd,
     fdName: values['fd-name'],
     bind: values.bind ?? [],
     backlog: parseBacklog(values.backlog ?? DEFAULTS.backlog),
+    reusePort: values['reuse-port'] ?? false,
     socketMode: values['socket-mode'] === undefined ? undefined : parseSocketMode(values['socket-mode']),
     backend: values.backend ?? DEFAULTS.backend,
     interface: choice('--interface', values.interface, ['auto', 'node', 'fetch'], 'auto'),
@@ -253,6 +277,7 @@ export function resolveOptions({ values: flags, positionals }: CommandLine, conf
     accessLog: values['access-log'],
     accessLogFormat: choice('--access-log-format', values['access-log-format'], ['common', 'combined'], DEFAULTS.accessLogFormat),
     proxyHeaders: values['proxy-headers'] ?? false,
+    peercreds: values.peercreds ?? false,
     useReloader: values['use-reloader'] ?? false,
     forwardedAllowIps: values['forwarded-allow-ips'] ?? DEFAULTS.forwardedAllowIps,
     backendOptions: config.backendOptions,

@@ -87,8 +87,8 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
 }
 
 /** The options a child needs, as config keys; where to listen is left out (the child gets fds). */
-function childConfig(options: CliOptions): ConfigValues {
-  const config: ConfigValues = {
+function childConfig(options: CliOptions): ConfigValues & { mounts?: Record<string, string> } {
+  const config: ConfigValues & { mounts?: Record<string, string> } = {
     backend: options.backend,
     backlog: String(options.backlog),
     interface: options.interface,
@@ -99,10 +99,24 @@ function childConfig(options: CliOptions): ConfigValues {
     logFormat: options.logFormat,
     accessLogFormat: options.accessLogFormat,
     proxyHeaders: options.proxyHeaders,
+    peercreds: options.peercreds,
     forwardedAllowIps: options.forwardedAllowIps,
+    onUnhandledRejection: options.onUnhandledRejection,
     arguments: options.arguments,
   };
-  if (options.application !== undefined) config.app = options.application;
+  const { limits } = options;
+  const text = (value: number | undefined, scale = 1) => (value === undefined ? undefined : String(value / scale));
+  const given = {
+    limitRequestBody: text(limits.requestBodyBytes),
+    limitRequestLine: text(limits.requestLineBytes),
+    limitRequestHeaders: text(limits.requestHeadersBytes),
+    timeoutHeaders: text(limits.headersTimeoutMs, 1000),
+    timeoutKeepAlive: text(limits.keepAliveTimeoutMs, 1000),
+    limitConcurrency: text(limits.concurrency),
+  };
+  for (const [key, value] of Object.entries(given)) if (value !== undefined) config[key as keyof typeof given] = value;
+  if (options.mounts.length > 0) config.mounts = Object.fromEntries(options.mounts.map(({ prefix, spec }) => [prefix, spec]));
+  else if (options.application !== undefined) config.app = options.application;
   if (options.preHook !== undefined) config.preHook = options.preHook;
   if (options.postHook !== undefined) config.postHook = options.postHook;
   if (options.accessLog !== undefined) config.accessLog = options.accessLog;

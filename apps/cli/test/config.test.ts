@@ -42,7 +42,7 @@ describe('--config', () => {
   });
 
   test('unknown keys are an error that names them', async () => {
-    expectOneLineError(await runCli(['--config', 'bad-keys.config.json']), '--config bad-keys.config.json: unknown keys "workers", "prot". Known keys: app, arguments, host, port');
+    expectOneLineError(await runCli(['--config', 'bad-keys.config.json']), '--config bad-keys.config.json: unknown keys "workers", "prot". Known keys: app, arguments, mounts, host, port');
   });
 
   test('a missing file, and a value of the wrong type', async () => {

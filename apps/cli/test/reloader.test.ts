@@ -58,3 +58,17 @@ test('--use-reloader: a change reloads the app under non-stop load with zero fai
     rmSync(directory, { recursive: true, force: true });
   }
 }, 30_000);
+
+test('--use-reloader: the server it runs keeps the limits given (--limit-request-body, --limit-concurrency…)', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'chaussette-reload-'));
+  try {
+    writeFileSync(join(directory, 'app.mjs'), appSource('v1'));
+    const cli = await startCli(['--use-reloader', '--host', '127.0.0.1', '--port', '0', '--limit-request-body', '10', 'app.mjs'], { cwd: directory });
+    const where = /\((.+)\)/.exec(cli.addresses[0]!)![1]!;
+    expect((await get(where, '/', { method: 'POST', body: 'x'.repeat(11) })).status).toBe(413);
+    expect((await get(where, '/', { method: 'POST', body: 'x'.repeat(10) })).status).toBe(200);
+    expect(await cli.stop()).toBe(0);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});

@@ -4,6 +4,7 @@ import { ChaussetteError, formatAddress, resolveLimits } from '@chaussette/core'
 import {
   applyServerLimits,
   boundAddress,
+  exposePeerCredentials,
   gracefulClose,
   limitedListener,
   listenOptions,
@@ -43,6 +44,7 @@ export function isFastifyPlugin(value: unknown): value is FastifyPlugin {
 const fastifyBackend: Backend = {
   name: 'fastify',
   appKinds: ['node', 'fetch'],
+  supports: { reusePort: true, peerCredentials: true },
   recognize(value) {
     if (isFastifyInstance(value)) {
       return nativeApp(value, 'a Fastify instance (served natively)');
@@ -65,6 +67,7 @@ const fastifyBackend: Backend = {
     limitServer(instance.server, limits);
     const connections = trackConnections(instance.server);
     observeRequests(instance.server, options);
+    if (options.peerCredentials) exposePeerCredentials(instance.server);
     await instance.listen(fastifyListenOptions(target));
     reportAcceptErrors(instance.server, logger);
     const address = boundAddress(instance.server, target);

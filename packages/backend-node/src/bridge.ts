@@ -3,6 +3,7 @@ import type { ListenOptions, Socket } from 'node:net';
 import {
   type App,
   type BoundAddress,
+  ChaussetteError,
   clientAddress,
   formatAddress,
   installFastResponse,
@@ -16,6 +17,7 @@ import {
 import { guardedListener } from './errors.js';
 import { fetchListener } from './fetch-listener.js';
 import { applyServerLimits, limitedListener, reportAcceptErrors } from './limits.js';
+import { exposePeerCredentials } from './peer-credentials.js';
 
 /**
  * A whole Backend.serve() on a server of node:http's kind that `create` makes around the listener
@@ -35,6 +37,7 @@ export async function serveOnNodeServer(
   const server = create(limitedListener(nodeListenerFor(app, logger, () => origin), limits));
   applyServerLimits(server, limits);
   observeRequests(server, options);
+  if (options.peerCredentials) exposePeerCredentials(server);
   const connections = trackConnections(server, connectionEvent);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -83,6 +86,7 @@ export function observeRequests(server: Server, { accessLog, trustedProxies }: P
     }
     if (accessLog) {
       const remoteAddress = socket.remoteAddress;
+      const url = req.url ?? '/'; // as the client sent it: routers (and --mount) rewrite req.url
       res.once('close', () => {
         // The header block as sent: headers given to writeHead() never show in getHeader().
         const sent = (res as ServerResponse & { _header?: string | null })._header;
@@ -90,7 +94,7 @@ export function observeRequests(server: Server, { accessLog, trustedProxies }: P
         accessLog({
           remoteAddress,
           method: req.method ?? 'GET',
-          url: req.url ?? '/',
+          url,
           httpVersion: req.httpVersion,
           status: res.statusCode,
           bytes: Number.isInteger(length) && length >= 0 ? length : undefined,
@@ -187,7 +191,13 @@ export function gracefulClose(server: Server, stop: () => Promise<void>, connect
 export function listenOptions(target: ListenTarget): ListenOptions {
   switch (target.type) {
     case 'tcp':
-      return { host: target.host, port: target.port, backlog: target.backlog };
+      if (target.reusePort && !nodeHasReusePort()) {
+        throw new ChaussetteError(
+          `--reuse-port needs Node.js 22.12 or later with node:http (this is Node.js ${process.versions.node}); the uws backend has it on any version`,
+        );
+      }
+      // Node 20 ignores `reusePort`, hence the check above.
+      return { host: target.host, port: target.port, backlog: target.backlog, ...(target.reusePort && { reusePort: true }) };
     case 'unix':
       return { path: target.path, backlog: target.backlog };
     case 'fd':
@@ -195,6 +205,13 @@ export function listenOptions(target: ListenTarget): ListenOptions {
   }
 }
 
+/** net.Server's listen() takes `reusePort` from Node.js 22.12 and 23.1. */
+function nodeHasReusePort(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+}
+
 export { byteLength, isResponse, isValidHost, partsOf } from './response-parts.js';
 export { LazyRequest } from './lazy-request.js';
 export { applyServerLimits, limitedListener, refuse, reportAcceptErrors } from './limits.js';
+export { exposePeerCredentials, type PeerCredentials } from './peer-credentials.js';

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { forwardMissingMembers } from '@chaussette/core';
+import type { PeerCredentials } from './peer-credentials.js';
 
 const utf8 = new TextDecoder();
 const realRequest = Symbol('realRequest');
@@ -149,6 +150,16 @@ class NodeBackedRequest extends LazyRequest {
 
   get ip(): string | undefined {
     return this.#req.socket.remoteAddress;
+  }
+
+  /** With --mount: the prefix the app is mounted at (its request.url is without it). */
+  get baseUrl(): string | undefined {
+    return (this.#req as { baseUrl?: string }).baseUrl;
+  }
+
+  /** With --peercreds, on a unix socket: the client's pid, uid and gid. */
+  get peerCredentials(): PeerCredentials | undefined {
+    return (this.#req as { peerCredentials?: PeerCredentials }).peerCredentials;
   }
 
   protected target(): string {

@@ -18,6 +18,8 @@ const uwsBackend: Backend = {
   name: 'uws',
   engine: version,
   appKinds: ['node', 'fetch'],
+  // No peerCredentials: uWebSockets.js gives no access to a connection's socket.
+  supports: { reusePort: true },
   async serve(app, target, { logger, accessLog, trustedProxies, backendOptions, limits }) {
     refuseBackendOptions(backendOptions, 'uws');
     refuseFixedLimits(limits);

@@ -16,7 +16,7 @@ export interface Listener {
 export async function listen(uws: Uws, app: TemplatedApp, target: ListenTarget): Promise<Listener> {
   switch (target.type) {
     case 'tcp': {
-      const socket = await listenTcp(uws, app, target.host, target.port);
+      const socket = await listenTcp(uws, app, target.host, target.port, target.reusePort ?? false);
       if (!socket) throw await listenFailure(target);
       return { socket, address: { type: 'tcp', host: target.host, port: uws.us_socket_local_port(socket) } };
     }
@@ -30,9 +30,16 @@ export async function listen(uws: Uws, app: TemplatedApp, target: ListenTarget):
   }
 }
 
-function listenTcp(uws: Uws, app: TemplatedApp, host: string, port: number, adopt?: (socket: us_listen_socket) => void) {
+// uSockets sets SO_REUSEPORT unless told otherwise: without this, a second server on the same port
+// would share it silently instead of failing with EADDRINUSE as node:http does.
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+const LIBUS_LISTEN_DEFAULT = 0;
+type ListenWithOptions = (host: string, port: number, options: number, callback: (socket: us_listen_socket | false) => void) => void;
+
+function listenTcp(uws: Uws, app: TemplatedApp, host: string, port: number, reusePort: boolean, adopt?: (socket: us_listen_socket) => void) {
   return new Promise<us_listen_socket | false>((resolve, reject) => {
-    app.listen(host, port, (socket) => {
+    // uWebSockets.js takes (host, port, options, callback); its types list options only without a host.
+    (app.listen as unknown as ListenWithOptions).call(app, host, port, reusePort ? LIBUS_LISTEN_DEFAULT : LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
       try {
         if (socket && adopt) adopt(socket);
         resolve(socket);
@@ -64,7 +71,7 @@ function listenUnix(app: TemplatedApp, path: string, adopt?: (socket: us_listen_
 async function listenOnInheritedFd(uws: Uws, app: TemplatedApp, target: Extract<ListenTarget, { type: 'fd' }>): Promise<Listener> {
   if (target.family === 'tcp') {
     const address = inheritedTcpAddress(target.fd); // before the fd is handed over (and closed)
-    const socket = await listenTcp(uws, app, '127.0.0.1', 0, (placeholder) =>
+    const socket = await listenTcp(uws, app, '127.0.0.1', 0, false, (placeholder) =>
       adoptInheritedSocket(target.fd, { type: 'tcp', port: uws.us_socket_local_port(placeholder) }),
     );
     if (!socket) throw new ChaussetteError('uWebSockets.js could not open a placeholder socket on 127.0.0.1 to take over the inherited fd');

@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import type { ListenTarget } from './backend.js';
 import { ChaussetteError, errorCode } from './errors.js';
 import { forgetSystemdEnvironment, inspectInheritedSocket, systemdSockets } from './inherited-socket.js';
-import { type BindSpec, parseBacklog, parseBindSpec, parseFd, parsePort } from './listen-target.js';
+import { type BindSpec, formatAddress, parseBacklog, parseBindSpec, parseFd, parsePort } from './listen-target.js';
 
 export interface ListenRequest {
   /** Bind specs (`host:port`, `[::1]:port`, `unix:/path`, `fd://N`); each one becomes a target. */
@@ -14,6 +14,8 @@ export interface ListenRequest {
   /** Picks the systemd-passed socket with this name (LISTEN_FDNAMES). */
   fdName?: string;
   backlog: string | number;
+  /** --reuse-port: the ports bound here may be shared with other processes (SO_REUSEPORT). */
+  reusePort?: boolean;
   /** Used when nothing above names a socket and systemd passed none: the caller's defaults. */
   fallback: { host: string; port: number };
   env?: NodeJS.ProcessEnv;
@@ -24,6 +26,18 @@ export interface ListenRequest {
  * explicit --fd / --bind / --host and --port; then sockets from systemd; then the fallback address.
  */
 export async function acquireListenTargets(request: ListenRequest): Promise<ListenTarget[]> {
+  const targets = await acquire(request);
+  if (!request.reusePort) return targets;
+  const inherited = targets.find((target) => target.type !== 'tcp');
+  if (inherited) {
+    throw new ChaussetteError(
+      `--reuse-port applies to the ports chaussette binds itself, not to ${formatAddress(inherited)}: ${inherited.type === 'fd' ? 'an inherited socket is set up by the manager that passes it' : 'a unix socket has no port to share'}`,
+    );
+  }
+  return targets.map((target) => ({ ...target, reusePort: true }));
+}
+
+async function acquire(request: ListenRequest): Promise<ListenTarget[]> {
   const backlog = parseBacklog(request.backlog);
   const env = request.env ?? process.env;
   const given = (['bind', 'host', 'port', 'fd'] as const).filter((key) => {

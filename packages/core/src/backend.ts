@@ -36,8 +36,12 @@ export type App = NodeApp | FetchApp;
  * Core removes a stale unix socket before `serve()`, and applies the socket mode and unlinks the file after.
  */
 export type ListenTarget =
-  /** `host` is an IP literal (core resolved any name); `port` 0 asks the kernel for a free port. */
-  | { type: 'tcp'; host: string; port: number; backlog: number }
+  /**
+   * `host` is an IP literal (core resolved any name); `port` 0 asks the kernel for a free port.
+   * `reusePort` (--reuse-port): share the port with other processes that set it too (SO_REUSEPORT).
+   * Only for a backend that `supports` it; without it, the port is the server's own.
+   */
+  | { type: 'tcp'; host: string; port: number; backlog: number; reusePort?: boolean }
   | { type: 'unix'; path: string; backlog: number }
   /** An inherited socket, checked to be a listening stream socket of the given family (`path`: a unix socket's file). */
   | { type: 'fd'; fd: number; family: 'tcp' | 'unix'; path?: string; backlog: number };
@@ -74,6 +78,11 @@ export interface ServeOptions {
    * `DEFAULT_LIMITS` for the rest (`resolveLimits()`); one it cannot enforce is an error saying so.
    */
   limits?: Partial<Limits>;
+  /**
+   * Optional (--peercreds), only for a backend that `supports` it: the pid, uid and gid of a unix-socket
+   * client (SO_PEERCRED) as `req.peerCredentials` for node apps, `request.peerCredentials` for fetch apps.
+   */
+  peerCredentials?: boolean;
 }
 
 /**
@@ -137,6 +146,8 @@ export interface Backend {
   engine?: string;
   /** The app kinds `serve()` takes. Core refuses, with a clear message, an app of any other kind. */
   appKinds: readonly AppKind[];
+  /** Optional features it implements; core refuses the flags of the others, with a clear message. */
+  supports?: { reusePort?: boolean; peerCredentials?: boolean };
   /**
    * Optional: claim an exported value before core's own detection, to serve a framework natively
    * (a Fastify backend claims Fastify plugins). Return undefined to let core detect it.

@@ -42,6 +42,7 @@ export { forwardMissingMembers } from './forward-members.js';
 export { recycleBody } from './body-pool.js';
 export { installFastResponse, type ResponseParts, responseParts } from './fast-response.js';
 export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
+export { composeMounts, type Mount, parseMount } from './mounts.js';
 export { importModule, loadExport, parseExportSpecifier } from './load-module.js';
 export { listInstalledBackends, OFFICIAL_BACKENDS, resolveBackend, type ResolveBackendOptions } from './resolve-backend.js';
 export { type Listening, listenError, type RunningServer, startServer, type StartOptions } from './serve.js';

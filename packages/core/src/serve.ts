@@ -15,6 +15,7 @@ export interface StartOptions {
   trustedProxies?: ServeOptions['trustedProxies'];
   backendOptions?: ServeOptions['backendOptions'];
   limits?: ServeOptions['limits'];
+  peerCredentials?: ServeOptions['peerCredentials'];
 }
 
 export interface Listening {
@@ -39,6 +40,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       `The ${backend.name} backend cannot serve ${app.description}: it serves ${backend.appKinds.join(' and ')} apps. Pick another --backend`,
     );
   }
+  refuseUnsupported(options);
   await app.ready?.();
   const started: { handle: ServerHandle; socketFile?: OwnedSocketFile }[] = [];
   const listening: Listening[] = [];
@@ -65,6 +67,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           trustedProxies: options.trustedProxies,
           backendOptions: options.backendOptions,
           limits: options.limits,
+          peerCredentials: options.peerCredentials,
         });
       } catch (error) {
         throw listenError(error, target);
@@ -81,6 +84,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     throw error;
   }
   return { listening, close };
+}
+
+/** Flags the backend does not implement, or that none of the targets can use, are errors rather than ignored. */
+function refuseUnsupported({ backend, targets, peerCredentials }: StartOptions): void {
+  if (targets.some((target) => target.type === 'tcp' && target.reusePort) && !backend.supports?.reusePort) {
+    throw new ChaussetteError(`The ${backend.name} backend cannot share a port with other processes (--reuse-port). Use --backend node, fastify or uws`);
+  }
+  if (!peerCredentials) return;
+  if (!backend.supports?.peerCredentials) {
+    throw new ChaussetteError(`The ${backend.name} backend cannot read a client's peer credentials (--peercreds). Use --backend node or fastify`);
+  }
+  if (!targets.some((target) => target.type === 'unix' || (target.type === 'fd' && target.family === 'unix'))) {
+    throw new ChaussetteError('--peercreds gives apps the credentials of unix-socket clients, and this server listens on no unix socket: add --bind unix:/path');
+  }
 }
 
 /** Turns a failed listen() into a message that says what to do. */

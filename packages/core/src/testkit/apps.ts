@@ -94,6 +94,8 @@ function nodeFixture(events: EventEmitter): NodeListener {
       res.end(String(process.pid));
     } else if (route === '/ip') {
       res.end(String(req.socket.remoteAddress));
+    } else if (route === '/peer-credentials') {
+      res.end(JSON.stringify((req as IncomingMessage & { peerCredentials?: unknown }).peerCredentials ?? null));
     } else {
       res.writeHead(404).end('not found');
     }
@@ -181,6 +183,8 @@ function fetchFixture(events: EventEmitter): FetchHandler {
     } else if (route === '/ip') {
       // srvx's convention for the client address of a fetch request.
       return text(String((request as Request & { ip?: string }).ip));
+    } else if (route === '/peer-credentials') {
+      return text(JSON.stringify((request as Request & { peerCredentials?: unknown }).peerCredentials ?? null));
     }
     return text('not found', { status: 404 });
   };

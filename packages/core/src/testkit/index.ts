@@ -351,6 +351,44 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         }
       });
 
+      test('not on a port another server holds, even one of its own kind: EADDRINUSE, not a shared port', async () => {
+        const holder = await listeningServer();
+        try {
+          const port = (holder.address() as { port: number }).port;
+          await expect(withServer(loopback(port), async () => {})).rejects.toThrow(`Cannot listen on 127.0.0.1:${port}: the address is already in use`);
+        } finally {
+          holder.close();
+        }
+        // Engines that set SO_REUSEPORT on their own (uSockets does, on a port asked by number) would
+        // share a port with each other.
+        const free = await listeningServer();
+        const port = (free.address() as { port: number }).port;
+        await new Promise((resolve) => free.close(resolve));
+        await withServer(loopback(port), async () => {
+          await expect(withServer(loopback(port), async () => {})).rejects.toThrow(`Cannot listen on 127.0.0.1:${port}: the address is already in use`);
+        });
+      });
+
+      test('with peerCredentials, on a unix socket: the app sees the client\'s pid, uid and gid (if the backend supports it)', async (context) => {
+        if (!backend.supports?.peerCredentials) context.skip(`the ${backend.name} backend does not list peerCredentials in supports`);
+        const directory = mkdtempSync(join(tmpdir(), 'chaussette-kit-'));
+        const path = join(directory, 'app.sock');
+        try {
+          for (const kind of backend.appKinds) {
+            const server = await startServer({ app: createFixtureApps()[kind], backend, targets: [{ type: 'unix', path, backlog: 511 }], logger: recordingLogger(), backendOptions: options.backendOptions, peerCredentials: true });
+            try {
+              // This process is the client.
+              const response = await request({ type: 'unix', path }, '/peer-credentials');
+              expect(JSON.parse(response.body.toString())).toEqual({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
+            } finally {
+              await server.close(1000);
+            }
+          }
+        } finally {
+          rmSync(directory, { recursive: true, force: true });
+        }
+      });
+
       test('on an inherited fd in a child process, finishing an in-flight request on SIGTERM', async () => {
         const parent = await listeningServer();
         const port = (parent.address() as { port: number }).port;

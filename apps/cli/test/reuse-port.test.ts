@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { type CliProcess, freePort, get, killAll, listeningSocket, runCli, startCli } from './helpers.js';
+
+afterEach(killAll);
+
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+const nodeHasReusePort = major > 22 || (major === 22 && minor >= 12);
+const BACKENDS_ON_NODE_HTTP = ['node', 'fastify'];
+
+function expectOneLineError(result: { code: number | null; stderr: string }, fragment: string | RegExp): void {
+  expect(result.code).toBe(1);
+  const lines = result.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(fragment);
+}
+
+/** Asks until both processes have answered: the kernel spreads new connections over a shared port. */
+async function pidsAnswering(where: string, workers: CliProcess[]): Promise<Set<number>> {
+  const pids = new Set<number>();
+  for (let attempt = 0; attempt < 200 && pids.size < workers.length; attempt++) {
+    pids.add((JSON.parse((await get(where)).body) as { pid: number }).pid);
+  }
+  return pids;
+}
+
+describe('--reuse-port', () => {
+  const sharing = (backend: string) => async () => {
+    const port = await freePort();
+    const args = ['fetch-workers.mjs', '--backend', backend, '--host', '127.0.0.1', '--port', String(port), '--reuse-port'];
+    const workers = [await startCli(args), await startCli(args)];
+    expect(await pidsAnswering(`127.0.0.1:${port}`, workers)).toEqual(new Set(workers.map((worker) => worker.child.pid)));
+    for (const worker of workers) expect(await worker.stop()).toBe(0);
+  };
+
+  test('uws: two processes share one port, and both get connections', sharing('uws'));
+
+  test.runIf(nodeHasReusePort).each(BACKENDS_ON_NODE_HTTP)('%s: two processes share one port, and both get connections', (backend) => sharing(backend)());
+
+  test.runIf(!nodeHasReusePort).each(BACKENDS_ON_NODE_HTTP)('%s before Node.js 22.12: one line that says which version has it', async (backend) => {
+    expectOneLineError(
+      await runCli(['--backend', backend, '--host', '127.0.0.1', '--port', '0', '--reuse-port']),
+      `--reuse-port needs Node.js 22.12 or later with node:http (this is Node.js ${process.versions.node}); the uws backend has it on any version`,
+    );
+  });
+
+  test.each(['node', 'fastify', 'uws'])('%s without it: a port another server holds is refused, not shared', async (backend) => {
+    const { server, port } = await listeningSocket();
+    try {
+      expectOneLineError(
+        await runCli(['--backend', backend, '--host', '127.0.0.1', '--port', String(port)]),
+        `Cannot listen on 127.0.0.1:${port}: the address is already in use`,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
+  test('uws without it: a second chaussette on the same port fails, where uSockets would share it', async () => {
+    const port = await freePort();
+    const first = await startCli(['fetch-workers.mjs', '--backend', 'uws', '--host', '127.0.0.1', '--port', String(port)]);
+    expectOneLineError(
+      await runCli(['fetch-workers.mjs', '--backend', 'uws', '--host', '127.0.0.1', '--port', String(port)]),
+      `Cannot listen on 127.0.0.1:${port}: the address is already in use`,
+    );
+    expect(await first.stop()).toBe(0);
+  });
+
+  test('with an inherited socket: one line saying the manager sets that socket up', async () => {
+    const { server, fd } = await listeningSocket();
+    try {
+      expectOneLineError(
+        await runCli(['--fd', '3', '--reuse-port'], { stdio: ['ignore', 'pipe', 'pipe', fd] }),
+        /--reuse-port applies to the ports chaussette binds itself, not to fd:\/\/3: an inherited socket is set up by the manager that passes it$/,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
+  test.each([
+    [['--bind', 'unix:/tmp/chaussette-reuse.sock'], /--reuse-port applies to the ports chaussette binds itself, not to unix:\/tmp\/chaussette-reuse\.sock: a unix socket has no port/],
+    [['--port', '0', '--use-reloader'], /--reuse-port cannot be used with --use-reloader/],
+  ])('with %j: one line saying why not', async (args, message) => {
+    expectOneLineError(await runCli([...args, '--reuse-port']), message);
+  });
+});

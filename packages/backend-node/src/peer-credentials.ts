@@ -1,0 +1,55 @@
+// --peercreds: the pid, uid and gid of the process at the other end of a unix socket, as the kernel
+// recorded them when it connected (SO_PEERCRED). Node.js has no API for it: getsockopt() is called
+// through koffi, an optional peer dependency loaded only when the flag is given.
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import { ChaussetteError, errorMessage } from '@chaussette/core';
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+const credentialsOf = Symbol('peerCredentials');
+
+type Getsockopt = (fd: number, level: number, option: number, value: Buffer, length: number[]) => number;
+let getsockopt: Getsockopt | undefined;
+
+function loadGetsockopt(): Getsockopt {
+  if (getsockopt) return getsockopt;
+  if (process.platform !== 'linux') throw new ChaussetteError(`--peercreds reads SO_PEERCRED, which chaussette supports on Linux only, not on ${process.platform}`);
+  let koffi: typeof import('koffi');
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  } catch (error) {
+    throw new ChaussetteError(`--peercreds needs the koffi package, to call getsockopt(): run \`npm install koffi\` (${errorMessage(error)})`, { cause: error });
+  }
+  const call = koffi.load('libc.so.6').func('int getsockopt(int fd, int level, int option, _Out_ uint8_t *value, _Inout_ uint32_t *length)');
+  getsockopt = (fd, level, option, value, length) => call(fd, level, option, value, length) as number;
+  return getsockopt;
+}
+
+/**
+ * Gives every request on a unix-socket connection of `server` a `peerCredentials` property (`{ pid,
+ * uid, gid }`), read once per connection; requests over TCP have none. Throws, with what to do, if
+ * getsockopt() cannot be loaded.
+ */
+export function exposePeerCredentials(server: Server): void {
+  const read = loadGetsockopt();
+  server.on('connection', (socket: Socket) => {
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (fd === undefined || fd < 0 || socket.remoteFamily !== undefined) return; // TCP has a remote family; unix sockets none
+    const value = Buffer.alloc(12);
+    if (read(fd, SOL_SOCKET, SO_PEERCRED, value, [12]) !== 0) return;
+    (socket as Socket & { [credentialsOf]?: PeerCredentials })[credentialsOf] = { pid: value.readInt32LE(0), uid: value.readUInt32LE(4), gid: value.readUInt32LE(8) };
+  });
+  // Before the app's own 'request' listener, so that node apps (and Fastify's raw request) see it.
+  server.prependListener('request', (req: { socket: Socket; peerCredentials?: PeerCredentials }) => {
+    const credentials = (req.socket as Socket & { [credentialsOf]?: PeerCredentials })[credentialsOf];
+    if (credentials) req.peerCredentials = credentials;
+  });
+}
