@@ -59,14 +59,15 @@ test('--use-reloader: a change reloads the app under non-stop load with zero fai
   }
 }, 30_000);
 
-test('--use-reloader: the server it runs keeps the limits given (--limit-request-body, --limit-concurrency…)', async () => {
+test('--use-reloader: the server it runs keeps the limits and mounts given', async () => {
   const directory = mkdtempSync(join(tmpdir(), 'chaussette-reload-'));
   try {
     writeFileSync(join(directory, 'app.mjs'), appSource('v1'));
-    const cli = await startCli(['--use-reloader', '--host', '127.0.0.1', '--port', '0', '--limit-request-body', '10', 'app.mjs'], { cwd: directory });
+    const cli = await startCli(['--use-reloader', '--host', '127.0.0.1', '--port', '0', '--limit-request-body', '10', '--mount', '/m=app.mjs'], { cwd: directory });
     const where = /\((.+)\)/.exec(cli.addresses[0]!)![1]!;
-    expect((await get(where, '/', { method: 'POST', body: 'x'.repeat(11) })).status).toBe(413);
-    expect((await get(where, '/', { method: 'POST', body: 'x'.repeat(10) })).status).toBe(200);
+    expect((await get(where, '/m', { method: 'POST', body: 'x'.repeat(11) })).status).toBe(413);
+    expect((await get(where, '/m', { method: 'POST', body: 'x'.repeat(10) })).status).toBe(200);
+    expect((await get(where, '/elsewhere')).status).toBe(404);
     expect(await cli.stop()).toBe(0);
   } finally {
     rmSync(directory, { recursive: true, force: true });
