@@ -8,6 +8,7 @@ import {
   ChaussetteError,
   composeMounts,
   errorMessage,
+  formatAddress,
   isChaussetteError,
   loadApp,
   type LoadAppOptions,
@@ -31,11 +32,11 @@ export { type CliOptions, parseCommandLine } from './options.js';
 const cliDirectory = dirname(fileURLToPath(import.meta.url));
 
 /** --mount: the apps behind one dispatcher, which the backend serves as one app (none is served natively). */
-async function loadMounts(mounts: CliOptions['mounts'], options: Omit<LoadAppOptions, 'backend'>, logger: Logger): Promise<App> {
+async function loadMounts(mounts: CliOptions['mounts'], options: Omit<LoadAppOptions, 'backend'>, logger: Logger, origin: () => string): Promise<App> {
   const loaded = await Promise.all(mounts.map(async ({ prefix, spec }) => ({ prefix, app: await loadApp(spec, options) })));
   // Mixed kinds make one node listener: fetch apps go through the node backend's bridge.
   const { nodeListenerFor } = await import('@chaussette/backend-node/bridge');
-  return composeMounts(loaded, (fetchApp) => nodeListenerFor(fetchApp, logger, () => 'localhost'));
+  return composeMounts(loaded, (fetchApp) => nodeListenerFor(fetchApp, logger, origin));
 }
 
 /** Runs the chaussette command; resolves with the exit code. */
@@ -79,10 +80,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (specifier && isTypeScript(specifier)) await enableTypeScript(specifier, [cwd, cliDirectory]);
     }
     if (options.preHook) await runHook('--pre-hook', options.preHook, options);
+    let origin = 'localhost'; // for the URL of a request without a Host header: the bound address, once known
     const loadOptions = { cwd, factory: options.factory, args: options.arguments, interface: options.interface };
     const app: App =
       options.mounts.length > 0
-        ? await loadMounts(options.mounts, loadOptions, logger)
+        ? await loadMounts(options.mounts, loadOptions, logger, () => origin)
         : options.application
           ? await loadApp(options.application, { ...loadOptions, backend })
           : helloApp;
@@ -106,6 +108,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       limits: options.limits,
       peerCredentials: options.peercreds,
     });
+    const tcp = server.listening.find(({ bound }) => bound.type === 'tcp');
+    if (tcp) origin = formatAddress(tcp.bound);
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
     logger.info(`Using the ${backend.name} backend${backend.engine ? ` (${backend.engine})` : ''}`);
     process.send?.({ chaussette: 'serving' }); // to a parent that asked with an IPC channel (--use-reloader)

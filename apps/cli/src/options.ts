@@ -253,6 +253,9 @@ export function resolveOptions({ values: flags, positionals }: CommandLine, conf
   };
   const mounts = (values.mount ?? []).map((text) => parseMount(text));
   if (mounts.length > 0 && application !== undefined) mounts.push({ prefix: '/', spec: application });
+  const prefixes = mounts.map(({ prefix }) => prefix);
+  const twice = prefixes.find((prefix, index) => prefixes.indexOf(prefix) !== index);
+  if (twice) throw new ChaussetteError(`Two apps are mounted at ${twice}${twice === '/' ? ' (the application argument is mounted at /)' : ''}: give each prefix one app`);
   return {
     application,
     arguments: args,

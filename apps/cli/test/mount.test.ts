@@ -27,6 +27,10 @@ describe.each(['node', 'fastify', 'uws'])('--mount, %s backend', (backend) => {
     expect((await json(where, '/api/admin/users')).body).toEqual({ kind: 'node', url: '/users', baseUrl: '/api/admin', originalUrl: '/api/admin/users' });
     expect((await json(where, '/apix')).body).toEqual({ kind: 'node', url: '/apix', baseUrl: null, originalUrl: null });
     expect((await json(where, '/api/echo', { method: 'POST', body: 'posted' })).body).toMatchObject({ kind: 'fetch', url: '/echo', body: 'posted' });
+    // Dot segments are resolved before routing, as URL does for fetch apps: the app they lead to answers.
+    expect((await json(where, '/api/admin/../items')).body).toMatchObject({ kind: 'fetch', url: '/items', baseUrl: '/api' });
+    // (The app at / gets the target as node apps always do: as the client sent it.)
+    expect((await json(where, '/api/%2e%2e/apix')).body).toEqual({ kind: 'node', url: '/api/%2e%2e/apix', baseUrl: null, originalUrl: null });
     expect(await cli.stop()).toBe(0);
   });
 
@@ -50,6 +54,8 @@ describe('--mount errors, one line each', () => {
     [['--mount', 'api=mount-probe.mjs:node'], 'Invalid --mount "api=mount-probe.mjs:node": the prefix must be a path such as /api'],
     [['--mount', '/api'], 'Invalid --mount "/api": expected PREFIX=APP'],
     [['--mount', '/a=mount-probe.mjs:node', '--mount', '/a/=mount-probe.mjs:fetch'], 'Two apps are mounted at /a: give each prefix one app'],
+    [['--mount', '/=mount-probe.mjs:node', 'mount-probe.mjs:fetch'], 'Two apps are mounted at / (the application argument is mounted at /)'],
+    [['--mount', '/a/../b=mount-probe.mjs:node'], 'no . or .. segments'],
   ])('%j', async (args, message) => {
     const result = await runCli([...args, '--port', '0']);
     expect(result.code).toBe(1);

@@ -4,7 +4,7 @@ import { type CliProcess, freePort, get, killAll, listeningSocket, runCli, start
 afterEach(killAll);
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-const nodeHasReusePort = major > 22 || (major === 22 && minor >= 12);
+const nodeHasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 const BACKENDS_ON_NODE_HTTP = ['node', 'fastify'];
 
 function expectOneLineError(result: { code: number | null; stderr: string }, fragment: string | RegExp): void {

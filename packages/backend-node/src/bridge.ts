@@ -208,7 +208,7 @@ export function listenOptions(target: ListenTarget): ListenOptions {
 /** net.Server's listen() takes `reusePort` from Node.js 22.12 and 23.1. */
 function nodeHasReusePort(): boolean {
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  return major > 22 || (major === 22 && minor >= 12);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
 export { byteLength, isResponse, isValidHost, partsOf } from './response-parts.js';

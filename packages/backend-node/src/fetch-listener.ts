@@ -48,7 +48,9 @@ function writeResponse(response: Response, req: IncomingMessage, res: ServerResp
   }
   if (res.destroyed) {
     // The client is gone: stop the app's stream, if it has one.
-    if (!responseParts(response)) void response.body?.cancel().catch(() => {});
+    const kept = responseParts(response);
+    if (kept) recycleBody(kept.body);
+    else void response.body?.cancel().catch(() => {});
     return;
   }
   const isHead = req.method === 'HEAD';
@@ -59,7 +61,10 @@ function writeResponse(response: Response, req: IncomingMessage, res: ServerResp
     if (parts.body !== null && !parts.hasContentLength) headers.push('content-length', String(byteLength(parts.body)));
     res.writeHead(parts.status, statusText, headers);
     const body = parts.body;
-    if (isHead || body === null) res.end();
+    if (isHead || body === null) {
+      res.end();
+      recycleBody(body); // never written
+    }
     else if (typeof body === 'string') res.end(body);
     else res.end(body, () => recycleBody(body)); // 'finish': the bytes are out of node's hands
     return;

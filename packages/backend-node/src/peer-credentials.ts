@@ -28,9 +28,13 @@ function loadGetsockopt(): Getsockopt {
   } catch (error) {
     throw new ChaussetteError(`--peercreds needs the koffi package, to call getsockopt(): run \`npm install koffi\` (${errorMessage(error)})`, { cause: error });
   }
-  const call = koffi.load('libc.so.6').func('int getsockopt(int fd, int level, int option, _Out_ uint8_t *value, _Inout_ uint32_t *length)');
-  getsockopt = (fd, level, option, value, length) => call(fd, level, option, value, length) as number;
-  return getsockopt;
+  try {
+    const call = koffi.load('libc.so.6').func('int getsockopt(int fd, int level, int option, _Out_ uint8_t *value, _Inout_ uint32_t *length)');
+    getsockopt = (fd, level, option, value, length) => call(fd, level, option, value, length) as number;
+    return getsockopt;
+  } catch (error) {
+    throw new ChaussetteError(`--peercreds could not load getsockopt() from glibc's libc.so.6 (${errorMessage(error)}): it needs a glibc Linux`, { cause: error });
+  }
 }
 
 /**

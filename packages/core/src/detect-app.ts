@@ -55,7 +55,7 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
     }
     if (Symbol.for('skip-override') in value || Symbol.for('fastify.display-name') in value) {
       throw new ChaussetteError(
-        `${label} is a Fastify plugin: serve it as the application (not under --mount) with --backend fastify (installed with npm install @chaussette/backend-fastify)`,
+        `${label} is a Fastify plugin: serve it with --backend fastify, as the only app (a plugin cannot be mounted with --mount; installed with npm install @chaussette/backend-fastify)`,
       );
     }
     if (typeof shape.handle === 'function' && typeof shape.use === 'function') {

@@ -88,7 +88,7 @@ describe('toApp', () => {
 
   test('a function fastify-plugin marked is sent to the Fastify backend', () => {
     const plugin = Object.assign(async (_fastify: unknown, _options: unknown) => {}, { [Symbol.for('skip-override')]: true });
-    expect(() => toApp(plugin, 'routes.js:default')).toThrow('routes.js:default is a Fastify plugin: serve it as the application (not under --mount) with --backend fastify');
+    expect(() => toApp(plugin, 'routes.js:default')).toThrow('routes.js:default is a Fastify plugin: serve it with --backend fastify, as the only app');
   });
 
   test('--interface overrides detection by parameter count', () => {

@@ -20,9 +20,14 @@ export function parseMount(text: string, option = '--mount'): { prefix: string; 
   return { prefix: normalizePrefix(text.slice(0, equals), option, text), spec };
 }
 
+// Path segments of RFC 3986 characters, as a request path arrives (percent-encoded), without `.` or `..`.
+const PREFIX = /^\/$|^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@%]+)+\/?$/;
+
 function normalizePrefix(prefix: string, option: string, text = prefix): string {
-  if (!prefix.startsWith('/') || /[?#\s]/.test(prefix) || prefix.includes('//')) {
-    throw new ChaussetteError(`Invalid ${option} ${JSON.stringify(text)}: the prefix must be a path such as /api (starting with /, without ? or #)`);
+  if (!PREFIX.test(prefix)) {
+    throw new ChaussetteError(
+      `Invalid ${option} ${JSON.stringify(text)}: the prefix must be a path such as /api (starting with /; letters, digits and -._~!$&'()*+,;=:@%, percent-encoded otherwise; no . or .. segments)`,
+    );
   }
   return prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
 }
@@ -68,10 +73,21 @@ function route<T extends { prefix: string }>(mounts: readonly T[], path: string)
 const NOT_FOUND = 'Not Found: no app is mounted at this path\n';
 const EXTRAS = ['ip', 'peerCredentials'];
 
+/**
+ * The request target as the fetch dispatcher routes it (WHATWG URL's path: `..`, `%2e` and `\\`
+ * resolved, an absolute-form target reduced to its path), so that `/api/../admin` goes to the same app
+ * whatever the app kinds. Targets without those characters, nearly all, are taken as they are.
+ */
+function normalizedTarget(target: string): string {
+  if (target.startsWith('/') && !/[.%\\]/.test(target)) return target;
+  const url = new URL(target, 'http://mount.invalid');
+  return url.pathname + url.search;
+}
+
 function nodeDispatcher(mounts: readonly { prefix: string; listener: NodeListener }[]): NodeListener {
   return (req, res) => {
     const url = req.url ?? '/';
-    const found = route(mounts, url);
+    const found = route(mounts, normalizedTarget(url));
     if (!found) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(NOT_FOUND);
       return;
