@@ -64,9 +64,11 @@ function writeResponse(response: Response, req: IncomingMessage, res: ServerResp
     if (isHead || body === null) {
       res.end();
       recycleBody(body); // never written
+    } else if (typeof body === 'string') {
+      res.end(body);
+    } else {
+      res.end(body, () => recycleBody(body)); // 'finish': the bytes are out of node's hands
     }
-    else if (typeof body === 'string') res.end(body);
-    else res.end(body, () => recycleBody(body)); // 'finish': the bytes are out of node's hands
     return;
   }
   const body = response.body;

@@ -154,7 +154,7 @@ class ChaussetteResponse {
     }
     return this.#headers;
   }
-  /** Nothing reads a kept body but the server: unused until the real Response exists. */
+  /** Nothing reads a kept body but the server: unused until a backend took it, or the real Response exists. */
   get bodyUsed(): boolean {
     return this.#sent || (this.#native?.bodyUsed ?? false);
   }
