@@ -52,8 +52,8 @@ export type ConfigValues = Partial<Record<Exclude<ConfigKey, 'arguments' | 'moun
   /** Options for the backend's engine (e.g. Fastify's factory options): the file is the only place for them. */
   backendOptions?: Record<string, unknown>;
   arguments?: string[];
-  /** From `mounts: { "/api": "./api.mjs" }`, as --mount gives them: `PREFIX=APPSPEC`. */
-  mount?: string[];
+  /** `{ "/api": "./api.mjs" }`: each entry a --mount. */
+  mounts?: Record<string, string>;
   bind?: string[];
   factory?: boolean;
   proxyHeaders?: boolean;
@@ -123,9 +123,8 @@ function validate(value: unknown, label: string): ConfigValues {
         config[key] = item;
         break;
       case 'object of strings':
-        // Only `mounts`: { "/api": "./api.mjs" }, turned into what --mount gives.
         if (typeof item !== 'object' || Array.isArray(item) || !Object.values(item).every((element) => typeof element === 'string')) throw wrong();
-        config.mount = Object.entries(item as Record<string, string>).map(([prefix, spec]) => `${prefix}=${spec}`);
+        config[key] = item;
         break;
       case 'array of strings': {
         // A single bind address may be given as a string.

@@ -210,7 +210,7 @@ export function parseCommandLine(argv: readonly string[], config: ConfigValues =
 export function resolveOptions({ values: flags, positionals }: CommandLine, config: ConfigValues): CliOptions {
   const values = {
     ...flags,
-    mount: flags.mount ?? config.mount,
+    mount: flags.mount ?? (config.mounts && Object.entries(config.mounts).map(([prefix, spec]) => `${prefix}=${spec}`)),
     host: flags.host ?? config.host,
     port: flags.port ?? config.port,
     fd: flags.fd ?? config.fd,

@@ -87,8 +87,8 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
 }
 
 /** The options a child needs, as config keys; where to listen is left out (the child gets fds). */
-function childConfig(options: CliOptions): ConfigValues & { mounts?: Record<string, string> } {
-  const config: ConfigValues & { mounts?: Record<string, string> } = {
+function childConfig(options: CliOptions): ConfigValues {
+  const config: ConfigValues = {
     backend: options.backend,
     backlog: String(options.backlog),
     interface: options.interface,

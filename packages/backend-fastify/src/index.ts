@@ -4,7 +4,6 @@ import { ChaussetteError, formatAddress, resolveLimits } from '@chaussette/core'
 import {
   applyServerLimits,
   boundAddress,
-  exposePeerCredentials,
   gracefulClose,
   limitedListener,
   listenOptions,
@@ -67,7 +66,6 @@ const fastifyBackend: Backend = {
     limitServer(instance.server, limits);
     const connections = trackConnections(instance.server);
     observeRequests(instance.server, options);
-    if (options.peerCredentials) exposePeerCredentials(instance.server);
     await instance.listen(fastifyListenOptions(target));
     reportAcceptErrors(instance.server, logger);
     const address = boundAddress(instance.server, target);

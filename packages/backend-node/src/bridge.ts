@@ -37,7 +37,6 @@ export async function serveOnNodeServer(
   const server = create(limitedListener(nodeListenerFor(app, logger, () => origin), limits));
   applyServerLimits(server, limits);
   observeRequests(server, options);
-  if (options.peerCredentials) exposePeerCredentials(server);
   const connections = trackConnections(server, connectionEvent);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -70,9 +69,14 @@ export function nodeListenerFor(app: App, logger: Logger, origin: () => string):
  * The per-request options of ServeOptions for a node:http server, before the app sees the request:
  * with `trustedProxies`, `req.socket.remoteAddress` becomes the client's address from X-Forwarded-For
  * (for this request: the next one on the connection is judged again); with `accessLog`, one entry per
- * response, when it is complete or the client left. Costs nothing when neither is set.
+ * response, when it is complete or the client left; with `peerCredentials`, `req.peerCredentials` on
+ * unix sockets (see exposePeerCredentials). Costs nothing when none is set.
  */
-export function observeRequests(server: Server, { accessLog, trustedProxies }: Pick<ServeOptions, 'accessLog' | 'trustedProxies'>): void {
+export function observeRequests(
+  server: Server,
+  { accessLog, trustedProxies, peerCredentials }: Pick<ServeOptions, 'accessLog' | 'trustedProxies' | 'peerCredentials'>,
+): void {
+  if (peerCredentials) exposePeerCredentials(server);
   if (!accessLog && !trustedProxies) return;
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
