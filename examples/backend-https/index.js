@@ -14,6 +14,8 @@ const httpsBackend = {
   name: 'https',
   engine: `node:https, OpenSSL ${process.versions.openssl}`,
   appKinds: ['node', 'fetch'],
+  // The bridge's WebSockets work on TLS sockets as they are (wss://).
+  supports: { websocket: true },
   async serve(app, target, options) {
     const { cert, key } = readCertificate(options.backendOptions ?? {});
     // node:https's Server is node:http's on TLS sockets, whose requests arrive on 'secureConnection'.

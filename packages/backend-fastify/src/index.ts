@@ -1,16 +1,18 @@
 import type { Server } from 'node:http';
-import type { App, Backend, Limits, ListenTarget, Logger, NodeListener } from '@chaussette/core';
+import type { App, Backend, FetchServer, Limits, ListenTarget, Logger, NodeListener } from '@chaussette/core';
 import { ChaussetteError, formatAddress, resolveLimits } from '@chaussette/core';
 import {
   applyServerLimits,
   boundAddress,
   gracefulClose,
+  handleUpgrades,
   limitedListener,
   listenOptions,
   nodeListenerFor,
   observeRequests,
   reportAcceptErrors,
   trackConnections,
+  WebSocketHub,
 } from '@chaussette/backend-node/bridge';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
@@ -43,7 +45,7 @@ export function isFastifyPlugin(value: unknown): value is FastifyPlugin {
 const fastifyBackend: Backend = {
   name: 'fastify',
   appKinds: ['node', 'fetch'],
-  supports: { reusePort: true, peerCredentials: true },
+  supports: { reusePort: true, peerCredentials: true, websocket: true },
   recognize(value) {
     if (isFastifyInstance(value)) {
       return nativeApp(value, 'a Fastify instance (served natively)');
@@ -57,7 +59,8 @@ const fastifyBackend: Backend = {
     const { logger } = options;
     let origin = 'localhost';
     const limits = resolveLimits(options.limits);
-    const instance = fastifyFor(app, logger, () => origin, options.backendOptions ?? {}, options.limits?.requestBodyBytes);
+    const websockets = app.kind === 'fetch' && app.websocket ? new WebSocketHub(app.websocket, logger) : undefined;
+    const instance = fastifyFor(app, logger, () => origin, options.backendOptions ?? {}, options.limits?.requestBodyBytes, websockets?.fetchServer);
     if (instance.server.listening) {
       throw new ChaussetteError(
         'A Fastify instance listens on one socket only, and it already does: give one --bind or --fd, or export a plugin (served once per socket)',
@@ -66,12 +69,14 @@ const fastifyBackend: Backend = {
     limitServer(instance.server, limits);
     const connections = trackConnections(instance.server);
     observeRequests(instance.server, options);
+    // A Fastify app's own upgrades (@fastify/websocket) are Fastify's: these are a fetch or node app's.
+    handleUpgrades(instance.server, app, { websockets, connections, logger, origin: () => origin, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
     await instance.listen(fastifyListenOptions(target));
     reportAcceptErrors(instance.server, logger);
     const address = boundAddress(instance.server, target);
     if (address.type === 'tcp') origin = formatAddress(address);
     // fastify.close() runs the onClose hooks; requests meanwhile are answered, with Connection: close.
-    return { address, close: gracefulClose(instance.server, () => instance.close(), connections) };
+    return { address, close: gracefulClose(instance.server, () => instance.close(), connections, websockets) };
   },
 };
 export default fastifyBackend;
@@ -113,6 +118,7 @@ function fastifyFor(
   origin: () => string,
   factoryOptions: Readonly<Record<string, unknown>>,
   bodyLimit: number | undefined,
+  fetchServer: FetchServer | undefined,
 ): FastifyInstance {
   const given = Object.keys(factoryOptions);
   if (isFastifyInstance(app.source)) {
@@ -147,7 +153,7 @@ function fastifyFor(
     return instance;
   }
   // A node or fetch app: every method and path to it, with the request body left unread for the app.
-  const listener = nodeListenerFor(app, logger, origin);
+  const listener = nodeListenerFor(app, logger, origin, fetchServer);
   instance.removeAllContentTypeParsers();
   instance.addContentTypeParser('*', (_request, _payload, done) => done(null));
   instance.all('*', (request, reply) => {

@@ -9,6 +9,7 @@ import {
   installFastResponse,
   type ListenTarget,
   type Logger,
+  type FetchServer,
   type NodeListener,
   resolveLimits,
   type ServeOptions,
@@ -18,6 +19,7 @@ import { guardedListener } from './errors.js';
 import { fetchListener } from './fetch-listener.js';
 import { applyServerLimits, limitedListener, reportAcceptErrors } from './limits.js';
 import { exposePeerCredentials } from './peer-credentials.js';
+import { NO_WEBSOCKETS, WebSocketHub } from './websocket.js';
 
 /**
  * A whole Backend.serve() on a server of node:http's kind that `create` makes around the listener
@@ -34,10 +36,12 @@ export async function serveOnNodeServer(
   const { logger } = options;
   let origin = 'localhost';
   const limits = resolveLimits(options.limits);
-  const server = create(limitedListener(nodeListenerFor(app, logger, () => origin), limits));
+  const websockets = app.kind === 'fetch' && app.websocket ? new WebSocketHub(app.websocket, logger) : undefined;
+  const server = create(limitedListener(nodeListenerFor(app, logger, () => origin, websockets?.fetchServer), limits));
   applyServerLimits(server, limits);
   observeRequests(server, options);
   const connections = trackConnections(server, connectionEvent);
+  handleUpgrades(server, app, { websockets, connections, logger, origin: () => origin, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listenOptions(target), () => {
@@ -50,8 +54,49 @@ export async function serveOnNodeServer(
   if (address.type === 'tcp') origin = formatAddress(address);
   return {
     address,
-    close: gracefulClose(server, () => new Promise<void>((resolve) => server.close(() => resolve())), connections),
+    close: gracefulClose(server, () => new Promise<void>((resolve) => server.close(() => resolve())), connections, websockets),
   };
+}
+
+/**
+ * Requests to switch protocols, on a node:http server: a fetch app's WebSocket handshakes (see
+ * WebSocketHub), or a node app's own 'upgrade' listener. Without either, node:http answers them as
+ * plain requests.
+ */
+export function handleUpgrades(
+  server: Server,
+  app: App,
+  {
+    websockets,
+    connections,
+    logger,
+    origin,
+    accessLog,
+    trustedProxies,
+  }: { websockets?: WebSocketHub; connections: ConnectionTracker; logger: Logger; origin: () => string } & Pick<ServeOptions, 'accessLog' | 'trustedProxies'>,
+): void {
+  if (websockets && app.kind === 'fetch') {
+    const upgrade = websockets.upgradeListener(app.fetch, origin, (req, res) => observeRequest(req, res, { accessLog, trustedProxies }));
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      connections.release(socket); // the hub closes it, with 1001, at shutdown
+      upgrade(req, socket, head);
+    });
+  } else if (app.kind === 'node' && app.upgrade) {
+    const upgrade = app.upgrade;
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      try {
+        const result = upgrade(req, socket, head) as { then?: unknown } | undefined;
+        if (typeof result?.then === 'function') (result as Promise<unknown>).then(undefined, (error: unknown) => upgradeFailed(req, socket, error, logger));
+      } catch (error) {
+        upgradeFailed(req, socket, error, logger);
+      }
+    });
+  }
+}
+
+function upgradeFailed(req: IncomingMessage, socket: Socket, error: unknown, logger: Logger): void {
+  logger.error({ err: error }, `Error in the app while upgrading ${req.method} ${req.url}`);
+  if (!socket.destroyed) socket.end('HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
 }
 
 /**
@@ -59,10 +104,10 @@ export async function serveOnNodeServer(
  * app through the lazy Request bridge. Any backend built on a node:http server can use it
  * (`@chaussette/backend-node/bridge`). `origin` gives the host for request URLs without a Host header.
  */
-export function nodeListenerFor(app: App, logger: Logger, origin: () => string): NodeListener {
+export function nodeListenerFor(app: App, logger: Logger, origin: () => string, server: FetchServer = NO_WEBSOCKETS): NodeListener {
   if (app.kind === 'node') return guardedListener(app.listener, logger);
   installFastResponse();
-  return fetchListener(app.fetch, logger, origin);
+  return fetchListener(app.fetch, logger, origin, server);
 }
 
 /**
@@ -78,38 +123,41 @@ export function observeRequests(
 ): void {
   if (peerCredentials) exposePeerCredentials(server);
   if (!accessLog && !trustedProxies) return;
-  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
-    const socket = req.socket as Socket & { remoteAddress?: string };
-    if (trustedProxies) {
-      if (Object.hasOwn(socket, 'remoteAddress')) delete socket.remoteAddress; // the previous request's client
-      const peer = socket.remoteAddress;
-      const forwarded = req.headers['x-forwarded-for'];
-      const client = clientAddress(peer, Array.isArray(forwarded) ? forwarded.join(',') : forwarded, trustedProxies);
-      if (client !== peer) Object.defineProperty(socket, 'remoteAddress', { value: client, configurable: true, enumerable: true });
-    }
-    if (accessLog) {
-      const remoteAddress = socket.remoteAddress;
-      const url = req.url ?? '/'; // as the client sent it: routers (and --mount) rewrite req.url
-      res.once('close', () => {
-        // The header block as sent: headers given to writeHead() never show in getHeader().
-        const sent = (res as ServerResponse & { _header?: string | null })._header;
-        const length = Number(sent ? CONTENT_LENGTH.exec(sent)?.[1] : res.getHeader('content-length'));
-        accessLog({
-          remoteAddress,
-          method: req.method ?? 'GET',
-          url,
-          httpVersion: req.httpVersion,
-          status: res.statusCode,
-          bytes: Number.isInteger(length) && length >= 0 ? length : undefined,
-          referer: req.headers.referer,
-          userAgent: req.headers['user-agent'],
-          durationMs: performance.now() - started,
-          aborted: !res.writableFinished,
-        });
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => observeRequest(req, res, { accessLog, trustedProxies }));
+}
+
+/** observeRequests() for one request: also for a WebSocket handshake's (a 101 once upgraded). */
+export function observeRequest(req: IncomingMessage, res: ServerResponse, { accessLog, trustedProxies }: Pick<ServeOptions, 'accessLog' | 'trustedProxies'>): void {
+  const started = performance.now();
+  const socket = req.socket as Socket & { remoteAddress?: string };
+  if (trustedProxies) {
+    if (Object.hasOwn(socket, 'remoteAddress')) delete socket.remoteAddress; // the previous request's client
+    const peer = socket.remoteAddress;
+    const forwarded = req.headers['x-forwarded-for'];
+    const client = clientAddress(peer, Array.isArray(forwarded) ? forwarded.join(',') : forwarded, trustedProxies);
+    if (client !== peer) Object.defineProperty(socket, 'remoteAddress', { value: client, configurable: true, enumerable: true });
+  }
+  if (accessLog) {
+    const remoteAddress = socket.remoteAddress;
+    const url = req.url ?? '/'; // as the client sent it: routers (and --mount) rewrite req.url
+    res.once('close', () => {
+      // The header block as sent: headers given to writeHead() never show in getHeader().
+      const sent = (res as ServerResponse & { _header?: string | null })._header;
+      const length = Number(sent ? CONTENT_LENGTH.exec(sent)?.[1] : res.getHeader('content-length'));
+      accessLog({
+        remoteAddress,
+        method: req.method ?? 'GET',
+        url,
+        httpVersion: req.httpVersion,
+        status: res.statusCode,
+        bytes: Number.isInteger(length) && length >= 0 ? length : undefined,
+        referer: req.headers.referer,
+        userAgent: req.headers['user-agent'],
+        durationMs: performance.now() - started,
+        aborted: !res.writableFinished && res.statusCode !== 101,
       });
-    }
-  });
+    });
+  }
 }
 
 const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)/i;
@@ -120,6 +168,8 @@ export interface ConnectionTracker {
   beginClose(): void;
   /** Closes the connections with no request in progress, sparing, for a moment, those not used yet. */
   closeIdle(): void;
+  /** Forgets a connection that left HTTP (a WebSocket): whoever took it closes it. */
+  release(socket: Socket): void;
 }
 
 // A connection accepted just before shutdown has its first request on the way: closing it would lose
@@ -157,6 +207,9 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
         if (!currentResponse(socket) && (socket.bytesWritten > 0 || graceOver)) socket.destroy();
       }
     },
+    release(socket) {
+      connections.delete(socket);
+    },
   };
 }
 
@@ -173,15 +226,24 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
 /**
  * Graceful and idempotent close for a node:http server: `stop()` stops accepting and resolves once
  * every connection has ended. Meanwhile the responses say `Connection: close`, connections are closed
- * as they become idle, and after `timeoutMs` whatever is left is closed.
+ * as they become idle, WebSockets get 1001, and after `timeoutMs` whatever is left is closed.
  */
-export function gracefulClose(server: Server, stop: () => Promise<void>, connections: ConnectionTracker): (timeoutMs: number) => Promise<void> {
+export function gracefulClose(
+  server: Server,
+  stop: () => Promise<void>,
+  connections: ConnectionTracker,
+  websockets?: Pick<WebSocketHub, 'closeAll' | 'terminateAll'>,
+): (timeoutMs: number) => Promise<void> {
   let closed: Promise<void> | undefined;
   return (timeoutMs) =>
     (closed ??= (async () => {
       connections.beginClose();
+      websockets?.closeAll();
       const sweep = setInterval(() => connections.closeIdle(), 50);
-      const force = setTimeout(() => server.closeAllConnections(), Math.min(timeoutMs, MAX_TIMEOUT_MS));
+      const force = setTimeout(() => {
+        server.closeAllConnections();
+        websockets?.terminateAll();
+      }, Math.min(timeoutMs, MAX_TIMEOUT_MS));
       try {
         await stop();
       } finally {
@@ -219,3 +281,4 @@ export { byteLength, isResponse, isValidHost, partsOf } from './response-parts.j
 export { LazyRequest } from './lazy-request.js';
 export { applyServerLimits, limitedListener, refuse, reportAcceptErrors } from './limits.js';
 export { exposePeerCredentials, type PeerCredentials } from './peer-credentials.js';
+export { NO_WEBSOCKETS, WebSocketHub } from './websocket.js';

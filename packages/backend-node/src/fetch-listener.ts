@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describeValue, type FetchHandler, type Logger, type NodeListener, recycleBody, responseParts } from '@chaussette/core';
+import { describeValue, discardResponse, type FetchHandler, type FetchServer, type Logger, type NodeListener, recycleBody } from '@chaussette/core';
 import { byteLength, isResponse, isValidHost, partsOf } from './response-parts.js';
 import { createRequest } from './lazy-request.js';
 import { respondWithError } from './errors.js';
 
 
 /** Serves a fetch handler on node:http: a lazy Request in, the Response written back with backpressure. */
-export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () => string): NodeListener {
+export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () => string, server: FetchServer): NodeListener {
   return (req, res) => {
     const host = req.headers.host;
     if (host && !isValidHost(host)) {
@@ -14,25 +14,37 @@ export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () =>
       res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('Bad Request: invalid Host header\n');
       return;
     }
-    let result: Response | Promise<Response>;
-    try {
-      result = fetch(createRequest(req, res, origin()));
-    } catch (error) {
-      respondWithError(req, res, error, logger);
-      return;
-    }
-    if (result instanceof Response) {
-      sendResponse(result, req, res, logger);
-    } else {
-      Promise.resolve(result).then(
-        (response) => sendResponse(response, req, res, logger),
-        (error: unknown) => respondWithError(req, res, error, logger),
-      );
-    }
+    callFetch(
+      fetch,
+      createRequest(req, res, origin()),
+      server,
+      (response) => sendResponse(response, req, res, logger),
+      (error) => respondWithError(req, res, error, logger),
+    );
   };
 }
 
-function sendResponse(response: Response, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+/** Calls the app's fetch, and `then` with its result: at once when it returned a Response, not a promise. */
+export function callFetch(
+  fetch: FetchHandler,
+  request: Request,
+  server: FetchServer,
+  then: (result: Response | undefined) => void,
+  fail: (error: unknown) => void,
+): void {
+  let result: Response | undefined | Promise<Response | undefined>;
+  try {
+    result = fetch(request, server);
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  if (result instanceof Response) then(result);
+  else Promise.resolve(result).then(then, fail);
+}
+
+/** Writes the app's Response; anything else (or a Response node:http refuses) becomes a 500. */
+export function sendResponse(response: Response | undefined, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
   try {
     writeResponse(response, req, res, logger);
   } catch (error) {
@@ -41,16 +53,13 @@ function sendResponse(response: Response, req: IncomingMessage, res: ServerRespo
   }
 }
 
-function writeResponse(response: Response, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+function writeResponse(response: Response | undefined, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
   if (!isResponse(response)) {
     respondWithError(req, res, new TypeError(`The fetch handler returned ${describeValue(response)}, not a Response`), logger);
     return;
   }
   if (res.destroyed) {
-    // The client is gone: stop the app's stream, if it has one.
-    const kept = responseParts(response);
-    if (kept) recycleBody(kept.body);
-    else void response.body?.cancel().catch(() => {});
+    discardResponse(response); // the client is gone: stop the app's stream, if it has one
     return;
   }
   const isHead = req.method === 'HEAD';

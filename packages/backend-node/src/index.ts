@@ -7,7 +7,7 @@ import { serveOnNodeServer } from './bridge.js';
 const nodeBackend: Backend = {
   name: 'node',
   appKinds: ['node', 'fetch'],
-  supports: { reusePort: true, peerCredentials: true },
+  supports: { reusePort: true, peerCredentials: true, websocket: true },
   async serve(app, target, options) {
     refuseBackendOptions(options.backendOptions, 'node');
     return serveOnNodeServer((listener) => createServer(listener), app, target, options);

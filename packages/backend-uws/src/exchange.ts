@@ -267,6 +267,28 @@ export class Exchange {
     return undefined;
   }
 
+  /**
+   * Switches the connection to WebSocket (uWS's upgrade()): `userData` becomes the WebSocket's,
+   * `headers` go into the 101 response, and its Sec-WebSocket-Protocol is the sub-protocol chosen.
+   */
+  upgrade(userData: object, headers: Headers | undefined, context: unknown): void {
+    if (this.aborted || this.done) return;
+    this.corked(() => {
+      this.#status = 101;
+      const chosen = headers?.get('sec-websocket-protocol');
+      if (headers) {
+        // uWS writes `200 OK` before a header unless a status came first; upgrade() keeps the one given.
+        this.res.writeStatus('101 Switching Protocols');
+        headers.forEach((value, name) => {
+          if (name !== 'sec-websocket-protocol' && !MANAGED_HEADERS.has(name)) this.res.writeHeader(name, value);
+        });
+      }
+      const offered = this.header('sec-websocket-protocol')?.split(',')[0]?.trim() ?? '';
+      this.res.upgrade(userData, this.header('sec-websocket-key') ?? '', chosen ?? offered, this.header('sec-websocket-extensions') ?? '', context as never);
+    });
+    this.#finish();
+  }
+
   /** Answers `status` (see refusal) and closes the connection. */
   refuse(status: number): void {
     const { headers, body } = refusal(status);

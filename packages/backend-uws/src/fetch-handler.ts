@@ -1,5 +1,5 @@
-import { describeValue, errorMessage, type FetchHandler, type Logger, recycleBody, responseParts } from '@chaussette/core';
-import { isResponse, isValidHost, LazyRequest, partsOf } from '@chaussette/backend-node/bridge';
+import { describeValue, errorMessage, type FetchHandler, type FetchServer, type Logger, recycleBody, responseParts } from '@chaussette/core';
+import { isResponse, isValidHost, LazyRequest, NO_WEBSOCKETS, partsOf } from '@chaussette/backend-node/bridge';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
 
@@ -63,41 +63,46 @@ class UwsRequest extends LazyRequest {
 }
 
 /** Serves a fetch handler on uWebSockets.js: a lazy Request in, the Response written back corked, with backpressure. */
-export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => string, state: ServerState) {
+export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => string, state: ServerState, server: FetchServer = NO_WEBSOCKETS) {
   return (res: HttpResponse, req: HttpRequest): void => {
     const exchange = new Exchange(res, req, state);
     try {
-      if (!state.refused(exchange)) handle(exchange);
+      if (!state.refused(exchange)) callFetch(fetch, exchange, origin, server, logger, (response) => sendResponse(response, exchange, logger));
     } finally {
       exchange.leaveHandler();
     }
   };
+}
 
-  function handle(exchange: Exchange): void {
-    const host = exchange.header('host');
-    if (host && !isValidHost(host)) {
-      void exchange.respond(400, '', ['content-type', 'text/plain', 'connection', 'close'], 'Bad Request: invalid Host header\n');
-      return;
-    }
-    let result: Response | Promise<Response>;
-    try {
-      result = fetch(new UwsRequest(exchange, origin()) as unknown as Request);
-    } catch (error) {
-      respondWithError(exchange, error, logger);
-      return;
-    }
-    if (typeof (result as Partial<Promise<Response>> | null)?.then !== 'function') {
-      sendResponse(result as Response, exchange, logger);
-    } else {
-      (result as Promise<Response>).then(
-        (response) => sendResponse(response, exchange, logger),
-        (error: unknown) => respondWithError(exchange, error, logger),
-      );
-    }
+/** Calls the app's fetch with the exchange's request, and `then` with what it returns (errors: a 500). */
+export function callFetch(
+  fetch: FetchHandler,
+  exchange: Exchange,
+  origin: () => string,
+  server: FetchServer,
+  logger: Logger,
+  then: (response: Response | undefined) => void,
+): void {
+  const host = exchange.header('host');
+  if (host && !isValidHost(host)) {
+    void exchange.respond(400, '', ['content-type', 'text/plain', 'connection', 'close'], 'Bad Request: invalid Host header\n');
+    return;
+  }
+  let result: Response | undefined | Promise<Response | undefined>;
+  try {
+    result = fetch(new UwsRequest(exchange, origin()) as unknown as Request, server);
+  } catch (error) {
+    respondWithError(exchange, error, logger);
+    return;
+  }
+  if (typeof (result as Partial<Promise<Response>> | null)?.then !== 'function') {
+    then(result as Response | undefined);
+  } else {
+    (result as Promise<Response | undefined>).then(then, (error: unknown) => respondWithError(exchange, error, logger));
   }
 }
 
-function sendResponse(response: Response, exchange: Exchange, logger: Logger): void {
+export function sendResponse(response: Response | undefined, exchange: Exchange, logger: Logger): void {
   const kept = responseParts(response); // chaussette's own Response: the common case, first
   if (kept) {
     const body = kept.body;

@@ -1,5 +1,5 @@
 import type { Backend } from '@chaussette/core';
-import { formatAddress, installFastResponse, refuseBackendOptions, resolveLimits } from '@chaussette/core';
+import { ChaussetteError, formatAddress, installFastResponse, refuseBackendOptions, resolveLimits } from '@chaussette/core';
 import { nodeListenerFor } from '@chaussette/backend-node/bridge';
 import { ServerState } from './exchange.js';
 import { refuseFixedLimits } from './fixed-limits.js';
@@ -7,6 +7,7 @@ import { fetchHandler } from './fetch-handler.js';
 import { listen } from './listen.js';
 import { nodeHandler } from './node-compat.js';
 import { loadUws } from './uws.js';
+import { UwsWebSockets } from './websocket.js';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
 const QUIET_MS = 200;
@@ -19,17 +20,27 @@ const uwsBackend: Backend = {
   engine: version,
   appKinds: ['node', 'fetch'],
   // No peerCredentials: uWebSockets.js gives no access to a connection's socket.
-  supports: { reusePort: true },
+  supports: { reusePort: true, websocket: true },
   async serve(app, target, { logger, accessLog, trustedProxies, backendOptions, limits }) {
     refuseBackendOptions(backendOptions, 'uws');
     refuseFixedLimits(limits);
     let origin = 'localhost';
     const state = new ServerState(accessLog, trustedProxies, resolveLimits(limits));
     const server = uws.App();
+    let websockets: UwsWebSockets | undefined;
     if (app.kind === 'fetch') {
       installFastResponse();
-      server.any('/*', fetchHandler(app.fetch, logger, () => origin, state));
+      if (app.websocket) {
+        websockets = new UwsWebSockets(server, app.websocket, logger);
+        server.ws('/*', websockets.behavior(uws, app.fetch, () => origin, state));
+      }
+      server.any('/*', fetchHandler(app.fetch, logger, () => origin, state, websockets?.fetchServer));
     } else {
+      if (app.upgrade) {
+        throw new ChaussetteError(
+          "The uws backend cannot hand a node app's upgrade requests to its own 'upgrade' listeners (ws, socket.io): use --backend node, or give a fetch app WebSocket handlers",
+        );
+      }
       server.any('/*', nodeHandler(nodeListenerFor(app, logger, () => origin), state));
     }
     const listener = await listen(uws, server, target);
@@ -43,6 +54,7 @@ const uwsBackend: Backend = {
           state.closing = true;
           uws.us_listen_socket_close(listener.socket);
           const deadline = Date.now() + Math.min(timeoutMs, MAX_TIMEOUT_MS);
+          const websocketsClosed = websockets?.closeAll();
           // uWS shows no connection without a request: one accepted just before shutdown may still have
           // its first request on the way. Close only once no request has come for a short while.
           while (Date.now() < deadline) {
@@ -51,6 +63,11 @@ const uwsBackend: Backend = {
             clearTimeout(timer);
             await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(QUIET_MS, deadline - Date.now()))));
             if (state.count === 0) break;
+          }
+          if (websocketsClosed) {
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([websocketsClosed, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+            clearTimeout(timer);
           }
           // Closes the idle keep-alive connections, and cuts whatever outlived the timeout.
           (server as typeof server & { close(): void }).close(); // in uWS since 20.30; missing from its types

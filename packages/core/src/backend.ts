@@ -1,12 +1,20 @@
 // The backend contract: everything a server engine needs from chaussette, and all it must give back.
 // Core acquires and validates sockets and loads the app; a backend turns both into a running server.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FetchServer, WebSocketHandler } from './websocket.js';
 
 /** A Node.js request listener, as `http.createServer()` takes it (Express, Connect, Koa's `callback()`). */
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
-/** A WHATWG fetch handler (Hono, itty-router, Bun and Workers style). */
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+/**
+ * A WHATWG fetch handler (Hono, itty-router, Bun and Workers style). `server` is Bun.serve()'s second
+ * argument: after `server.upgrade(request)` the handler returns no Response.
+ */
+export type FetchHandler = (request: Request, server: FetchServer) => Response | undefined | Promise<Response | undefined>;
+
+/** node:http's 'upgrade' listener: the request, its socket, and the bytes read past its head. */
+export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown;
 
 /** The app kinds core can hand over. Framework objects (Koa, Fastify…) arrive as one of these. */
 export type AppKind = 'node' | 'fetch';
@@ -24,10 +32,14 @@ interface AppBase {
 export interface NodeApp extends AppBase {
   kind: 'node';
   listener: NodeListener;
+  /** Requests to switch protocols (WebSocket with the `ws` package, socket.io), for backends built on node:http. */
+  upgrade?: UpgradeListener;
 }
 export interface FetchApp extends AppBase {
   kind: 'fetch';
   fetch: FetchHandler;
+  /** The connections `fetch` upgrades with `server.upgrade()` (see WebSocketHandler), on backends that support it. */
+  websocket?: WebSocketHandler;
 }
 export type App = NodeApp | FetchApp;
 
@@ -133,8 +145,8 @@ export interface ServerHandle {
   address: BoundAddress;
   /**
    * Graceful and idempotent: stop accepting, close idle keep-alive connections, let in-flight requests
-   * finish (their connections close after the response), and after `timeoutMs` close whatever is left.
-   * Resolves when every connection is closed.
+   * finish (their connections close after the response), send open WebSockets the close code 1001, and
+   * after `timeoutMs` close whatever is left. Resolves when every connection is closed.
    */
   close(timeoutMs: number): Promise<void>;
 }
@@ -147,7 +159,7 @@ export interface Backend {
   /** The app kinds `serve()` takes. Core refuses, with a clear message, an app of any other kind. */
   appKinds: readonly AppKind[];
   /** Optional features it implements; core refuses the flags of the others, with a clear message. */
-  supports?: { reusePort?: boolean; peerCredentials?: boolean };
+  supports?: { reusePort?: boolean; peerCredentials?: boolean; websocket?: boolean };
   /**
    * Optional: claim an exported value before core's own detection, to serve a framework natively
    * (a Fastify backend claims Fastify plugins). Return undefined to let core detect it.

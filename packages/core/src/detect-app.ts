@@ -1,6 +1,7 @@
 import { Server as HttpServer } from 'node:http';
-import type { App, AppKind, FetchHandler, NodeListener } from './backend.js';
+import type { App, AppKind, FetchHandler, NodeApp, NodeListener, UpgradeListener } from './backend.js';
 import { ChaussetteError } from './errors.js';
+import { isWebSocketHandler, websocketSettings } from './websocket.js';
 
 /** How to read a plain function: `auto` goes by its declared parameters, `(req, res)` or `(request)`. */
 export type AppInterface = 'auto' | AppKind;
@@ -24,29 +25,27 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
     return nodeApp(value, `${describeFunction(shape)} (node request listener, as --interface node says)`, value as NodeListener);
   }
   if (appInterface === 'fetch') {
-    if (typeof shape.fetch === 'function') return fetchApp(value, `${describeObject(shape)} (fetch handler)`, shape.fetch.bind(value));
+    if (typeof shape.fetch === 'function') return fetchObject(shape, label);
     if (typeof value !== 'function') throw notAnApp(label, value, '--interface fetch needs a (request) => Response function or an object with fetch()');
     return fetchApp(value, `${describeFunction(shape)} (fetch handler, as --interface fetch says)`, value as FetchHandler);
   }
 
   if (isFastify(shape)) {
     const server = shape.server as HttpServer;
-    return {
+    return withUpgrades(server, {
       ...nodeApp(value, 'a Fastify instance (served through its node request listener)', (req, res) => server.emit('request', req, res)),
       ready: async () => void (await (shape.ready as () => Promise<unknown>)()),
       close: async () => void (await (shape.close as () => Promise<unknown>)()),
-    };
+    });
   }
   if (value instanceof HttpServer) {
     if (value.listening) throw notAnApp(label, value, 'it is an http.Server that already listens; export it without calling listen()');
-    return nodeApp(value, 'an http.Server (its request listeners)', (req, res) => value.emit('request', req, res));
+    return withUpgrades(value, nodeApp(value, 'an http.Server (its request and upgrade listeners)', (req, res) => value.emit('request', req, res)));
   }
   if (typeof shape.callback === 'function' && typeof shape.use === 'function' && Array.isArray(shape.middleware)) {
     return nodeApp(value, 'a Koa app (node request listener from callback())', (shape.callback as () => NodeListener).call(value));
   }
-  if (typeof shape.fetch === 'function') {
-    return fetchApp(value, `${describeObject(shape)} (fetch handler)`, shape.fetch.bind(value) as FetchHandler);
-  }
+  if (typeof shape.fetch === 'function') return fetchObject(shape, label);
   if (typeof value === 'function') {
     if (isClass(value)) {
       throw new ChaussetteError(
@@ -75,12 +74,33 @@ function isClass(fn: Function): boolean {
   return /^class[\s{]/.test(Function.prototype.toString.call(fn));
 }
 
-function nodeApp(source: unknown, description: string, listener: NodeListener): App {
+function nodeApp(source: unknown, description: string, listener: NodeListener): NodeApp {
   return { kind: 'node', listener, description, source };
 }
 
 function fetchApp(source: unknown, description: string, fetch: FetchHandler): App {
   return { kind: 'fetch', fetch, description, source };
+}
+
+/** An object with fetch(), and with Bun.serve()'s `websocket` handlers when it has them. */
+function fetchObject(shape: Shape, label: string): App {
+  const fetch = (shape.fetch as FetchHandler).bind(shape);
+  const { websocket } = shape;
+  if (websocket === undefined) return fetchApp(shape, `${describeObject(shape)} (fetch handler)`, fetch);
+  if (!isWebSocketHandler(websocket)) {
+    throw new ChaussetteError(`${label}: its websocket member is ${describeValue(websocket)}; give it handlers, as Bun.serve() takes them: { open(ws), message(ws, message), close(ws, code, reason) }`);
+  }
+  websocketSettings(websocket, label);
+  return { kind: 'fetch', fetch, websocket, description: `${describeObject(shape)} (fetch handler, with WebSocket handlers)`, source: shape };
+}
+
+/**
+ * The server's 'upgrade' listeners (a `ws` WebSocketServer, socket.io, @fastify/websocket) as the app's,
+ * read when the backend starts: Fastify adds its plugins' listeners in ready().
+ */
+function withUpgrades(server: HttpServer, app: NodeApp): NodeApp {
+  const upgrade: UpgradeListener = (req, socket, head) => server.emit('upgrade', req, socket, head);
+  return Object.defineProperty(app, 'upgrade', { get: () => (server.listenerCount('upgrade') > 0 ? upgrade : undefined), enumerable: true });
 }
 
 function isFastify(shape: Shape): boolean {

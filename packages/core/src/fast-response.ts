@@ -4,7 +4,7 @@
 // such a body as it is, and becomes a real undici Response the moment anything else is asked of it.
 // Set CHAUSSETTE_NATIVE_RESPONSE=1 to keep Node's own Response.
 
-import { copyBytes } from './body-pool.js';
+import { copyBytes, recycleBody } from './body-pool.js';
 import { forwardMissingMembers } from './forward-members.js';
 
 // Node's own Response, read on first use: reading the global loads undici, which a process serving no
@@ -228,8 +228,15 @@ export function installFastResponse(env: NodeJS.ProcessEnv = process.env): void 
  * The parts of a response made by chaussette's Response, or undefined for any other (stream it). The
  * caller takes the body: once it is sent, `recycleBody()` lets its buffer serve another response.
  */
-export function responseParts(response: Response): ResponseParts | undefined {
+export function responseParts(response: Response | undefined): ResponseParts | undefined {
   return response instanceof Object && Object.getPrototypeOf(response) === ChaussetteResponse.prototype
     ? (response as unknown as ChaussetteResponse).toParts()
     : undefined;
+}
+
+/** Lets go of a Response that will not be sent (the client left, or the request became a WebSocket). */
+export function discardResponse(response: Response | undefined): void {
+  const kept = responseParts(response);
+  if (kept) recycleBody(kept.body);
+  else if (response instanceof Response) void response.body?.cancel().catch(() => {});
 }

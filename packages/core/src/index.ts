@@ -14,7 +14,21 @@ export type {
   ServeOptions,
   ServerHandle,
   TrustedProxies,
+  UpgradeListener,
 } from './backend.js';
+export {
+  callWebSocketHandler,
+  type FetchServer,
+  isWebSocketHandler,
+  isWebSocketHandshake,
+  messageByteLength,
+  type ServerWebSocket,
+  type UpgradeOptions,
+  type WebSocketHandler,
+  type WebSocketMessage,
+  type WebSocketSettings,
+  websocketSettings,
+} from './websocket.js';
 export { clientAddress, parseTrustedProxies } from './proxy.js';
 export { acquireListenTargets, type ListenRequest } from './acquire.js';
 export { type AppInterface, describeValue, toApp } from './detect-app.js';
@@ -40,7 +54,7 @@ export {
 export { DEFAULT_LIMITS, refusal, refusalFor, type RequestHead, resolveLimits } from './limits.js';
 export { forwardMissingMembers } from './forward-members.js';
 export { recycleBody } from './body-pool.js';
-export { installFastResponse, type ResponseParts, responseParts } from './fast-response.js';
+export { discardResponse, installFastResponse, type ResponseParts, responseParts } from './fast-response.js';
 export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
 export { composeMounts, type Mount, parseMount } from './mounts.js';
 export { importModule, loadExport, parseExportSpecifier } from './load-module.js';

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { toApp } from './detect-app.js';
 import { loadApp } from './load-app.js';
+import type { FetchServer } from './websocket.js';
 import { parseExportSpecifier } from './load-module.js';
 import { resolveBackend } from './resolve-backend.js';
 
@@ -40,7 +41,7 @@ describe('loadApp', () => {
   test('--factory: the export is called with the arguments', async () => {
     const app = await loadApp('apps.mjs:factory', { cwd, factory: true, args: ['x', 'y'] });
     expect(app.kind).toBe('fetch');
-    expect(await (app.kind === 'fetch' && (await app.fetch(new Request('http://h/'))).text())).toBe('x+y');
+    expect(await (app.kind === 'fetch' && (await app.fetch(new Request('http://h/'), {} as FetchServer))!.text())).toBe('x+y');
   });
 
   test('a backend may claim an export before core detects it', async () => {

@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import type { App, FetchApp, NodeListener } from './backend.js';
 import { composeMounts, parseMount } from './mounts.js';
+import type { FetchServer } from './websocket.js';
+
+// These apps never upgrade: no backend's server is needed.
+const server = {} as FetchServer;
 
 const fetchApp = (name: string): FetchApp => ({
   kind: 'fetch',
@@ -31,7 +35,7 @@ describe('composeMounts', () => {
       throw new Error('no node listener is needed');
     });
     expect(app.kind).toBe('fetch');
-    const ask = async (path: string) => (await (app as FetchApp).fetch(new Request(`http://x${path}`))).json();
+    const ask = async (path: string) => (await (app as FetchApp).fetch(new Request(`http://x${path}`), server))!.json();
     expect(await ask('/a/b/c?d=1')).toEqual({ name: 'ab', path: '/c?d=1', baseUrl: '/a/b' });
     expect(await ask('/a/bc')).toEqual({ name: 'a', path: '/bc', baseUrl: '/a' });
     expect(await ask('/a')).toEqual({ name: 'a', path: '/', baseUrl: '/a' });
@@ -40,7 +44,7 @@ describe('composeMounts', () => {
 
   test('no prefix matches: 404', async () => {
     const app = composeMounts([{ prefix: '/a', app: fetchApp('a') }], () => () => {}) as FetchApp;
-    expect((await app.fetch(new Request('http://x/b'))).status).toBe(404);
+    expect((await app.fetch(new Request('http://x/b'), server))!.status).toBe(404);
   });
 
   test('a node app among them: one node app, fetch apps through the adapter, ready and close for each', async () => {

@@ -50,8 +50,16 @@ export function composeMounts(mounts: readonly Mount[], asListener: (app: FetchA
     ready: async () => void (await Promise.all(mounts.map(async ({ app }) => app.ready?.()))),
     close: async () => void (await Promise.all(mounts.map(async ({ app }) => app.close?.()))),
   };
+  const withWebSockets = mounts.filter(({ app }) => app.kind === 'fetch' && app.websocket);
   if (mounts.every(({ app }) => app.kind === 'fetch')) {
-    return { kind: 'fetch', fetch: fetchDispatcher(sorted.map(({ prefix, app }) => ({ prefix, fetch: (app as FetchApp).fetch }))), ...common };
+    if (withWebSockets.length > 1) {
+      throw new ChaussetteError(`WebSocket handlers come from one mounted app only, and ${withWebSockets.map(({ prefix }) => prefix).join(' and ')} both have them: serve one of them on its own`);
+    }
+    const websocket = (withWebSockets[0]?.app as FetchApp | undefined)?.websocket;
+    return { kind: 'fetch', fetch: fetchDispatcher(sorted.map(({ prefix, app }) => ({ prefix, fetch: (app as FetchApp).fetch }))), ...common, ...(websocket && { websocket }) };
+  }
+  if (withWebSockets.length > 0) {
+    throw new ChaussetteError(`The app at ${withWebSockets[0]!.prefix} has WebSocket handlers, which mount beside fetch apps only, not beside node apps: serve it on its own`);
   }
   const listeners = sorted.map(({ prefix, app }) => ({ prefix, listener: app.kind === 'node' ? app.listener : asListener(app) }));
   return { kind: 'node', listener: nodeDispatcher(listeners), ...common } satisfies NodeApp;
@@ -104,12 +112,12 @@ function nodeDispatcher(mounts: readonly { prefix: string; listener: NodeListene
 }
 
 function fetchDispatcher(mounts: readonly { prefix: string; fetch: FetchHandler }[]): FetchHandler {
-  return (request) => {
+  return (request, server) => {
     const url = new URL(request.url);
     const found = route(mounts, url.pathname);
     if (!found) return new Response(NOT_FOUND, { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     const { mount, rest } = found;
-    if (mount.prefix === '/') return mount.fetch(request);
+    if (mount.prefix === '/') return mount.fetch(request, server);
     url.pathname = rest;
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
     const mounted = new Request(url, {
@@ -122,6 +130,6 @@ function fetchDispatcher(mounts: readonly { prefix: string; fetch: FetchHandler 
     Object.defineProperty(mounted, 'baseUrl', { value: mount.prefix, enumerable: true });
     // What chaussette's requests carry beside the standard (`ip`, `peerCredentials`) carries over.
     for (const key of EXTRAS) if (key in request) Object.defineProperty(mounted, key, { value: (request as unknown as Record<string, unknown>)[key], enumerable: true });
-    return mount.fetch(mounted);
+    return mount.fetch(mounted, server);
   };
 }

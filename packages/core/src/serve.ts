@@ -87,7 +87,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 }
 
 /** Flags the backend does not implement, or that none of the targets can use, are errors rather than ignored. */
-function refuseUnsupported({ backend, targets, peerCredentials }: StartOptions): void {
+function refuseUnsupported({ app, backend, targets, peerCredentials }: StartOptions): void {
+  if (app.kind === 'fetch' && app.websocket && !backend.supports?.websocket) {
+    throw new ChaussetteError(`The ${backend.name} backend cannot serve WebSocket handlers (the app's websocket member). Use --backend node, fastify or uws`);
+  }
   if (targets.some((target) => target.type === 'tcp' && target.reusePort) && !backend.supports?.reusePort) {
     throw new ChaussetteError(`The ${backend.name} backend cannot share a port with other processes (--reuse-port). Use --backend node, fastify or uws`);
   }

@@ -24,6 +24,11 @@ export function useTls(options: ClientTls | undefined): void {
   tls = options;
 }
 
+/** The kit's TLS settings (see useTls), undefined for plain HTTP. */
+export function currentTls(): ClientTls | undefined {
+  return tls;
+}
+
 /** node:http's request(), or node:https's with the kit's CA. */
 export function clientRequest(options: RequestOptionsOfNode, callback: (res: IncomingMessage) => void): ClientRequest {
   return tls ? httpsRequest({ ...options, ca: tls.ca, servername: 'localhost' }, callback) : httpRequest(options, callback);

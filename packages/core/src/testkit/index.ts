@@ -15,6 +15,7 @@ import { type RunningServer, startServer, type StartOptions } from '../serve.js'
 import { appFor, createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 import { canConnect, clientRequest, type ClientTls, keepAliveAgent, openSocket, request, useTls } from './client.js';
 import { describeHardening, type HardeningOptions } from './hardening.js';
+import { describeWebSockets } from './websocket.js';
 
 export { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 export { canConnect, clientRequest, type ClientResponse, type ClientTls, keepAliveAgent, openSocket, request, type RequestOptions, useTls } from './client.js';
@@ -423,6 +424,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     });
 
     describeHardening(() => backend, options, options.backendOptions);
+    describeWebSockets(() => backend, options.backendOptions);
 
     describe('graceful close', () => {
       test('refuses new connections, finishes the in-flight request, closes idle keep-alive connections', async () => {

@@ -1,0 +1,341 @@
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  callWebSocketHandler,
+  discardResponse,
+  errorMessage,
+  type FetchApp,
+  isWebSocketHandshake,
+  messageByteLength,
+  type FetchServer,
+  type Logger,
+  type ServerWebSocket,
+  type UpgradeListener,
+  type UpgradeOptions,
+  type WebSocketHandler,
+  type WebSocketMessage,
+  type WebSocketSettings,
+  websocketSettings,
+} from '@chaussette/core';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { callFetch, sendResponse } from './fetch-listener.js';
+import { createRequest } from './lazy-request.js';
+import { respondWithError } from './errors.js';
+
+const SHUTDOWN_REASON = 'Server shutting down';
+
+/** The FetchServer of an app without WebSocket handlers: nothing to upgrade to, nobody to publish to. */
+export const NO_WEBSOCKETS: FetchServer = {
+  upgrade: () => false,
+  publish: () => 0,
+  subscriberCount: () => 0,
+};
+
+/**
+ * The WebSocket side of a fetch app on a node:http server, with the `ws` package: the handshake after
+ * `server.upgrade()`, the open connections (for pub/sub, idle timeouts and the 1001 at shutdown).
+ */
+export class WebSocketHub {
+  readonly #handler: WebSocketHandler;
+  readonly #settings: WebSocketSettings;
+  readonly #logger: Logger;
+  readonly #server: WebSocketServer;
+  readonly #open = new Set<NodeWebSocket>();
+  readonly #topics = new Map<string, Set<NodeWebSocket>>();
+  readonly #extraHeaders = new WeakMap<IncomingMessage, Headers>();
+  #idleSweep: NodeJS.Timeout | undefined;
+  /** Counts idle sweeps: a connection remembers the one it last heard from its client in. */
+  #sweeps = 0;
+  #closing = false;
+
+  /** What `fetch` gets as its second argument on every request that is no upgrade. */
+  readonly fetchServer: FetchServer = {
+    upgrade: () => false,
+    publish: (topic, message, compress) => this.publish(topic, message, compress),
+    subscriberCount: (topic) => this.#topics.get(topic)?.size ?? 0,
+  };
+
+  constructor(handler: WebSocketHandler, logger: Logger) {
+    this.#handler = handler;
+    this.#settings = websocketSettings(handler);
+    this.#logger = logger;
+    this.#server = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: this.#settings.maxPayloadLength,
+      perMessageDeflate: this.#settings.perMessageDeflate,
+      // The sub-protocol the app chose (Sec-WebSocket-Protocol in upgrade()'s headers), else the client's first.
+      handleProtocols: (offered, req) => {
+        const chosen = this.#extraHeaders.get(req)?.get('sec-websocket-protocol');
+        return chosen ?? offered.values().next().value ?? false;
+      },
+    });
+    this.#server.on('headers', (lines, req) => {
+      const extra = this.#extraHeaders.get(req);
+      extra?.forEach((value, name) => {
+        if (name !== 'sec-websocket-protocol') lines.push(`${name}: ${value}`);
+      });
+    });
+    const { idleTimeout } = this.#settings;
+    if (idleTimeout > 0) {
+      // Every quarter of the timeout: a client silent for half of it is pinged, one silent for all of it cut.
+      this.#idleSweep = setInterval(() => this.#sweepIdle(), (idleTimeout * 1000) / 4).unref();
+    }
+  }
+
+  get sweeps(): number {
+    return this.#sweeps;
+  }
+
+  /**
+   * The server's 'upgrade' listener: the request goes to `fetch` as any other, with a server whose
+   * upgrade() accepts it; a Response instead is written back on the socket, which then closes.
+   */
+  upgradeListener(fetch: FetchApp['fetch'], origin: () => string, observe: (req: IncomingMessage, res: ServerResponse) => void): UpgradeListener {
+    return (req, socket, head) => {
+      const res = responseOnSocket(req, socket);
+      observe(req, res); // --proxy-headers and the access log, as for any request
+      let accepted: UpgradeOptions | undefined;
+      const server: FetchServer = {
+        ...this.fetchServer,
+        upgrade: (_request, options = {}) => {
+          if (accepted || this.#closing || !isWebSocketHandshake(req.method ?? '', (name) => headerValue(req, name))) return false;
+          accepted = options;
+          return true;
+        },
+      };
+      callFetch(
+        fetch,
+        createRequest(req, res, origin()),
+        server,
+        (response) => {
+          if (!accepted) return sendResponse(response, req, res, this.#logger);
+          discardResponse(response); // after upgrade() a Response is ignored, as in Bun (Hono returns one)
+          res.detachSocket(socket as Socket);
+          res.statusCode = 101;
+          res.emit('close'); // the access log's line
+          this.#handshake(req, socket, head, accepted, req.socket.remoteAddress ?? '');
+        },
+        (error) => respondWithError(req, res, error, this.#logger),
+      );
+    };
+  }
+
+  #handshake(req: IncomingMessage, socket: Duplex, head: Buffer, { data, headers }: UpgradeOptions, remoteAddress: string): void {
+    if (socket.destroyed) return;
+    if (headers !== undefined) this.#extraHeaders.set(req, new Headers(headers));
+    this.#server.handleUpgrade(req, socket, head, (ws) => {
+      const connection = new NodeWebSocket(ws, socket, this, data, remoteAddress, this.#settings);
+      this.#open.add(connection);
+      callWebSocketHandler(this.#logger, 'open', () => this.#handler.open?.(connection));
+      ws.on('message', (message: RawData, isBinary: boolean) => {
+        connection.heard();
+        const payload = message as Buffer; // binaryType 'nodebuffer': one Buffer, fragments joined
+        callWebSocketHandler(this.#logger, 'message', () => this.#handler.message?.(connection, isBinary ? ownBuffer(payload) : payload.toString()));
+      });
+      ws.on('ping', (payload: Buffer) => {
+        connection.heard();
+        callWebSocketHandler(this.#logger, 'ping', () => this.#handler.ping?.(connection, payload));
+      });
+      ws.on('pong', (payload: Buffer) => {
+        connection.heard();
+        callWebSocketHandler(this.#logger, 'pong', () => this.#handler.pong?.(connection, payload));
+      });
+      // Protocol errors (a message over maxPayloadLength: 1009, bad UTF-8: 1007): ws closes with the code.
+      ws.on('error', (error) => this.#logger.debug(`WebSocket from ${remoteAddress} closed: ${errorMessage(error)}`));
+      ws.on('close', (code: number, reason: Buffer) => {
+        this.#open.delete(connection);
+        connection.leaveTopics();
+        callWebSocketHandler(this.#logger, 'close', () => this.#handler.close?.(connection, code, reason.toString()));
+      });
+      socket.on('drain', () => connection.drained());
+    });
+  }
+
+  #sweepIdle(): void {
+    this.#sweeps++;
+    const quarters = this.#sweeps;
+    for (const connection of this.#open) connection.checkIdle(quarters, this.#settings.sendPings);
+  }
+
+  subscribe(connection: NodeWebSocket, topic: string): void {
+    let subscribers = this.#topics.get(topic);
+    if (!subscribers) this.#topics.set(topic, (subscribers = new Set()));
+    subscribers.add(connection);
+  }
+
+  unsubscribe(connection: NodeWebSocket, topic: string): void {
+    const subscribers = this.#topics.get(topic);
+    if (subscribers?.delete(connection) && subscribers.size === 0) this.#topics.delete(topic);
+  }
+
+  isSubscribed(connection: NodeWebSocket, topic: string): boolean {
+    return this.#topics.get(topic)?.has(connection) ?? false;
+  }
+
+  /** Sends to the subscribers of `topic` (but `except`); returns the bytes sent to one, 0 if none. */
+  publish(topic: string, message: WebSocketMessage, compress?: boolean, except?: NodeWebSocket): number {
+    const subscribers = this.#topics.get(topic);
+    if (!subscribers) return 0;
+    let sent = 0;
+    for (const connection of subscribers) if (connection !== except && connection.send(message, compress) !== 0) sent = messageByteLength(message);
+    return sent;
+  }
+
+  drain(connection: NodeWebSocket): void {
+    callWebSocketHandler(this.#logger, 'drain', () => this.#handler.drain?.(connection));
+  }
+
+  /** Shutdown: no more upgrades; open connections get 1001 and close once their clients answer. */
+  closeAll(): void {
+    this.#closing = true;
+    clearInterval(this.#idleSweep);
+    for (const connection of this.#open) connection.close(1001, SHUTDOWN_REASON);
+  }
+
+  /** Cuts the connections still open (the graceful timeout is over). */
+  terminateAll(): void {
+    for (const connection of this.#open) connection.terminate();
+  }
+}
+
+/** A `ws` connection as the app's ServerWebSocket (Bun's). */
+class NodeWebSocket implements ServerWebSocket {
+  readonly #ws: WebSocket;
+  readonly #socket: Duplex;
+  readonly #hub: WebSocketHub;
+  readonly #settings: WebSocketSettings;
+  readonly #topics = new Set<string>();
+  #lastHeard: number;
+  #pinged = false;
+  #waitingForDrain = false;
+  data: unknown;
+  readonly remoteAddress: string;
+
+  constructor(ws: WebSocket, socket: Duplex, hub: WebSocketHub, data: unknown, remoteAddress: string, settings: WebSocketSettings) {
+    this.#ws = ws;
+    this.#socket = socket;
+    this.#hub = hub;
+    this.#settings = settings;
+    this.#lastHeard = hub.sweeps;
+    this.data = data;
+    this.remoteAddress = remoteAddress;
+  }
+
+  get readyState(): 0 | 1 | 2 | 3 {
+    return this.#ws.readyState;
+  }
+
+  send(message: WebSocketMessage, compress = false): number {
+    if (this.#ws.readyState !== 1) return 0;
+    const { backpressureLimit, closeOnBackpressureLimit } = this.#settings;
+    if (backpressureLimit > 0 && this.#ws.bufferedAmount >= backpressureLimit) {
+      if (closeOnBackpressureLimit) this.close(1008, 'Backpressure limit reached');
+      return 0;
+    }
+    const binary = typeof message !== 'string';
+    this.#ws.send(binary ? asBuffer(message) : message, { binary, compress });
+    if (this.#ws.bufferedAmount > 0) {
+      this.#waitingForDrain = true;
+      return -1;
+    }
+    return messageByteLength(message);
+  }
+
+  sendText(message: string, compress?: boolean): number {
+    return this.send(String(message), compress);
+  }
+
+  sendBinary(message: ArrayBufferLike | ArrayBufferView, compress?: boolean): number {
+    return this.send(message, compress);
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.#ws.readyState >= 2) return;
+    this.#ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  ping(data?: WebSocketMessage): void {
+    if (this.#ws.readyState === 1) this.#ws.ping(data === undefined || typeof data === 'string' ? data : asBuffer(data));
+  }
+
+  getBufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  subscribe(topic: string): void {
+    this.#topics.add(topic);
+    this.#hub.subscribe(this, topic);
+  }
+
+  unsubscribe(topic: string): void {
+    this.#topics.delete(topic);
+    this.#hub.unsubscribe(this, topic);
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this.#hub.isSubscribed(this, topic);
+  }
+
+  publish(topic: string, message: WebSocketMessage, compress?: boolean): number {
+    return this.#hub.publish(topic, message, compress, this.#settings.publishToSelf ? undefined : this);
+  }
+
+  /** Something came from the client: it is not idle. */
+  heard(): void {
+    this.#lastHeard = this.#hub.sweeps;
+    this.#pinged = false;
+  }
+
+  /** Called every quarter of the idle timeout (`sweep` counts them). */
+  checkIdle(sweep: number, sendPings: boolean): void {
+    const silentQuarters = sweep - this.#lastHeard;
+    if (silentQuarters >= 4) this.terminate();
+    else if (silentQuarters >= 2 && sendPings && !this.#pinged) {
+      this.#pinged = true;
+      this.ping();
+    }
+  }
+
+  drained(): void {
+    if (!this.#waitingForDrain || this.#socket.writableLength > 0) return;
+    this.#waitingForDrain = false;
+    this.#hub.drain(this);
+  }
+
+  leaveTopics(): void {
+    for (const topic of this.#topics) this.#hub.unsubscribe(this, topic);
+    this.#topics.clear();
+  }
+}
+
+/** A ServerResponse on an upgrade request's socket, for a request the app answers instead of upgrading. */
+function responseOnSocket(req: IncomingMessage, socket: Duplex): ServerResponse {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as Socket);
+  res.once('finish', () => {
+    res.detachSocket(socket as Socket);
+    socket.end();
+  });
+  return res;
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/** A Buffer alone on its ArrayBuffer, as Bun gives them: Bun apps (Hono's hono/bun) read `message.buffer`. */
+function ownBuffer(payload: Buffer): Buffer {
+  return payload.byteOffset === 0 && payload.buffer.byteLength === payload.byteLength ? payload : Buffer.from(payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength));
+}
+
+function asBuffer(message: ArrayBufferLike | ArrayBufferView): Buffer {
+  return ArrayBuffer.isView(message) ? Buffer.from(message.buffer, message.byteOffset, message.byteLength) : Buffer.from(message);
+}

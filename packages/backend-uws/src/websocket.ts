@@ -1,0 +1,244 @@
+import {
+  callWebSocketHandler,
+  discardResponse,
+  errorMessage,
+  type FetchHandler,
+  isWebSocketHandshake,
+  messageByteLength,
+  type FetchServer,
+  type Logger,
+  type ServerWebSocket,
+  type UpgradeOptions,
+  type WebSocketHandler,
+  type WebSocketMessage,
+  type WebSocketSettings,
+  websocketSettings,
+} from '@chaussette/core';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
+import { Exchange, type ServerState } from './exchange.js';
+import { callFetch, sendResponse } from './fetch-handler.js';
+import type { Uws } from './uws.js';
+
+const SHUTDOWN_REASON = 'Server shutting down';
+const text = new TextDecoder();
+// uWS cuts a message over its limit without a close frame (the client sees 1006). It is given this much
+// more, so that chaussette closes with 1009 (Message Too Big) as the other backends do; only a message
+// over both is cut.
+const PAYLOAD_MARGIN = 1024 * 1024;
+const NO_LIMIT = 2 ** 31 - 1;
+
+/** What uWS keeps for each WebSocket (its user data): the app's view of it. */
+interface Held {
+  connection: UwsWebSocket;
+}
+
+/**
+ * The WebSocket side of a fetch app on uWebSockets.js: uWS's own WebSockets (backpressure, idle timeout,
+ * pings, pub/sub topics), with `fetch` deciding each upgrade as Bun.serve() does.
+ */
+export class UwsWebSockets {
+  readonly #app: TemplatedApp;
+  readonly #handler: WebSocketHandler;
+  readonly #settings: WebSocketSettings;
+  readonly #logger: Logger;
+  readonly #open = new Set<UwsWebSocket>();
+  #whenNoneOpen: (() => void)[] = [];
+  #closing = false;
+
+  /** What `fetch` gets as its second argument on every request that is no upgrade. */
+  readonly fetchServer: FetchServer;
+
+  constructor(app: TemplatedApp, handler: WebSocketHandler, logger: Logger) {
+    this.#app = app;
+    this.#handler = handler;
+    this.#settings = websocketSettings(handler);
+    this.#logger = logger;
+    this.fetchServer = {
+      upgrade: () => false,
+      publish: (topic, message, compress) => publishOn(app, topic, message, compress),
+      subscriberCount: (topic) => app.numSubscribers(topic),
+    };
+  }
+
+  get settings(): WebSocketSettings {
+    return this.#settings;
+  }
+
+  /** The behaviour for uWS's `app.ws('/*', …)`. */
+  behavior(uws: Uws, fetch: FetchHandler, origin: () => string, state: ServerState): WebSocketBehavior<Held> {
+    const settings = this.#settings;
+    return {
+      maxPayloadLength: settings.maxPayloadLength + Math.min(settings.maxPayloadLength, PAYLOAD_MARGIN),
+      idleTimeout: settings.idleTimeout,
+      maxBackpressure: settings.backpressureLimit || NO_LIMIT,
+      closeOnBackpressureLimit: settings.closeOnBackpressureLimit as unknown as number, // a boolean; typed number in uWS 20.30
+      sendPingsAutomatically: settings.sendPings,
+      compression: settings.perMessageDeflate ? uws.SHARED_COMPRESSOR | uws.SHARED_DECOMPRESSOR : uws.DISABLED,
+      upgrade: (res: HttpResponse, req: HttpRequest, context) => {
+        const exchange = new Exchange(res, req, state);
+        try {
+          if (!state.refused(exchange)) this.#upgrade(exchange, fetch, origin, context);
+        } finally {
+          exchange.leaveHandler();
+        }
+      },
+      open: (ws) => {
+        const connection = ws.getUserData().connection;
+        connection.opened(ws);
+        this.#open.add(connection);
+        callWebSocketHandler(this.#logger, 'open', () => this.#handler.open?.(connection));
+      },
+      message: (ws, message, isBinary) => {
+        const connection = ws.getUserData().connection;
+        if (message.byteLength > settings.maxPayloadLength) {
+          connection.close(1009, 'Message too big');
+          return;
+        }
+        // uWS's ArrayBuffer is only valid during this call: the app gets a copy.
+        const payload = isBinary ? Buffer.from(message.slice(0)) : text.decode(message);
+        callWebSocketHandler(this.#logger, 'message', () => this.#handler.message?.(connection, payload));
+      },
+      drain: (ws) => {
+        const connection = ws.getUserData().connection;
+        callWebSocketHandler(this.#logger, 'drain', () => this.#handler.drain?.(connection));
+      },
+      ping: (ws, message) => {
+        const connection = ws.getUserData().connection;
+        callWebSocketHandler(this.#logger, 'ping', () => this.#handler.ping?.(connection, Buffer.from(message.slice(0))));
+      },
+      pong: (ws, message) => {
+        const connection = ws.getUserData().connection;
+        callWebSocketHandler(this.#logger, 'pong', () => this.#handler.pong?.(connection, Buffer.from(message.slice(0))));
+      },
+      close: (ws, code, message) => {
+        const connection = ws.getUserData().connection;
+        connection.closed();
+        this.#open.delete(connection);
+        if (this.#open.size === 0) for (const resolve of this.#whenNoneOpen.splice(0)) resolve();
+        callWebSocketHandler(this.#logger, 'close', () => this.#handler.close?.(connection, code, text.decode(message)));
+      },
+    };
+  }
+
+  #upgrade(exchange: Exchange, fetch: FetchHandler, origin: () => string, context: unknown): void {
+    let accepted: UpgradeOptions | undefined;
+    const server: FetchServer = {
+      ...this.fetchServer,
+      upgrade: (_request, options = {}) => {
+        if (accepted || this.#closing || !isWebSocketHandshake(exchange.method, (name) => exchange.header(name))) return false;
+        accepted = options;
+        return true;
+      },
+    };
+    callFetch(fetch, exchange, origin, server, this.#logger, (response) => {
+      if (!accepted) return sendResponse(response, exchange, this.#logger);
+      discardResponse(response); // after upgrade() a Response is ignored, as in Bun (Hono returns one)
+      const connection = new UwsWebSocket(this.#app, accepted.data, exchange.remoteAddress ?? '', this.#settings);
+      const held: Held = { connection };
+      exchange.upgrade(held, accepted.headers === undefined ? undefined : new Headers(accepted.headers), context);
+    });
+  }
+
+  /** Shutdown: no more upgrades; open connections get 1001. Resolves once all are closed. */
+  closeAll(): Promise<void> {
+    this.#closing = true;
+    for (const connection of this.#open) connection.close(1001, SHUTDOWN_REASON);
+    return this.#open.size === 0 ? Promise.resolve() : new Promise((resolve) => this.#whenNoneOpen.push(resolve));
+  }
+}
+
+/** A uWS WebSocket as the app's ServerWebSocket (Bun's). */
+class UwsWebSocket implements ServerWebSocket {
+  readonly #app: TemplatedApp;
+  readonly #settings: WebSocketSettings;
+  #ws: WebSocket<Held> | undefined;
+  #state: 0 | 1 | 2 | 3 = 0;
+  data: unknown;
+  readonly remoteAddress: string;
+
+  constructor(app: TemplatedApp, data: unknown, remoteAddress: string, settings: WebSocketSettings) {
+    this.#app = app;
+    this.data = data;
+    this.remoteAddress = remoteAddress;
+    this.#settings = settings;
+  }
+
+  opened(ws: WebSocket<Held>): void {
+    this.#ws = ws;
+    this.#state = 1;
+  }
+
+  /** uWS's WebSocket may not be touched once closed: every call checks. */
+  closed(): void {
+    this.#ws = undefined;
+    this.#state = 3;
+  }
+
+  get readyState(): 0 | 1 | 2 | 3 {
+    return this.#state;
+  }
+
+  send(message: WebSocketMessage, compress = false): number {
+    if (this.#state !== 1) return 0;
+    const binary = typeof message !== 'string';
+    // uWS: 1 sent, 0 sent but queued (backpressure), 2 dropped (over maxBackpressure).
+    switch (this.#ws!.send(message as string | ArrayBuffer, binary, compress)) {
+      case 1:
+        return messageByteLength(message);
+      case 0:
+        return -1;
+      default:
+        return 0;
+    }
+  }
+
+  sendText(message: string, compress?: boolean): number {
+    return this.send(String(message), compress);
+  }
+
+  sendBinary(message: ArrayBufferLike | ArrayBufferView, compress?: boolean): number {
+    return this.send(message, compress);
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.#state !== 1) return;
+    this.#state = 2;
+    this.#ws!.end(code, reason);
+  }
+
+  terminate(): void {
+    if (this.#state === 1 || this.#state === 2) this.#ws?.close();
+  }
+
+  ping(data?: WebSocketMessage): void {
+    if (this.#state === 1) this.#ws!.ping(data as string | ArrayBuffer | undefined);
+  }
+
+  getBufferedAmount(): number {
+    return this.#state === 1 ? this.#ws!.getBufferedAmount() : 0;
+  }
+
+  subscribe(topic: string): void {
+    if (this.#state === 1) this.#ws!.subscribe(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    if (this.#state === 1) this.#ws!.unsubscribe(topic);
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this.#state === 1 && this.#ws!.isSubscribed(topic);
+  }
+
+  publish(topic: string, message: WebSocketMessage, compress = false): number {
+    if (this.#state !== 1) return 0;
+    // uWS's ws.publish() leaves this connection out, as Bun's does unless publishToSelf.
+    if (this.#settings.publishToSelf) return publishOn(this.#app, topic, message, compress);
+    return this.#ws!.publish(topic, message as string | ArrayBuffer, typeof message !== 'string', compress) ? messageByteLength(message) : 0;
+  }
+}
+
+function publishOn(app: TemplatedApp, topic: string, message: WebSocketMessage, compress = false): number {
+  if (app.numSubscribers(topic) === 0) return 0;
+  return app.publish(topic, message as string | ArrayBuffer, typeof message !== 'string', compress) ? messageByteLength(message) : 0;
+}

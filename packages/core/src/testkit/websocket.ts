@@ -1,0 +1,350 @@
+// The conformance kit's WebSocket cases: a fetch app with Bun.serve()'s `websocket` handlers, driven by
+// real clients (the `ws` package). Run for a backend that lists `supports.websocket`.
+import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type WebSocketClient from 'ws';
+import type { Backend, BoundAddress, FetchApp, Logger } from '../backend.js';
+import { type RunningServer, startServer } from '../serve.js';
+import type { ServerWebSocket } from '../websocket.js';
+import { currentTls, request } from './client.js';
+
+type Client = WebSocketClient;
+interface Closed {
+  code: number;
+  reason: string;
+}
+interface ClosedOnServer extends Closed {
+  name: string;
+}
+
+const MAX_PAYLOAD = 2 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+/** The kit's WebSocket app: an echo, with a few commands; it records what its handlers saw. */
+function createWebSocketApp(): FetchApp & { closes: ClosedOnServer[]; opened: string[] } {
+  const closes: ClosedOnServer[] = [];
+  const opened: string[] = [];
+  type Data = { name: string };
+  return {
+    kind: 'fetch',
+    description: 'the kit WebSocket app',
+    source: undefined,
+    closes,
+    opened,
+    fetch(request, server) {
+      const url = new URL(request.url);
+      const name = url.searchParams.get('name') ?? 'anonymous';
+      switch (url.pathname) {
+        case '/ws':
+          if (server.upgrade(request, { data: { name }, headers: { 'x-upgraded': name } })) return undefined;
+          return new Response('This is a WebSocket endpoint\n', { status: 426, headers: { upgrade: 'websocket' } });
+        case '/ws-async':
+          return (async () => {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            return server.upgrade(request, { data: { name } }) ? undefined : new Response('no\n', { status: 400 });
+          })();
+        case '/ws-refused':
+          return new Response('Forbidden\n', { status: 403 });
+        case '/publish':
+          return new Response(String(server.publish('room', `news for ${server.subscriberCount('room')}`)));
+        default:
+          return new Response('not a WebSocket\n');
+      }
+    },
+    websocket: {
+      maxPayloadLength: MAX_PAYLOAD,
+      open(ws: ServerWebSocket<Data>) {
+        opened.push(ws.data.name);
+        if (ws.data.name.startsWith('room')) ws.subscribe('room');
+      },
+      message(ws: ServerWebSocket<Data>, message) {
+        if (typeof message !== 'string') {
+          ws.send(message);
+          return;
+        }
+        const [command = '', argument = ''] = message.split(' ', 2);
+        switch (command) {
+          case 'whoami':
+            ws.send(JSON.stringify({ data: ws.data, remoteAddress: ws.remoteAddress, readyState: ws.readyState }));
+            return;
+          case 'close':
+            ws.close(Number(argument), 'asked to');
+            return;
+          case 'throw':
+            throw new Error('websocket.message failed on purpose');
+          case 'reject':
+            return Promise.reject(new Error('websocket.message rejected on purpose'));
+          case 'publish':
+            ws.publish('room', `${ws.data.name} says ${argument}`);
+            return;
+          case 'flood': {
+            // Sends until the client (which stopped reading) holds back: send() says -1, then drain follows.
+            const chunk = Buffer.alloc(MiB, 1);
+            for (let sent = 1; sent <= 256; sent++) {
+              if (ws.send(chunk) === -1) {
+                ws.send(`held back after ${sent}`);
+                return;
+              }
+            }
+            ws.send('never held back');
+            return;
+          }
+          default:
+            ws.send(message);
+        }
+      },
+      drain(ws: ServerWebSocket<Data>) {
+        ws.send('drained');
+      },
+      close(ws: ServerWebSocket<Data>, code, reason) {
+        closes.push({ name: ws.data.name, code, reason });
+      },
+    },
+  };
+}
+
+const quietLogger = (): Logger & { errors: string[] } => {
+  const errors: string[] = [];
+  return { errors, debug() {}, info() {}, warn() {}, error: (_object, message) => void errors.push(message) };
+};
+
+export function describeWebSockets(getBackend: () => Backend, backendOptions?: Record<string, unknown>): void {
+  describe('WebSockets (a fetch app with websocket handlers)', () => {
+    let WebSocket: typeof WebSocketClient;
+    let app: ReturnType<typeof createWebSocketApp>;
+    let server: RunningServer | undefined;
+    let address: BoundAddress;
+    let logger: ReturnType<typeof quietLogger>;
+    const open: Client[] = [];
+
+    const serve = (served: FetchApp, log: Logger) =>
+      startServer({ app: served, backend: getBackend(), targets: [{ type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }], logger: log, backendOptions });
+
+    beforeAll(async () => {
+      try {
+        WebSocket = (await import('ws')).default;
+      } catch {
+        throw new Error('The kit\'s WebSocket cases need the ws package as a client: npm install --save-dev ws');
+      }
+      if (!getBackend().supports?.websocket) return;
+      app = createWebSocketApp();
+      logger = quietLogger();
+      server = await serve(app, logger);
+      address = server.listening[0]!.bound;
+    });
+    afterAll(async () => {
+      for (const client of open) client.terminate();
+      await server?.close(1000);
+    });
+
+    const urlOf = (where: BoundAddress, path: string) => {
+      if (where.type !== 'tcp') throw new Error('the kit serves WebSockets on TCP');
+      return `${currentTls() ? 'wss' : 'ws'}://${currentTls() ? 'localhost' : where.host}:${where.port}${path}`;
+    };
+    const connect = async (path = '/ws', where = address, options: WebSocketClient.ClientOptions = {}): Promise<{ client: Client; upgrade: IncomingMessage }> => {
+      const tls = currentTls();
+      const client = new WebSocket(urlOf(where, path), { ...options, ...(tls && { ca: tls.ca }) });
+      open.push(client);
+      const upgraded = once(client, 'upgrade') as Promise<[IncomingMessage]>;
+      await once(client, 'open');
+      return { client, upgrade: (await upgraded)[0] };
+    };
+    const nextMessage = async (client: Client): Promise<{ data: Buffer; isBinary: boolean }> => {
+      const [data, isBinary] = (await once(client, 'message')) as [Buffer, boolean];
+      return { data, isBinary };
+    };
+    const closeOf = async (client: Client): Promise<Closed> => {
+      const [code, reason] = (await once(client, 'close')) as [number, Buffer];
+      return { code, reason: reason.toString() };
+    };
+    const closedOnServer = async (name: string): Promise<ClosedOnServer> => {
+      for (let waited = 0; waited < 5000; waited += 20) {
+        const found = app.closes.find((closed) => closed.name === name);
+        if (found) return found;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`websocket.close was not called for ${name}`);
+    };
+
+    const it = (name: string, body: () => Promise<void>, timeout?: number) =>
+      test(
+        name,
+        async (context) => {
+          if (!getBackend().supports?.websocket) context.skip(`the ${getBackend().name} backend does not list supports.websocket`);
+          await body();
+        },
+        timeout,
+      );
+
+    test('a backend without supports.websocket refuses an app with websocket handlers, saying so', async (context) => {
+      if (getBackend().supports?.websocket) context.skip(`the ${getBackend().name} backend supports WebSockets`);
+      await expect(serve(createWebSocketApp(), quietLogger())).rejects.toThrow(/cannot serve WebSocket handlers/);
+    });
+
+    it('upgrades with the data and headers fetch gave to server.upgrade(), and echoes text as text, binary as binary', async () => {
+      const { client, upgrade } = await connect('/ws?name=echo');
+      expect(upgrade.statusCode).toBe(101);
+      expect(upgrade.headers['x-upgraded']).toBe('echo');
+      client.send('hello');
+      expect(await nextMessage(client)).toEqual({ data: Buffer.from('hello'), isBinary: false });
+      client.send(Buffer.from([0, 1, 2, 255]));
+      expect(await nextMessage(client)).toEqual({ data: Buffer.from([0, 1, 2, 255]), isBinary: true });
+      client.send('whoami');
+      const whoami = JSON.parse((await nextMessage(client)).data.toString());
+      expect(whoami).toEqual({ data: { name: 'echo' }, remoteAddress: '127.0.0.1', readyState: 1 });
+      expect(app.opened).toContain('echo');
+    });
+
+    it('upgrades after fetch awaited something', async () => {
+      const { client } = await connect('/ws-async?name=async');
+      client.send('later');
+      expect((await nextMessage(client)).data.toString()).toBe('later');
+    });
+
+    it('joins a fragmented message, and carries a 1 MiB one whole', async () => {
+      const { client } = await connect('/ws?name=big');
+      client.send('frag', { fin: false });
+      client.send('men', { fin: false });
+      client.send('ted', { fin: true });
+      expect((await nextMessage(client)).data.toString()).toBe('fragmented');
+      const big = Buffer.alloc(MiB);
+      for (let index = 0; index < big.length; index++) big[index] = index % 251;
+      client.send(big);
+      const echoed = await nextMessage(client);
+      expect(echoed.isBinary).toBe(true);
+      expect(echoed.data.equals(big)).toBe(true);
+    });
+
+    it('answers a ping with a pong carrying its payload', async () => {
+      const { client } = await connect('/ws?name=ping');
+      client.ping(Buffer.from('are you there'));
+      const [payload] = (await once(client, 'pong')) as [Buffer];
+      expect(payload.toString()).toBe('are you there');
+    });
+
+    it('passes close codes and reasons both ways', async () => {
+      const fromClient = await connect('/ws?name=client-closes');
+      fromClient.client.close(4001, 'bye now');
+      expect(await closeOf(fromClient.client)).toEqual({ code: 4001, reason: 'bye now' });
+      expect(await closedOnServer('client-closes')).toMatchObject({ code: 4001, reason: 'bye now' });
+
+      const fromServer = await connect('/ws?name=server-closes');
+      fromServer.client.send('close 4002');
+      expect(await closeOf(fromServer.client)).toEqual({ code: 4002, reason: 'asked to' });
+      expect(await closedOnServer('server-closes')).toMatchObject({ code: 4002 });
+    });
+
+    it('survives a client that vanishes: websocket.close gets 1006, the others go on', async () => {
+      const other = await connect('/ws?name=stays');
+      const { client } = await connect('/ws?name=vanishes');
+      client.terminate(); // the TCP connection ends, no close frame
+      expect(await closedOnServer('vanishes')).toMatchObject({ code: 1006 });
+      other.client.send('still here');
+      expect((await nextMessage(other.client)).data.toString()).toBe('still here');
+    });
+
+    it(`closes with 1009 a message over maxPayloadLength (${MAX_PAYLOAD} bytes here), and goes on for others`, async () => {
+      const { client } = await connect('/ws?name=too-big');
+      client.on('error', () => {}); // the client may see the connection end as it still writes
+      client.send(Buffer.alloc(MAX_PAYLOAD + 1));
+      expect((await closeOf(client)).code).toBe(1009);
+      const other = await connect('/ws?name=after-too-big');
+      other.client.send('fine');
+      expect((await nextMessage(other.client)).data.toString()).toBe('fine');
+    });
+
+    it('answers with the app\'s Response when fetch does not upgrade (a 4xx), and GET without a handshake too', async () => {
+      const refused = new WebSocket(urlOf(address, '/ws-refused'), currentTls() && { ca: currentTls()!.ca });
+      const [, response] = (await once(refused, 'unexpected-response')) as [unknown, IncomingMessage];
+      expect(response.statusCode).toBe(403);
+      response.destroy();
+      const plain = await request(address, '/ws');
+      expect(plain.status).toBe(426);
+      expect(plain.body.toString()).toBe('This is a WebSocket endpoint\n');
+      expect((await request(address, '/')).body.toString()).toBe('not a WebSocket\n');
+    });
+
+    it('keeps the connection when a handler throws or rejects, and reports the error', async () => {
+      const { client } = await connect('/ws?name=throws');
+      const before = logger.errors.length;
+      client.send('throw');
+      client.send('reject');
+      client.send('after');
+      expect((await nextMessage(client)).data.toString()).toBe('after');
+      for (let waited = 0; logger.errors.length < before + 2 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(logger.errors.slice(before).join('\n')).toMatch(/websocket\.message/);
+    });
+
+    it('publishes to a topic: ws.publish() reaches the other subscribers, server.publish() all of them', async () => {
+      const first = await connect('/ws?name=room-1');
+      const second = await connect('/ws?name=room-2');
+      const outsider = await connect('/ws?name=outsider');
+      const outsiderGot: string[] = [];
+      outsider.client.on('message', (data: Buffer) => outsiderGot.push(data.toString()));
+      const firstGot: string[] = [];
+      first.client.on('message', (data: Buffer) => firstGot.push(data.toString()));
+      first.client.send('publish hi');
+      expect((await nextMessage(second.client)).data.toString()).toBe('room-1 says hi');
+      const news = nextMessage(second.client);
+      const published = await request(address, '/publish');
+      expect(Number(published.body.toString())).toBeGreaterThan(0);
+      expect((await news).data.toString()).toBe('news for 2');
+      outsider.client.send('ping-through');
+      await nextMessage(outsider.client);
+      expect(firstGot).toEqual(['news for 2']); // not its own publication
+      expect(outsiderGot).toEqual(['ping-through']);
+    });
+
+    it('holds back a client that does not read (send() says -1), and calls drain once it reads again', async () => {
+      const { client } = await connect('/ws?name=slow-reader');
+      const socket = (client as unknown as { _socket: import('node:net').Socket })._socket;
+      const got: string[] = [];
+      client.on('message', (data: Buffer, isBinary: boolean) => {
+        if (!isBinary) got.push(data.toString());
+      });
+      socket.pause();
+      client.send('flood');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      socket.resume();
+      for (let waited = 0; !got.includes('drained') && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(got[0]).toMatch(/^held back after \d+$/);
+      expect(got).toContain('drained');
+    }, 20_000);
+
+    it('cuts a client silent past idleTimeout, and keeps one that answers the pings (sendPings)', async () => {
+      const withIdle = (sendPings: boolean): FetchApp => {
+        const base = createWebSocketApp();
+        return { ...base, websocket: { ...base.websocket, idleTimeout: 8, sendPings } };
+      };
+      const silentServer = await serve(withIdle(false), quietLogger());
+      const pingingServer = await serve(withIdle(true), quietLogger());
+      try {
+        const silent = await connect('/ws?name=silent', silentServer.listening[0]!.bound);
+        const answering = await connect('/ws?name=answering', pingingServer.listening[0]!.bound);
+        let cut = 0;
+        silent.client.on('close', () => (cut = Date.now()));
+        const started = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 14_000));
+        expect(cut).toBeGreaterThan(0);
+        expect(cut - started).toBeGreaterThanOrEqual(6000); // uWS's timers tick every 4 s
+        expect(answering.client.readyState).toBe(1);
+        answering.client.send('alive');
+        expect((await nextMessage(answering.client)).data.toString()).toBe('alive');
+      } finally {
+        await Promise.all([silentServer.close(1000), pingingServer.close(1000)]);
+      }
+    }, 30_000);
+
+    it('at shutdown sends open WebSockets 1001 and closes once they answer, well within the graceful timeout', async () => {
+      const own = await serve(createWebSocketApp(), quietLogger());
+      const where = own.listening[0]!.bound;
+      const { client } = await connect('/ws?name=shutdown', where);
+      const closed = closeOf(client);
+      const started = Date.now();
+      await own.close(10_000);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect((await closed).code).toBe(1001);
+    });
+  });
+}
