@@ -2,16 +2,14 @@
 // Options: --quick (one short round: proves the harness works), --rounds N, --seconds N, --connections 1,64,
 // --workloads hello,json,echo,stream, --only TEXT (comparisons naming TEXT), --load-generator wrk|autocannon,
 // --out DIR. A full run writes results.md and results.svg here; a partial one writes only with --out.
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ratioChart } from './chart.mjs';
-import { defaultLoadGenerator, load, onCore, pinned, postBody } from './load.mjs';
+import { defaultLoadGenerator, load, pinned, postBody } from './load.mjs';
+import { cpuMicros, median, memoryMiB, startServer } from './process.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const { values: options } = parseArgs({
@@ -92,29 +90,11 @@ function fail(message) {
   process.exit(1);
 }
 
-async function freePort() {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 /** Starts a server on core 0 and checks that it answers every workload with the right bytes. */
 async function start(key) {
   const server = SERVERS[key];
-  const port = await freePort();
-  const child = spawn(...onCore(0, process.execPath, server.args(port)), { cwd: here('.'), stdio: ['ignore', 'ignore', 'inherit'] });
+  const { child, port } = await startServer(server, here('.'));
   const url = (path) => `http://127.0.0.1:${port}${path}`;
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`${server.name} exited with code ${child.exitCode}`);
-    try {
-      if ((await fetch(url('/'))).ok) break;
-    } catch {}
-    if (attempt > 100) throw new Error(`${server.name} did not start`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
   for (const name of workloadNames) {
     const { path, post, expectedBytes } = WORKLOADS[name];
     const response = await fetch(url(path), post ? { method: 'POST', body: readFileSync(post.bodyFile), headers: { 'content-type': 'application/octet-stream' } } : {});
@@ -123,19 +103,6 @@ async function start(key) {
   }
   return { key, name: server.name, child, url };
 }
-
-// CPU time the server process used (user + system), in microseconds: /proc/PID/stat fields 14 and 15.
-const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
-const cpuMicros = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
-};
-const memoryMiB = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 function measure(server, workloadName, connections) {
   const workload = WORKLOADS[workloadName];

@@ -48,3 +48,13 @@ test('bench falls back to autocannon (from npm) where wrk is not installed', asy
 test('a bench option that makes no sense is one line and a non-zero exit', async () => {
   await expect(bench('--workloads', 'nope')).rejects.toMatchObject({ code: 1, stderr: 'bench: unknown workload nope: choose from hello, json, echo, stream\n' });
 });
+
+test('the WebSocket bench --quick echoes on every server and writes its report', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'chaussette-bench-test-'));
+  outputs.push(out);
+  await promisify(execFile)(process.execPath, [fileURLToPath(new URL('websocket.mjs', import.meta.url)), '--quick', '--out', out], { timeout: 120_000 });
+  const report = readFileSync(join(out, 'results-websocket.md'), 'utf8');
+  for (const comparison of ['chaussette uws, fetch app ÷ raw uWebSockets.js', 'chaussette node, fetch app ÷ raw ws on node:http', 'chaussette fastify, fetch app ÷ raw ws on node:http']) {
+    expect(report).toMatch(new RegExp(`\\| ${comparison} \\| 16 \\| \\d+ \\| \\d+ \\| \\d+\\.\\d\\dx \\|`));
+  }
+}, 150_000);

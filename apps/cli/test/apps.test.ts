@@ -60,7 +60,7 @@ describe('serving real apps through the CLI', () => {
     ['fetch-handler.mjs:api', 'an object with fetch() (fetch handler)', '/', '{"named":true,"method":"GET"}'],
     ['fetch-handler.mjs:nested.inner', 'an object with fetch() (fetch handler)', '/', 'nested export'],
     ['transpiled.cjs', 'function handler (node request listener)', '/', 'transpiled default export'],
-    ['http-server.mjs', 'an http.Server (its request listeners)', '/', 'from an http.Server'],
+    ['http-server.mjs', 'an http.Server (its request and upgrade listeners)', '/', 'from an http.Server'],
     ['zero-arity.mjs --interface node', 'as --interface node says', '/', 'variadic node listener'],
   ])('%s is recognised as %s', async (spec, description, path, body) => {
     const cli = await startCli([...spec.split(' '), '--port', '0']);

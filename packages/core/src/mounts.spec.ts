@@ -62,4 +62,15 @@ describe('composeMounts', () => {
   test('two apps at one prefix: an error', () => {
     expect(() => composeMounts([{ prefix: '/a', app: fetchApp('1') }, { prefix: '/a', app: fetchApp('2') }], () => () => {})).toThrow('Two apps are mounted at /a');
   });
+
+  test('WebSocket handlers: kept from the one fetch app that has them, refused from two or beside a node app', () => {
+    const chat: FetchApp = { ...fetchApp('chat'), websocket: { message: () => {} } };
+    const composed = composeMounts([{ prefix: '/chat', app: chat }, { prefix: '/', app: fetchApp('site') }], () => () => {}) as FetchApp;
+    expect(composed.websocket).toBe(chat.websocket);
+    expect(() => composeMounts([{ prefix: '/a', app: chat }, { prefix: '/b', app: { ...chat } }], () => () => {})).toThrow(
+      'WebSocket handlers come from one mounted app only, and /a and /b both have them',
+    );
+    const node: App = { kind: 'node', description: 'n', source: undefined, listener: () => {} };
+    expect(() => composeMounts([{ prefix: '/chat', app: chat }, { prefix: '/', app: node }], () => () => {})).toThrow('not beside node apps');
+  });
 });
