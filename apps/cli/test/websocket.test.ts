@@ -99,6 +99,17 @@ describe.each(['node', 'fastify'])('node apps that handle their own upgrades, %s
   });
 });
 
+test.each(['node', 'fastify'])('a Fastify instance with @fastify/websocket, %s backend', async (backend) => {
+  const cli = await start(backend, 'fastify-websocket-instance.mjs');
+  const { client, next } = await connect(`ws://${cli.addresses[0]}/ws`);
+  client.send('hi');
+  expect(await next()).toBe('echo hi');
+  // The app's own WebSocket is cut when shutdown begins, not waited for until --graceful-timeout (30 s).
+  const started = Date.now();
+  expect(await cli.stop()).toBe(0);
+  expect(Date.now() - started).toBeLessThan(5000);
+});
+
 test('a Fastify plugin with @fastify/websocket, on the fastify backend', async () => {
   const cli = await start('fastify', 'fastify-websocket.mjs');
   const { client, next } = await connect(`ws://${cli.addresses[0]}/ws`);

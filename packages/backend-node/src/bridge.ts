@@ -84,6 +84,7 @@ export function handleUpgrades(
   } else if (app.kind === 'node' && app.upgrade) {
     const upgrade = app.upgrade;
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      connections.handOver(socket);
       try {
         const result = upgrade(req, socket, head) as { then?: unknown } | undefined;
         if (typeof result?.then === 'function') (result as Promise<unknown>).then(undefined, (error: unknown) => upgradeFailed(req, socket, error, logger));
@@ -170,6 +171,8 @@ export interface ConnectionTracker {
   closeIdle(): void;
   /** Forgets a connection that left HTTP (a WebSocket): whoever took it closes it. */
   release(socket: Socket): void;
+  /** A connection the app took over (its own upgrade): cut with the idle ones at shutdown. */
+  handOver(socket: Socket): void;
 }
 
 // A connection accepted just before shutdown has its first request on the way: closing it would lose
@@ -183,6 +186,7 @@ const FRESH_CONNECTION_GRACE_MS = 1000;
  */
 export function trackConnections(server: Server, event: 'connection' | 'secureConnection' = 'connection'): ConnectionTracker {
   const connections = new Set<Socket>();
+  const handedOver = new WeakSet<Socket>();
   let closingSince = 0;
   server.on(event, (socket: Socket) => {
     connections.add(socket);
@@ -204,11 +208,15 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
       const graceOver = Date.now() - closingSince > FRESH_CONNECTION_GRACE_MS;
       for (const socket of connections) {
         // bytesWritten 0: no response sent yet, so no request answered yet, on this connection.
-        if (!currentResponse(socket) && (socket.bytesWritten > 0 || graceOver)) socket.destroy();
+        // An app's upgrade handler may leave a response on the socket (@fastify/websocket does): it is no HTTP.
+        if (handedOver.has(socket) || (!currentResponse(socket) && (socket.bytesWritten > 0 || graceOver))) socket.destroy();
       }
     },
     release(socket) {
       connections.delete(socket);
+    },
+    handOver(socket) {
+      handedOver.add(socket);
     },
   };
 }
