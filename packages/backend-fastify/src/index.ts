@@ -70,7 +70,7 @@ const fastifyBackend: Backend = {
     const connections = trackConnections(instance.server);
     observeRequests(instance.server, options);
     // A Fastify app's own upgrades (@fastify/websocket) are Fastify's: these are a fetch or node app's.
-    handleUpgrades(instance.server, app, { websockets, connections, logger, origin: () => origin, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
+    handleUpgrades(instance.server, app, { websockets, connections, logger, origin: () => origin, limits, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
     await instance.listen(fastifyListenOptions(target));
     reportAcceptErrors(instance.server, logger);
     const address = boundAddress(instance.server, target);

@@ -10,6 +10,7 @@ import {
   type ListenTarget,
   type Logger,
   type FetchServer,
+  type Limits,
   type NodeListener,
   resolveLimits,
   type ServeOptions,
@@ -17,7 +18,7 @@ import {
 } from '@chaussette/core';
 import { guardedListener } from './errors.js';
 import { fetchListener } from './fetch-listener.js';
-import { applyServerLimits, limitedListener, reportAcceptErrors } from './limits.js';
+import { applyServerLimits, limitedListener, refusalOf, refuse, reportAcceptErrors } from './limits.js';
 import { exposePeerCredentials } from './peer-credentials.js';
 import { NO_WEBSOCKETS, WebSocketHub } from './websocket.js';
 
@@ -41,7 +42,7 @@ export async function serveOnNodeServer(
   applyServerLimits(server, limits);
   observeRequests(server, options);
   const connections = trackConnections(server, connectionEvent);
-  handleUpgrades(server, app, { websockets, connections, logger, origin: () => origin, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
+  handleUpgrades(server, app, { websockets, connections, logger, origin: () => origin, limits, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listenOptions(target), () => {
@@ -71,12 +72,18 @@ export function handleUpgrades(
     connections,
     logger,
     origin,
+    limits,
     accessLog,
     trustedProxies,
-  }: { websockets?: WebSocketHub; connections: ConnectionTracker; logger: Logger; origin: () => string } & Pick<ServeOptions, 'accessLog' | 'trustedProxies'>,
+  }: { websockets?: WebSocketHub; connections: ConnectionTracker; logger: Logger; origin: () => string; limits: Limits } & Pick<ServeOptions, 'accessLog' | 'trustedProxies'>,
 ): void {
   if (websockets && app.kind === 'fetch') {
-    const upgrade = websockets.upgradeListener(app.fetch, origin, (req, res) => observeRequest(req, res, { accessLog, trustedProxies }));
+    const upgrade = websockets.upgradeListener(app.fetch, origin, (req, res) => {
+      observeRequest(req, res, { accessLog, trustedProxies });
+      const status = refusalOf(req, limits, 0);
+      if (status) refuse(res, status);
+      return status === 0;
+    });
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       connections.release(socket); // the hub closes it, with 1001, at shutdown
       upgrade(req, socket, head);

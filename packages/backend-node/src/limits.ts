@@ -26,12 +26,9 @@ export function limitedListener(listener: NodeListener, limits: Limits): NodeLis
   let inFlight = 0;
   const leave = () => void inFlight--;
   return (req, res) => {
-    const { headers } = req;
-    const length = headers['content-length'];
-    const chunked = headers['transfer-encoding'] !== undefined;
-    const head = { method: req.method!, url: req.url!, contentLengths: length === undefined ? NO_LENGTH : [length], hasTransferEncoding: chunked, inFlight };
-    const status = refusalFor(head, limits);
+    const status = refusalOf(req, limits, inFlight);
     if (status) return refuse(res, status);
+    const chunked = req.headers['transfer-encoding'] !== undefined;
     if (concurrency) {
       inFlight++;
       res.once('close', leave);
@@ -39,6 +36,13 @@ export function limitedListener(listener: NodeListener, limits: Limits): NodeLis
     if (requestBodyBytes && chunked) capBody(req, res, requestBodyBytes);
     return listener(req, res);
   };
+}
+
+/** The status refusing this request (see refusalFor), 0 if it may go on. */
+export function refusalOf(req: IncomingMessage, limits: Limits, inFlight: number): number {
+  const length = req.headers['content-length'];
+  const hasTransferEncoding = req.headers['transfer-encoding'] !== undefined;
+  return refusalFor({ method: req.method!, url: req.url!, contentLengths: length === undefined ? NO_LENGTH : [length], hasTransferEncoding, inFlight }, limits);
 }
 
 /** Answers `status` (see refusal) and closes the connection: the request's body, if any, is not read. */

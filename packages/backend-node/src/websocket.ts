@@ -89,13 +89,14 @@ export class WebSocketHub {
   }
 
   /**
-   * The server's 'upgrade' listener: the request goes to `fetch` as any other, with a server whose
+   * The server's 'upgrade' listener: `admit` observes the request and may refuse it (false, once it has
+   * answered); then the request goes to `fetch` as any other, with a server whose
    * upgrade() accepts it; a Response instead is written back on the socket, which then closes.
    */
-  upgradeListener(fetch: FetchApp['fetch'], origin: () => string, observe: (req: IncomingMessage, res: ServerResponse) => void): UpgradeListener {
+  upgradeListener(fetch: FetchApp['fetch'], origin: () => string, admit: (req: IncomingMessage, res: ServerResponse) => boolean): UpgradeListener {
     return (req, socket, head) => {
       const res = responseOnSocket(req, socket);
-      observe(req, res); // --proxy-headers and the access log, as for any request
+      if (!admit(req, res)) return; // --proxy-headers, the access log and the limits, as for any request
       let accepted: UpgradeOptions | undefined;
       const server: FetchServer = {
         ...this.fetchServer,

@@ -265,6 +265,27 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
       expect((await request(address, '/')).body.toString()).toBe('not a WebSocket\n');
     });
 
+    it('refuses a handshake over the limits as any request (414 past --limit-request-line)', async () => {
+      const limited = await startServer({
+        app: createWebSocketApp(),
+        backend: getBackend(),
+        targets: [{ type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }],
+        logger: quietLogger(),
+        backendOptions,
+        limits: { requestLineBytes: 1024 },
+      });
+      try {
+        const tls = currentTls();
+        const client = new WebSocket(urlOf(limited.listening[0]!.bound, `/ws?name=${'x'.repeat(2000)}`), tls && { ca: tls.ca });
+        const [, response] = (await once(client, 'unexpected-response')) as [unknown, IncomingMessage];
+        expect(response.statusCode).toBe(414);
+        response.destroy();
+        expect(app.opened).not.toContain('x'.repeat(2000));
+      } finally {
+        await limited.close(1000);
+      }
+    });
+
     it('keeps the connection when a handler throws or rejects, and reports the error', async () => {
       const { client } = await connect('/ws?name=throws');
       const before = logger.errors.length;
