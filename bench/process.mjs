@@ -38,7 +38,10 @@ export async function startServer({ name, args }, cwd) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/`)).ok) return { child, port };
     } catch {}
-    if (attempt > 100) throw new Error(`${name} did not start`);
+    if (attempt > 100) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not start`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -61,7 +61,10 @@ async function start(key) {
   client.send('check');
   const [echo] = await new Promise((resolve) => client.once('message', (...args) => resolve(args)));
   client.close();
-  if (echo.toString() !== 'check') throw new Error(`${server.name} echoed ${echo.toString()}, not check`);
+  if (echo.toString() !== 'check') {
+    child.kill('SIGKILL');
+    throw new Error(`${server.name} echoed ${echo.toString()}, not check`);
+  }
   return { key, name: server.name, child, url };
 }
 

@@ -12,7 +12,7 @@ import {
   observeRequests,
   reportAcceptErrors,
   trackConnections,
-  WebSocketHub,
+  websocketHubFor,
 } from '@chaussette/backend-node/bridge';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
@@ -59,7 +59,7 @@ const fastifyBackend: Backend = {
     const { logger } = options;
     let origin = 'localhost';
     const limits = resolveLimits(options.limits);
-    const websockets = app.kind === 'fetch' && app.websocket ? new WebSocketHub(app.websocket, logger) : undefined;
+    const websockets = app.kind === 'fetch' && app.websocket ? websocketHubFor(app.websocket, logger) : undefined;
     const instance = fastifyFor(app, logger, () => origin, options.backendOptions ?? {}, options.limits?.requestBodyBytes, websockets?.fetchServer);
     if (instance.server.listening) {
       throw new ChaussetteError(

@@ -20,7 +20,7 @@ import { guardedListener } from './errors.js';
 import { fetchListener } from './fetch-listener.js';
 import { applyServerLimits, limitedListener, refusalOf, refuse, reportAcceptErrors } from './limits.js';
 import { exposePeerCredentials } from './peer-credentials.js';
-import { NO_WEBSOCKETS, WebSocketHub } from './websocket.js';
+import { NO_WEBSOCKETS, type WebSocketHub, websocketHubFor } from './websocket.js';
 
 /**
  * A whole Backend.serve() on a server of node:http's kind that `create` makes around the listener
@@ -37,7 +37,7 @@ export async function serveOnNodeServer(
   const { logger } = options;
   let origin = 'localhost';
   const limits = resolveLimits(options.limits);
-  const websockets = app.kind === 'fetch' && app.websocket ? new WebSocketHub(app.websocket, logger) : undefined;
+  const websockets = app.kind === 'fetch' && app.websocket ? websocketHubFor(app.websocket, logger) : undefined;
   const server = create(limitedListener(nodeListenerFor(app, logger, () => origin, websockets?.fetchServer), limits));
   applyServerLimits(server, limits);
   observeRequests(server, options);
@@ -78,20 +78,20 @@ export function handleUpgrades(
   }: { websockets?: WebSocketHub; connections: ConnectionTracker; logger: Logger; origin: () => string; limits: Limits } & Pick<ServeOptions, 'accessLog' | 'trustedProxies'>,
 ): void {
   if (websockets && app.kind === 'fetch') {
-    const upgrade = websockets.upgradeListener(app.fetch, origin, (req, res) => {
+    const admit = (req: IncomingMessage, res: ServerResponse) => {
       observeRequest(req, res, { accessLog, trustedProxies });
       const status = refusalOf(req, limits, 0);
       if (status) refuse(res, status);
       return status === 0;
-    });
-    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      connections.release(socket); // the hub closes it, with 1001, at shutdown
-      upgrade(req, socket, head);
-    });
+    };
+    // Once a WebSocket, the connection is the hub's: it closes it with 1001 at shutdown.
+    server.on('upgrade', websockets.upgradeListener(app.fetch, origin, admit, (socket) => connections.release(socket as Socket)));
   } else if (app.kind === 'node' && app.upgrade) {
     const upgrade = app.upgrade;
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       connections.handOver(socket);
+      // node:http took its 'error' listener off the socket: until the app adds its own, a reset would end the process.
+      socket.on('error', () => {});
       try {
         const result = upgrade(req, socket, head) as { then?: unknown } | undefined;
         if (typeof result?.then === 'function') (result as Promise<unknown>).then(undefined, (error: unknown) => upgradeFailed(req, socket, error, logger));
@@ -296,4 +296,4 @@ export { byteLength, isResponse, isValidHost, partsOf } from './response-parts.j
 export { LazyRequest } from './lazy-request.js';
 export { applyServerLimits, limitedListener, refuse, reportAcceptErrors } from './limits.js';
 export { exposePeerCredentials, type PeerCredentials } from './peer-credentials.js';
-export { NO_WEBSOCKETS, WebSocketHub } from './websocket.js';
+export { NO_WEBSOCKETS, WebSocketHub, websocketHubFor } from './websocket.js';

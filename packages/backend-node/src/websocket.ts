@@ -32,6 +32,15 @@ export const NO_WEBSOCKETS: FetchServer = {
   subscriberCount: () => 0,
 };
 
+const hubs = new WeakMap<WebSocketHandler, WebSocketHub>();
+
+/** The app's hub: one for all its listen targets, so that a topic reaches subscribers on every one. */
+export function websocketHubFor(handler: WebSocketHandler, logger: Logger): WebSocketHub {
+  let hub = hubs.get(handler);
+  if (!hub) hubs.set(handler, (hub = new WebSocketHub(handler, logger)));
+  return hub;
+}
+
 /**
  * The WebSocket side of a fetch app on a node:http server, with the `ws` package: the handshake after
  * `server.upgrade()`, the open connections (for pub/sub, idle timeouts and the 1001 at shutdown).
@@ -44,9 +53,9 @@ export class WebSocketHub {
   readonly #open = new Set<NodeWebSocket>();
   readonly #topics = new Map<string, Set<NodeWebSocket>>();
   readonly #extraHeaders = new WeakMap<IncomingMessage, Headers>();
+  /** Upgrade requests whose fetch has not decided yet. */
+  readonly #pending = new Set<Duplex>();
   #idleSweep: NodeJS.Timeout | undefined;
-  /** Counts idle sweeps: a connection remembers the one it last heard from its client in. */
-  #sweeps = 0;
   #closing = false;
 
   /** What `fetch` gets as its second argument on every request that is no upgrade. */
@@ -79,13 +88,10 @@ export class WebSocketHub {
     });
     const { idleTimeout } = this.#settings;
     if (idleTimeout > 0) {
-      // Every quarter of the timeout: a client silent for half of it is pinged, one silent for all of it cut.
+      // Every quarter of the timeout: a client silent for half of it is pinged, one silent for all of it cut
+      // (so within 125% of it).
       this.#idleSweep = setInterval(() => this.#sweepIdle(), (idleTimeout * 1000) / 4).unref();
     }
-  }
-
-  get sweeps(): number {
-    return this.#sweeps;
   }
 
   /**
@@ -93,19 +99,29 @@ export class WebSocketHub {
    * answered); then the request goes to `fetch` as any other, with a server whose
    * upgrade() accepts it; a Response instead is written back on the socket, which then closes.
    */
-  upgradeListener(fetch: FetchApp['fetch'], origin: () => string, admit: (req: IncomingMessage, res: ServerResponse) => boolean): UpgradeListener {
+  upgradeListener(
+    fetch: FetchApp['fetch'],
+    origin: () => string,
+    admit: (req: IncomingMessage, res: ServerResponse) => boolean,
+    opened: (socket: Duplex) => void,
+  ): UpgradeListener {
     return (req, socket, head) => {
+      // node:http left the socket without an 'error' listener: a client's reset must not end the process.
+      socket.on('error', (error) => this.#logger.debug(`Connection of ${req.method} ${req.url} failed: ${errorMessage(error)}`));
       const res = responseOnSocket(req, socket);
       if (!admit(req, res)) return; // --proxy-headers, the access log and the limits, as for any request
-      let accepted: UpgradeOptions | undefined;
+      let accepted: { data: unknown; headers: Headers | undefined } | undefined;
       const server: FetchServer = {
         ...this.fetchServer,
-        upgrade: (_request, options = {}) => {
+        upgrade: (_request, options: UpgradeOptions = {}) => {
           if (accepted || this.#closing || !isWebSocketHandshake(req.method ?? '', (name) => headerValue(req, name))) return false;
-          accepted = options;
+          // Built here, so that bad headers throw in the app's fetch, as in Bun.
+          accepted = { data: options.data, headers: options.headers === undefined ? undefined : new Headers(options.headers) };
           return true;
         },
       };
+      this.#pending.add(socket);
+      socket.once('close', () => this.#pending.delete(socket));
       callFetch(
         fetch,
         createRequest(req, res, origin()),
@@ -116,31 +132,40 @@ export class WebSocketHub {
           res.detachSocket(socket as Socket);
           res.statusCode = 101;
           res.emit('close'); // the access log's line
-          this.#handshake(req, socket, head, accepted, req.socket.remoteAddress ?? '');
+          this.#handshake(req, socket, head, accepted, req.socket.remoteAddress ?? '', opened);
         },
         (error) => respondWithError(req, res, error, this.#logger),
       );
     };
   }
 
-  #handshake(req: IncomingMessage, socket: Duplex, head: Buffer, { data, headers }: UpgradeOptions, remoteAddress: string): void {
+  #handshake(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    { data, headers }: { data: unknown; headers: Headers | undefined },
+    remoteAddress: string,
+    opened: (socket: Duplex) => void,
+  ): void {
     if (socket.destroyed) return;
-    if (headers !== undefined) this.#extraHeaders.set(req, new Headers(headers));
+    if (headers !== undefined) this.#extraHeaders.set(req, headers);
     this.#server.handleUpgrade(req, socket, head, (ws) => {
+      this.#pending.delete(socket);
+      opened(socket);
       const connection = new NodeWebSocket(ws, socket, this, data, remoteAddress, this.#settings);
       this.#open.add(connection);
+      socket.on('data', () => connection.heard()); // any bytes from the client: a frame, or part of one
       callWebSocketHandler(this.#logger, 'open', () => this.#handler.open?.(connection));
+      // Upgraded while the server began to close (fetch was still deciding): it gets the 1001 the others got.
+      if (this.#closing) connection.close(1001, SHUTDOWN_REASON);
       ws.on('message', (message: RawData, isBinary: boolean) => {
-        connection.heard();
         const payload = message as Buffer; // binaryType 'nodebuffer': one Buffer, fragments joined
         callWebSocketHandler(this.#logger, 'message', () => this.#handler.message?.(connection, isBinary ? ownBuffer(payload) : payload.toString()));
       });
       ws.on('ping', (payload: Buffer) => {
-        connection.heard();
         callWebSocketHandler(this.#logger, 'ping', () => this.#handler.ping?.(connection, payload));
       });
       ws.on('pong', (payload: Buffer) => {
-        connection.heard();
         callWebSocketHandler(this.#logger, 'pong', () => this.#handler.pong?.(connection, payload));
       });
       // Protocol errors (a message over maxPayloadLength: 1009, bad UTF-8: 1007): ws closes with the code.
@@ -155,9 +180,9 @@ export class WebSocketHub {
   }
 
   #sweepIdle(): void {
-    this.#sweeps++;
-    const quarters = this.#sweeps;
-    for (const connection of this.#open) connection.checkIdle(quarters, this.#settings.sendPings);
+    const now = Date.now();
+    const { idleTimeout, sendPings } = this.#settings;
+    for (const connection of this.#open) connection.checkIdle(now, idleTimeout * 1000, sendPings);
   }
 
   subscribe(connection: NodeWebSocket, topic: string): void {
@@ -195,9 +220,10 @@ export class WebSocketHub {
     for (const connection of this.#open) connection.close(1001, SHUTDOWN_REASON);
   }
 
-  /** Cuts the connections still open (the graceful timeout is over). */
+  /** Cuts the connections still open, and those whose fetch never decided (the graceful timeout is over). */
   terminateAll(): void {
     for (const connection of this.#open) connection.terminate();
+    for (const socket of this.#pending) socket.destroy();
   }
 }
 
@@ -219,7 +245,7 @@ class NodeWebSocket implements ServerWebSocket {
     this.#socket = socket;
     this.#hub = hub;
     this.#settings = settings;
-    this.#lastHeard = hub.sweeps;
+    this.#lastHeard = Date.now();
     this.data = data;
     this.remoteAddress = remoteAddress;
   }
@@ -237,7 +263,8 @@ class NodeWebSocket implements ServerWebSocket {
     }
     const binary = typeof message !== 'string';
     this.#ws.send(binary ? asBuffer(message) : message, { binary, compress });
-    if (this.#ws.bufferedAmount > 0) {
+    // Past the socket's high-water mark: 'drain' will follow, and with it the app's drain handler.
+    if (this.#socket.writableNeedDrain) {
       this.#waitingForDrain = true;
       return -1;
     }
@@ -289,22 +316,22 @@ class NodeWebSocket implements ServerWebSocket {
 
   /** Something came from the client: it is not idle. */
   heard(): void {
-    this.#lastHeard = this.#hub.sweeps;
+    this.#lastHeard = Date.now();
     this.#pinged = false;
   }
 
-  /** Called every quarter of the idle timeout (`sweep` counts them). */
-  checkIdle(sweep: number, sendPings: boolean): void {
-    const silentQuarters = sweep - this.#lastHeard;
-    if (silentQuarters >= 4) this.terminate();
-    else if (silentQuarters >= 2 && sendPings && !this.#pinged) {
+  /** Cuts a client silent for `timeoutMs`; pings one silent for half of it (it answers if it lives). */
+  checkIdle(now: number, timeoutMs: number, sendPings: boolean): void {
+    const silentMs = now - this.#lastHeard;
+    if (silentMs >= timeoutMs) this.terminate();
+    else if (silentMs >= timeoutMs / 2 && sendPings && !this.#pinged) {
       this.#pinged = true;
       this.ping();
     }
   }
 
   drained(): void {
-    if (!this.#waitingForDrain || this.#socket.writableLength > 0) return;
+    if (!this.#waitingForDrain) return;
     this.#waitingForDrain = false;
     this.#hub.drain(this);
   }

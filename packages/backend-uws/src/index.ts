@@ -7,7 +7,7 @@ import { fetchHandler } from './fetch-handler.js';
 import { listen } from './listen.js';
 import { nodeHandler } from './node-compat.js';
 import { loadUws } from './uws.js';
-import { UwsWebSockets } from './websocket.js';
+import { type UwsWebSockets, uwsWebSocketsFor } from './websocket.js';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
 const QUIET_MS = 200;
@@ -31,8 +31,8 @@ const uwsBackend: Backend = {
     if (app.kind === 'fetch') {
       installFastResponse();
       if (app.websocket) {
-        websockets = new UwsWebSockets(server, app.websocket, logger);
-        server.ws('/*', websockets.behavior(uws, app.fetch, () => origin, state));
+        websockets = uwsWebSocketsFor(app.websocket, logger);
+        websockets.attach(server, uws, app.fetch, () => origin, state);
       }
       server.any('/*', fetchHandler(app.fetch, logger, () => origin, state, websockets?.fetchServer));
     } else {

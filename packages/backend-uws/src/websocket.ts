@@ -26,10 +26,20 @@ const text = new TextDecoder();
 // over both is cut.
 const PAYLOAD_MARGIN = 1024 * 1024;
 const NO_LIMIT = 2 ** 31 - 1;
+const BACKPRESSURE_MARGIN = 64 * 1024;
 
 /** What uWS keeps for each WebSocket (its user data): the app's view of it. */
 interface Held {
   connection: UwsWebSocket;
+}
+
+const hubs = new WeakMap<WebSocketHandler, UwsWebSockets>();
+
+/** The app's WebSockets: one for all its listen targets (one uWS App each), so topics reach them all. */
+export function uwsWebSocketsFor(handler: WebSocketHandler, logger: Logger): UwsWebSockets {
+  let hub = hubs.get(handler);
+  if (!hub) hubs.set(handler, (hub = new UwsWebSockets(handler, logger)));
+  return hub;
 }
 
 /**
@@ -37,7 +47,8 @@ interface Held {
  * pings, pub/sub topics), with `fetch` deciding each upgrade as Bun.serve() does.
  */
 export class UwsWebSockets {
-  readonly #app: TemplatedApp;
+  /** The uWS App of each listen target: uWS's topics are per App. */
+  readonly #apps: TemplatedApp[] = [];
   readonly #handler: WebSocketHandler;
   readonly #settings: WebSocketSettings;
   readonly #logger: Logger;
@@ -48,36 +59,49 @@ export class UwsWebSockets {
   /** What `fetch` gets as its second argument on every request that is no upgrade. */
   readonly fetchServer: FetchServer;
 
-  constructor(app: TemplatedApp, handler: WebSocketHandler, logger: Logger) {
-    this.#app = app;
+  constructor(handler: WebSocketHandler, logger: Logger) {
     this.#handler = handler;
     this.#settings = websocketSettings(handler);
     this.#logger = logger;
     this.fetchServer = {
       upgrade: () => false,
-      publish: (topic, message, compress) => publishOn(app, topic, message, compress),
-      subscriberCount: (topic) => app.numSubscribers(topic),
+      publish: (topic, message, compress) => this.publish(topic, message, compress),
+      subscriberCount: (topic) => this.#apps.reduce((count, app) => count + app.numSubscribers(topic), 0),
     };
   }
 
-  get settings(): WebSocketSettings {
-    return this.#settings;
+  /** Sends to every subscriber of `topic`, on every App but `except`'s connection (uWS's ws.publish() leaves it out). */
+  publish(topic: string, message: WebSocketMessage, compress = false, except?: { app: TemplatedApp; ws: WebSocket<Held> }): number {
+    const binary = typeof message !== 'string';
+    let sent = false;
+    for (const app of this.#apps) {
+      if (app === except?.app) sent = except.ws.publish(topic, message as string | ArrayBuffer, binary, compress) || sent;
+      else if (app.numSubscribers(topic) > 0) sent = app.publish(topic, message as string | ArrayBuffer, binary, compress) || sent;
+    }
+    return sent ? messageByteLength(message) : 0;
   }
 
-  /** The behaviour for uWS's `app.ws('/*', …)`. */
-  behavior(uws: Uws, fetch: FetchHandler, origin: () => string, state: ServerState): WebSocketBehavior<Held> {
+  /** Serves the app's WebSockets on `app` (uWS's `app.ws('/*', …)`). */
+  attach(app: TemplatedApp, uws: Uws, fetch: FetchHandler, origin: () => string, state: ServerState): void {
+    this.#apps.push(app);
+    app.ws('/*', this.#behavior(app, uws, fetch, origin, state));
+  }
+
+  #behavior(app: TemplatedApp, uws: Uws, fetch: FetchHandler, origin: () => string, state: ServerState): WebSocketBehavior<Held> {
     const settings = this.#settings;
     return {
       maxPayloadLength: settings.maxPayloadLength + Math.min(settings.maxPayloadLength, PAYLOAD_MARGIN),
       idleTimeout: settings.idleTimeout,
-      maxBackpressure: settings.backpressureLimit || NO_LIMIT,
-      closeOnBackpressureLimit: settings.closeOnBackpressureLimit as unknown as number, // a boolean; typed number in uWS 20.30
+      // UwsWebSocket.send() holds the limit: uWS, past its own, drops even a close frame (the client sees
+      // 1006), so it is given room for the 1008.
+      maxBackpressure: settings.backpressureLimit ? settings.backpressureLimit + BACKPRESSURE_MARGIN : NO_LIMIT,
+      closeOnBackpressureLimit: false as unknown as number, // a boolean; typed number in uWS 20.30
       sendPingsAutomatically: settings.sendPings,
       compression: settings.perMessageDeflate ? uws.SHARED_COMPRESSOR | uws.SHARED_DECOMPRESSOR : uws.DISABLED,
       upgrade: (res: HttpResponse, req: HttpRequest, context) => {
         const exchange = new Exchange(res, req, state);
         try {
-          if (!state.refused(exchange)) this.#upgrade(exchange, fetch, origin, context);
+          if (!state.refused(exchange)) this.#upgrade(app, exchange, fetch, origin, context);
         } finally {
           exchange.leaveHandler();
         }
@@ -87,6 +111,8 @@ export class UwsWebSockets {
         connection.opened(ws);
         this.#open.add(connection);
         callWebSocketHandler(this.#logger, 'open', () => this.#handler.open?.(connection));
+        // Upgraded while the server began to close (fetch was still deciding): it gets the 1001 the others got.
+        if (this.#closing) connection.close(1001, SHUTDOWN_REASON);
       },
       message: (ws, message, isBinary) => {
         const connection = ws.getUserData().connection;
@@ -120,22 +146,22 @@ export class UwsWebSockets {
     };
   }
 
-  #upgrade(exchange: Exchange, fetch: FetchHandler, origin: () => string, context: unknown): void {
-    let accepted: UpgradeOptions | undefined;
+  #upgrade(app: TemplatedApp, exchange: Exchange, fetch: FetchHandler, origin: () => string, context: unknown): void {
+    let accepted: { data: unknown; headers: Headers | undefined } | undefined;
     const server: FetchServer = {
       ...this.fetchServer,
-      upgrade: (_request, options = {}) => {
+      upgrade: (_request, options: UpgradeOptions = {}) => {
         if (accepted || this.#closing || !isWebSocketHandshake(exchange.method, (name) => exchange.header(name))) return false;
-        accepted = options;
+        // Built here, so that bad headers throw in the app's fetch, as in Bun.
+        accepted = { data: options.data, headers: options.headers === undefined ? undefined : new Headers(options.headers) };
         return true;
       },
     };
     callFetch(fetch, exchange, origin, server, this.#logger, (response) => {
       if (!accepted) return sendResponse(response, exchange, this.#logger);
       discardResponse(response); // after upgrade() a Response is ignored, as in Bun (Hono returns one)
-      const connection = new UwsWebSocket(this.#app, accepted.data, exchange.remoteAddress ?? '', this.#settings);
-      const held: Held = { connection };
-      exchange.upgrade(held, accepted.headers === undefined ? undefined : new Headers(accepted.headers), context);
+      const connection = new UwsWebSocket(app, this, accepted.data, exchange.remoteAddress ?? '', this.#settings);
+      exchange.upgrade({ connection } satisfies Held, accepted.headers, context);
     });
   }
 
@@ -150,14 +176,16 @@ export class UwsWebSockets {
 /** A uWS WebSocket as the app's ServerWebSocket (Bun's). */
 class UwsWebSocket implements ServerWebSocket {
   readonly #app: TemplatedApp;
+  readonly #hub: UwsWebSockets;
   readonly #settings: WebSocketSettings;
   #ws: WebSocket<Held> | undefined;
   #state: 0 | 1 | 2 | 3 = 0;
   data: unknown;
   readonly remoteAddress: string;
 
-  constructor(app: TemplatedApp, data: unknown, remoteAddress: string, settings: WebSocketSettings) {
+  constructor(app: TemplatedApp, hub: UwsWebSockets, data: unknown, remoteAddress: string, settings: WebSocketSettings) {
     this.#app = app;
+    this.#hub = hub;
     this.data = data;
     this.remoteAddress = remoteAddress;
     this.#settings = settings;
@@ -180,6 +208,11 @@ class UwsWebSocket implements ServerWebSocket {
 
   send(message: WebSocketMessage, compress = false): number {
     if (this.#state !== 1) return 0;
+    const { backpressureLimit, closeOnBackpressureLimit } = this.#settings;
+    if (backpressureLimit > 0 && this.#ws!.getBufferedAmount() >= backpressureLimit) {
+      if (closeOnBackpressureLimit) this.close(1008, 'Backpressure limit reached');
+      return 0;
+    }
     const binary = typeof message !== 'string';
     // uWS: 1 sent, 0 sent but queued (backpressure), 2 dropped (over maxBackpressure).
     switch (this.#ws!.send(message as string | ArrayBuffer, binary, compress)) {
@@ -188,6 +221,7 @@ class UwsWebSocket implements ServerWebSocket {
       case 0:
         return -1;
       default:
+        if (closeOnBackpressureLimit) this.close(1008, 'Backpressure limit reached');
         return 0;
     }
   }
@@ -232,13 +266,7 @@ class UwsWebSocket implements ServerWebSocket {
 
   publish(topic: string, message: WebSocketMessage, compress = false): number {
     if (this.#state !== 1) return 0;
-    // uWS's ws.publish() leaves this connection out, as Bun's does unless publishToSelf.
-    if (this.#settings.publishToSelf) return publishOn(this.#app, topic, message, compress);
-    return this.#ws!.publish(topic, message as string | ArrayBuffer, typeof message !== 'string', compress) ? messageByteLength(message) : 0;
+    // Bun's ws.publish() leaves this connection out, unless publishToSelf.
+    return this.#hub.publish(topic, message, compress, this.#settings.publishToSelf ? undefined : { app: this.#app, ws: this.#ws! });
   }
-}
-
-function publishOn(app: TemplatedApp, topic: string, message: WebSocketMessage, compress = false): number {
-  if (app.numSubscribers(topic) === 0) return 0;
-  return app.publish(topic, message as string | ArrayBuffer, typeof message !== 'string', compress) ? messageByteLength(message) : 0;
 }

@@ -58,6 +58,11 @@ export function composeMounts(mounts: readonly Mount[], asListener: (app: FetchA
     const websocket = (withWebSockets[0]?.app as FetchApp | undefined)?.websocket;
     return { kind: 'fetch', fetch: fetchDispatcher(sorted.map(({ prefix, app }) => ({ prefix, fetch: (app as FetchApp).fetch }))), ...common, ...(websocket && { websocket }) };
   }
+  // Read before ready(): a Fastify instance's own listeners come later, and go unmounted.
+  const upgrading = mounts.find(({ app }) => app.kind === 'node' && app.upgrade);
+  if (upgrading) {
+    throw new ChaussetteError(`The app at ${upgrading.prefix} handles upgrade requests itself (ws, socket.io), which a mounted app cannot: serve it on its own`);
+  }
   if (withWebSockets.length > 0) {
     throw new ChaussetteError(`The app at ${withWebSockets[0]!.prefix} has WebSocket handlers, which mount beside fetch apps only, not beside node apps: serve it on its own`);
   }

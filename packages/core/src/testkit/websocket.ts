@@ -2,12 +2,13 @@
 // real clients (the `ws` package). Run for a backend that lists `supports.websocket`.
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type WebSocketClient from 'ws';
 import type { Backend, BoundAddress, FetchApp, Logger } from '../backend.js';
 import { type RunningServer, startServer } from '../serve.js';
 import type { ServerWebSocket } from '../websocket.js';
-import { currentTls, request } from './client.js';
+import { currentTls, openSocket, request } from './client.js';
 
 type Client = WebSocketClient;
 interface Closed {
@@ -46,6 +47,15 @@ function createWebSocketApp(): FetchApp & { closes: ClosedOnServer[]; opened: st
           })();
         case '/ws-refused':
           return new Response('Forbidden\n', { status: 403 });
+        case '/ws-bad-headers':
+          server.upgrade(request, { headers: { 'bad name': 'x' } }); // throws: Headers refuses the name
+          return undefined;
+        case '/ws-then-wait':
+          // Upgrades at once, but fetch returns only later: the handshake completes after that.
+          server.upgrade(request, { data: { name } });
+          return new Promise((resolve) => setTimeout(() => resolve(undefined), Number(url.searchParams.get('ms') ?? 300)));
+        case '/ws-never':
+          return new Promise(() => {}); // fetch never decides
         case '/publish':
           return new Response(String(server.publish('room', `news for ${server.subscriberCount('room')}`)));
         default:
@@ -90,6 +100,12 @@ function createWebSocketApp(): FetchApp & { closes: ClosedOnServer[]; opened: st
             ws.send('never held back');
             return;
           }
+          case 'flood-on': {
+            // Sends on past the backpressure, until send() drops (0): past backpressureLimit.
+            const chunk = Buffer.alloc(16 * 1024, 2);
+            for (let sent = 1; sent <= 4096 && ws.send(chunk) !== 0; sent++);
+            return;
+          }
           default:
             ws.send(message);
         }
@@ -102,6 +118,15 @@ function createWebSocketApp(): FetchApp & { closes: ClosedOnServer[]; opened: st
       },
     },
   };
+}
+
+/** Ends a connection with a TCP reset (a TLS socket cannot: it is just destroyed). */
+function reset(socket: Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
 }
 
 const quietLogger = (): Logger & { errors: string[] } => {
@@ -158,9 +183,10 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
       const [code, reason] = (await once(client, 'close')) as [number, Buffer];
       return { code, reason: reason.toString() };
     };
-    const closedOnServer = async (name: string): Promise<ClosedOnServer> => {
+    const closedOnServer = (name: string) => closedOnServerOf(app, name);
+    const closedOnServerOf = async (served: ReturnType<typeof createWebSocketApp>, name: string): Promise<ClosedOnServer> => {
       for (let waited = 0; waited < 5000; waited += 20) {
-        const found = app.closes.find((closed) => closed.name === name);
+        const found = served.closes.find((closed) => closed.name === name);
         if (found) return found;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -266,8 +292,9 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
     });
 
     it('refuses a handshake over the limits as any request (414 past --limit-request-line)', async () => {
+      const limitedApp = createWebSocketApp();
       const limited = await startServer({
-        app: createWebSocketApp(),
+        app: limitedApp,
         backend: getBackend(),
         targets: [{ type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }],
         logger: quietLogger(),
@@ -280,10 +307,34 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
         const [, response] = (await once(client, 'unexpected-response')) as [unknown, IncomingMessage];
         expect(response.statusCode).toBe(414);
         response.destroy();
-        expect(app.opened).not.toContain('x'.repeat(2000));
+        expect(limitedApp.opened).toEqual([]);
       } finally {
         await limited.close(1000);
       }
+    });
+
+    it('survives clients that reset the connection while fetch decides, or after a refusal; bad upgrade headers are a 500', async () => {
+      const handshake = (path: string) =>
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+      for (const path of ['/ws-async?name=reset', '/ws-then-wait?name=reset&ms=50', '/ws-never']) {
+        const socket = await openSocket(address);
+        socket.write(handshake(path));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        reset(socket);
+      }
+      const refused = await openSocket(address);
+      refused.write(handshake('/ws-refused'));
+      await once(refused, 'data');
+      reset(refused);
+      const bad = await openSocket(address);
+      bad.write(handshake('/ws-bad-headers'));
+      const [answer] = (await once(bad, 'data')) as [Buffer];
+      expect(answer.toString()).toMatch(/^HTTP\/1\.1 500 /);
+      bad.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const { client } = await connect('/ws?name=after-resets');
+      client.send('alive');
+      expect((await nextMessage(client)).data.toString()).toBe('alive');
     });
 
     it('keeps the connection when a handler throws or rejects, and reports the error', async () => {
@@ -333,6 +384,51 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
       expect(got).toContain('drained');
     }, 20_000);
 
+    it('closes with 1008 a client that does not read, past backpressureLimit with closeOnBackpressureLimit', async () => {
+      const base = createWebSocketApp();
+      const strict = await serve({ ...base, websocket: { ...base.websocket, backpressureLimit: 256 * 1024, closeOnBackpressureLimit: true } }, quietLogger());
+      try {
+        const { client } = await connect('/ws?name=strict', strict.listening[0]!.bound);
+        const socket = (client as unknown as { _socket: import('node:net').Socket })._socket;
+        client.on('message', () => {});
+        socket.pause();
+        client.send('flood-on');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const closed = closeOf(client);
+        socket.resume();
+        expect((await closed).code).toBe(1008);
+        expect(await closedOnServerOf(base, 'strict')).toMatchObject({ code: 1008 });
+      } finally {
+        await strict.close(1000);
+      }
+    }, 20_000);
+
+    it('shares topics across listen targets: a publication reaches subscribers on every one', async () => {
+      const shared = await startServer({
+        app: createWebSocketApp(),
+        backend: getBackend(),
+        targets: [
+          { type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 },
+          { type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 },
+        ],
+        logger: quietLogger(),
+        backendOptions,
+      });
+      try {
+        const first = await connect('/ws?name=room-a', shared.listening[0]!.bound);
+        const second = await connect('/ws?name=room-b', shared.listening[1]!.bound);
+        const news = nextMessage(second.client);
+        first.client.send('publish across');
+        expect((await news).data.toString()).toBe('room-a says across');
+        const moreNews = nextMessage(first.client);
+        const counted = await request(shared.listening[1]!.bound, '/publish');
+        expect(Number(counted.body.toString())).toBeGreaterThan(0);
+        expect((await moreNews).data.toString()).toBe('news for 2');
+      } finally {
+        await shared.close(1000);
+      }
+    });
+
     it('cuts a client silent past idleTimeout, and keeps one that answers the pings (sendPings)', async () => {
       const withIdle = (sendPings: boolean): FetchApp => {
         const base = createWebSocketApp();
@@ -366,6 +462,32 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
       await own.close(10_000);
       expect(Date.now() - started).toBeLessThan(5000);
       expect((await closed).code).toBe(1001);
+    });
+
+    it('at shutdown, an upgrade accepted before it but completed after it gets 1001 too', async () => {
+      const own = await serve(createWebSocketApp(), quietLogger());
+      const tls = currentTls();
+      const client = new WebSocket(urlOf(own.listening[0]!.bound, '/ws-then-wait?name=late&ms=300'), tls && { ca: tls.ca });
+      open.push(client);
+      const closed = closeOf(client);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // upgrade() is called; fetch has not returned
+      const closing = own.close(10_000);
+      expect((await closed).code).toBe(1001);
+      await closing;
+    });
+
+    it('at shutdown, an upgrade whose fetch never decides is cut at the graceful timeout', async () => {
+      const own = await serve(createWebSocketApp(), quietLogger());
+      const socket = await openSocket(own.listening[0]!.bound);
+      socket.on('error', () => {});
+      socket.write(
+        'GET /ws-never HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await own.close(500);
+      expect(Date.now() - started).toBeLessThan(3000);
+      socket.destroy();
     });
   });
 }
