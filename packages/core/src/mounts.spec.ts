@@ -72,5 +72,9 @@ describe('composeMounts', () => {
     );
     const node: App = { kind: 'node', description: 'n', source: undefined, listener: () => {} };
     expect(() => composeMounts([{ prefix: '/chat', app: chat }, { prefix: '/', app: node }], () => () => {})).toThrow('not beside node apps');
+    const upgrading: App = { ...node, upgrade: () => {} };
+    expect(() => composeMounts([{ prefix: '/io', app: upgrading }, { prefix: '/', app: fetchApp('site') }], () => () => {})).toThrow(
+      'The app at /io handles upgrade requests itself (ws, socket.io), which a mounted app cannot: serve it on its own',
+    );
   });
 });
