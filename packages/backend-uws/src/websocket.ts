@@ -27,6 +27,7 @@ const text = new TextDecoder();
 const PAYLOAD_MARGIN = 1024 * 1024;
 const NO_LIMIT = 2 ** 31 - 1;
 const BACKPRESSURE_MARGIN = 64 * 1024;
+const UWS_TICK_SECONDS = 4;
 
 /** What uWS keeps for each WebSocket (its user data): the app's view of it. */
 interface Held {
@@ -91,7 +92,8 @@ export class UwsWebSockets {
     const settings = this.#settings;
     return {
       maxPayloadLength: settings.maxPayloadLength + Math.min(settings.maxPayloadLength, PAYLOAD_MARGIN),
-      idleTimeout: settings.idleTimeout,
+      // uWS counts in ticks of 4 s, and cuts within the last one: one more tick, so never before the timeout.
+      idleTimeout: settings.idleTimeout && settings.idleTimeout + UWS_TICK_SECONDS,
       // UwsWebSocket.send() holds the limit: uWS, past its own, drops even a close frame (the client sees
       // 1006), so it is given room for the 1008.
       maxBackpressure: settings.backpressureLimit ? settings.backpressureLimit + BACKPRESSURE_MARGIN : NO_LIMIT,

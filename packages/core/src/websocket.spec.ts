@@ -17,7 +17,7 @@ describe('websocketSettings', () => {
   });
 
   test('refuses what no backend can do, saying what is allowed', () => {
-    expect(() => websocketSettings({ idleTimeout: 3 }, 'app.mjs')).toThrow('app.mjs: websocket.idleTimeout must be 0 (never) or at least 8 seconds (got 3)');
+    expect(() => websocketSettings({ idleTimeout: 3 }, 'app.mjs')).toThrow('app.mjs: websocket.idleTimeout must be 0 (never) or from 8 to 900 seconds (got 3)');
     expect(() => websocketSettings({ maxPayloadLength: 0 })).toThrow('websocket.maxPayloadLength must be a whole number from 1 to 1073741824 (got 0)');
     expect(() => websocketSettings({ backpressureLimit: 1.5 })).toThrow('websocket.backpressureLimit must be a whole number');
     expect(() => websocketSettings({ message: 'echo' } as never)).toThrow('websocket.message must be a function');

@@ -125,9 +125,9 @@ export function websocketSettings(handler: WebSocketHandler, label = 'the app'):
     }
     settings[name] = value;
   }
-  if (handler.idleTimeout !== undefined && handler.idleTimeout !== 0 && handler.idleTimeout < 8) {
-    // uWebSockets.js's smallest timeout: the same on every backend.
-    throw new ChaussetteError(`${label}: websocket.idleTimeout must be 0 (never) or at least 8 seconds (got ${handler.idleTimeout})`);
+  if (handler.idleTimeout !== undefined && handler.idleTimeout !== 0 && (handler.idleTimeout < 8 || handler.idleTimeout > 900)) {
+    // uWebSockets.js's range (8 to 960, in ticks of 4 s): the same on every backend.
+    throw new ChaussetteError(`${label}: websocket.idleTimeout must be 0 (never) or from 8 to 900 seconds (got ${handler.idleTimeout})`);
   }
   for (const name of ['closeOnBackpressureLimit', 'sendPings', 'perMessageDeflate', 'publishToSelf'] as const) {
     if (handler[name] !== undefined) settings[name] = Boolean(handler[name]);
