@@ -20,7 +20,7 @@ import { guardedListener } from './errors.js';
 import { fetchListener } from './fetch-listener.js';
 import { applyServerLimits, limitedListener, refusalOf, refuse, reportAcceptErrors } from './limits.js';
 import { exposePeerCredentials } from './peer-credentials.js';
-import { NO_WEBSOCKETS, type WebSocketHub, websocketHubFor } from './websocket.js';
+import { endConnection, NO_WEBSOCKETS, type WebSocketHub, websocketHubFor } from './websocket.js';
 
 /**
  * A whole Backend.serve() on a server of node:http's kind that `create` makes around the listener
@@ -80,7 +80,7 @@ export function handleUpgrades(
   if (websockets && app.kind === 'fetch') {
     const admit = (req: IncomingMessage, res: ServerResponse) => {
       observeRequest(req, res, { accessLog, trustedProxies });
-      const status = refusalOf(req, limits, 0);
+      const status = refusalOf(req, limits, websockets.pendingCount);
       if (status) refuse(res, status);
       return status === 0;
     };
@@ -104,7 +104,7 @@ export function handleUpgrades(
 
 function upgradeFailed(req: IncomingMessage, socket: Socket, error: unknown, logger: Logger): void {
   logger.error({ err: error }, `Error in the app while upgrading ${req.method} ${req.url}`);
-  if (!socket.destroyed) socket.end('HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  if (!socket.destroyed) endConnection(socket, 'HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
 }
 
 /**

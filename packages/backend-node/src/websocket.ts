@@ -105,9 +105,8 @@ export class WebSocketHub {
     admit: (req: IncomingMessage, res: ServerResponse) => boolean,
     opened: (socket: Duplex) => void,
   ): UpgradeListener {
-    return (req, socket, head) => {
-      // node:http left the socket without an 'error' listener: a client's reset must not end the process.
-      socket.on('error', (error) => this.#logger.debug(`Connection of ${req.method} ${req.url} failed: ${errorMessage(error)}`));
+    const handle = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (socket.destroyed) return;
       const res = responseOnSocket(req, socket);
       if (!admit(req, res)) return; // --proxy-headers, the access log and the limits, as for any request
       let accepted: { data: unknown; headers: Headers | undefined } | undefined;
@@ -137,6 +136,28 @@ export class WebSocketHub {
         (error) => respondWithError(req, res, error, this.#logger),
       );
     };
+    return (req, socket, head) => {
+      // node:http left the socket without an 'error' listener: a client's reset must not end the process.
+      socket.on('error', (error) => this.#logger.debug(`Connection of ${req.method} ${req.url} failed: ${errorMessage(error)}`));
+      const run = () => {
+        try {
+          handle(req, socket, head);
+        } catch (error) {
+          this.#logger.error({ err: error }, `Error while upgrading ${req.method} ${req.url}`);
+          socket.destroy();
+        }
+      };
+      // A request pipelined before this one still holds the socket (node:http lets go of it on 'finish'):
+      // the upgrade waits for it.
+      const previous = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (previous) previous.once('finish', run);
+      else run();
+    };
+  }
+
+  /** Upgrade requests whose fetch has not decided yet (they count against --limit-concurrency). */
+  get pendingCount(): number {
+    return this.#pending.size;
   }
 
   #handshake(
@@ -216,6 +237,7 @@ export class WebSocketHub {
   /** Shutdown: no more upgrades; open connections get 1001 and close once their clients answer. */
   closeAll(): void {
     this.#closing = true;
+    hubs.delete(this.#handler); // a server started later with the same app gets a fresh hub
     clearInterval(this.#idleSweep);
     for (const connection of this.#open) connection.close(1001, SHUTDOWN_REASON);
   }
@@ -349,9 +371,16 @@ function responseOnSocket(req: IncomingMessage, socket: Duplex): ServerResponse 
   res.assignSocket(socket as Socket);
   res.once('finish', () => {
     res.detachSocket(socket as Socket);
-    socket.end();
+    endConnection(socket);
   });
   return res;
+}
+
+/** Ends a connection and frees it once its last bytes are out, whether or not the client ends its side. */
+export function endConnection(socket: Duplex, lastBytes?: string): void {
+  socket.end(lastBytes);
+  if (socket.writableFinished) socket.destroy();
+  else socket.once('finish', () => socket.destroy());
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {

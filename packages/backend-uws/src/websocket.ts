@@ -76,7 +76,9 @@ export class UwsWebSockets {
     const binary = typeof message !== 'string';
     let sent = false;
     for (const app of this.#apps) {
-      if (app === except?.app) sent = except.ws.publish(topic, message as string | ArrayBuffer, binary, compress) || sent;
+      // uWS's ws.publish() sends nothing from a connection that never subscribed; app.publish() then, as
+      // the publisher cannot be among the subscribers.
+      if (app === except?.app && except.ws.isSubscribed(topic)) sent = except.ws.publish(topic, message as string | ArrayBuffer, binary, compress) || sent;
       else if (app.numSubscribers(topic) > 0) sent = app.publish(topic, message as string | ArrayBuffer, binary, compress) || sent;
     }
     return sent ? messageByteLength(message) : 0;
@@ -97,7 +99,8 @@ export class UwsWebSockets {
       // UwsWebSocket.send() holds the limit: uWS, past its own, drops even a close frame (the client sees
       // 1006), so it is given room for the 1008.
       maxBackpressure: settings.backpressureLimit ? settings.backpressureLimit + BACKPRESSURE_MARGIN : NO_LIMIT,
-      closeOnBackpressureLimit: false as unknown as number, // a boolean; typed number in uWS 20.30
+      // For publications, which reach subscribers in C++: past the limit uWS cuts the connection (1006).
+      closeOnBackpressureLimit: settings.closeOnBackpressureLimit as unknown as number, // a boolean; typed number in uWS 20.30
       sendPingsAutomatically: settings.sendPings,
       compression: settings.perMessageDeflate ? uws.SHARED_COMPRESSOR | uws.SHARED_DECOMPRESSOR : uws.DISABLED,
       upgrade: (res: HttpResponse, req: HttpRequest, context) => {
@@ -170,6 +173,7 @@ export class UwsWebSockets {
   /** Shutdown: no more upgrades; open connections get 1001. Resolves once all are closed. */
   closeAll(): Promise<void> {
     this.#closing = true;
+    hubs.delete(this.#handler); // a server started later with the same app gets a fresh hub
     for (const connection of this.#open) connection.close(1001, SHUTDOWN_REASON);
     return this.#open.size === 0 ? Promise.resolve() : new Promise((resolve) => this.#whenNoneOpen.push(resolve));
   }

@@ -337,6 +337,40 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
       expect((await nextMessage(client)).data.toString()).toBe('alive');
     });
 
+    it('survives a request pipelined before a handshake on one connection', async () => {
+      const socket = await openSocket(address);
+      socket.on('error', () => {});
+      socket.write(
+        'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /ws?name=pipelined HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      socket.destroy();
+      // An engine may close such a connection (uWS does); one that answers the first request goes on to upgrade.
+      if (received) {
+        expect(received).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+        expect(received).toContain('HTTP/1.1 101 Switching Protocols\r\n');
+      }
+      const { client } = await connect('/ws?name=after-pipelining');
+      client.send('alive');
+      expect((await nextMessage(client)).data.toString()).toBe('alive');
+    });
+
+    it('upgrades again on a server started after another one with the same app was closed', async () => {
+      const reused = createWebSocketApp();
+      const first = await serve(reused, quietLogger());
+      await first.close(1000);
+      const second = await serve(reused, quietLogger());
+      try {
+        const { client } = await connect('/ws?name=second-life', second.listening[0]!.bound);
+        client.send('again');
+        expect((await nextMessage(client)).data.toString()).toBe('again');
+      } finally {
+        await second.close(1000);
+      }
+    });
+
     it('keeps the connection when a handler throws or rejects, and reports the error', async () => {
       const { client } = await connect('/ws?name=throws');
       const before = logger.errors.length;
@@ -366,6 +400,10 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
       await nextMessage(outsider.client);
       expect(firstGot).toEqual(['news for 2']); // not its own publication
       expect(outsiderGot).toEqual(['ping-through']);
+      // A connection that never subscribed publishes too.
+      const fromOutsider = nextMessage(second.client);
+      outsider.client.send('publish psst');
+      expect((await fromOutsider).data.toString()).toBe('outsider says psst');
     });
 
     it('holds back a client that does not read (send() says -1), and calls drain once it reads again', async () => {
