@@ -2,6 +2,7 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
+  type AcceptedUpgrade,
   callWebSocketHandler,
   discardResponse,
   errorMessage,
@@ -12,7 +13,7 @@ import {
   type Logger,
   type ServerWebSocket,
   type UpgradeListener,
-  type UpgradeOptions,
+  upgradeRequest,
   type WebSocketHandler,
   type WebSocketMessage,
   type WebSocketSettings,
@@ -109,23 +110,15 @@ export class WebSocketHub {
       if (socket.destroyed) return;
       const res = responseOnSocket(req, socket);
       if (!admit(req, res)) return; // --proxy-headers, the access log and the limits, as for any request
-      let accepted: { data: unknown; headers: Headers | undefined } | undefined;
-      const server: FetchServer = {
-        ...this.fetchServer,
-        upgrade: (_request, options: UpgradeOptions = {}) => {
-          if (accepted || this.#closing || !isWebSocketHandshake(req.method ?? '', (name) => headerValue(req, name))) return false;
-          // Built here, so that bad headers throw in the app's fetch, as in Bun.
-          accepted = { data: options.data, headers: options.headers === undefined ? undefined : new Headers(options.headers) };
-          return true;
-        },
-      };
+      const upgrade = upgradeRequest(this.fetchServer, () => !this.#closing && isWebSocketHandshake(req.method ?? '', (name) => headerValue(req, name)));
       this.#pending.add(socket);
       socket.once('close', () => this.#pending.delete(socket));
       callFetch(
         fetch,
         createRequest(req, res, origin()),
-        server,
+        upgrade.server,
         (response) => {
+          const accepted = upgrade.accepted();
           if (!accepted) return sendResponse(response, req, res, this.#logger);
           discardResponse(response); // after upgrade() a Response is ignored, as in Bun (Hono returns one)
           res.detachSocket(socket as Socket);
@@ -164,7 +157,7 @@ export class WebSocketHub {
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    { data, headers }: { data: unknown; headers: Headers | undefined },
+    { data, headers }: AcceptedUpgrade,
     remoteAddress: string,
     opened: (socket: Duplex) => void,
   ): void {

@@ -8,7 +8,7 @@ import {
   type FetchServer,
   type Logger,
   type ServerWebSocket,
-  type UpgradeOptions,
+  upgradeRequest,
   type WebSocketHandler,
   type WebSocketMessage,
   type WebSocketSettings,
@@ -152,17 +152,9 @@ export class UwsWebSockets {
   }
 
   #upgrade(app: TemplatedApp, exchange: Exchange, fetch: FetchHandler, origin: () => string, context: unknown): void {
-    let accepted: { data: unknown; headers: Headers | undefined } | undefined;
-    const server: FetchServer = {
-      ...this.fetchServer,
-      upgrade: (_request, options: UpgradeOptions = {}) => {
-        if (accepted || this.#closing || !isWebSocketHandshake(exchange.method, (name) => exchange.header(name))) return false;
-        // Built here, so that bad headers throw in the app's fetch, as in Bun.
-        accepted = { data: options.data, headers: options.headers === undefined ? undefined : new Headers(options.headers) };
-        return true;
-      },
-    };
-    callFetch(fetch, exchange, origin, server, this.#logger, (response) => {
+    const upgrade = upgradeRequest(this.fetchServer, () => !this.#closing && isWebSocketHandshake(exchange.method, (name) => exchange.header(name)));
+    callFetch(fetch, exchange, origin, upgrade.server, this.#logger, (response) => {
+      const accepted = upgrade.accepted();
       if (!accepted) return sendResponse(response, exchange, this.#logger);
       discardResponse(response); // after upgrade() a Response is ignored, as in Bun (Hono returns one)
       const connection = new UwsWebSocket(app, this, accepted.data, exchange.remoteAddress ?? '', this.#settings);

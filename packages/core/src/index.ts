@@ -17,6 +17,7 @@ export type {
   UpgradeListener,
 } from './backend.js';
 export {
+  type AcceptedUpgrade,
   callWebSocketHandler,
   type FetchServer,
   isWebSocketHandler,
@@ -24,6 +25,7 @@ export {
   messageByteLength,
   type ServerWebSocket,
   type UpgradeOptions,
+  upgradeRequest,
   type WebSocketHandler,
   type WebSocketMessage,
   type WebSocketSettings,

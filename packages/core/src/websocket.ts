@@ -165,3 +165,27 @@ export function callWebSocketHandler(logger: Logger, name: keyof WebSocketHandle
     report(error);
   }
 }
+
+/** What `server.upgrade()` took: `data` for ws.data, and the 101 response's extra headers. */
+export interface AcceptedUpgrade {
+  data: unknown;
+  headers: Headers | undefined;
+}
+
+/**
+ * The FetchServer of one upgrade request: `shared`'s publish() and subscriberCount(), and an upgrade()
+ * that accepts once, when `canUpgrade()` (a WebSocket handshake, a server not closing). `accepted()`
+ * says what it took. The headers are built in upgrade(), so that bad ones throw in the app's fetch, as in Bun.
+ */
+export function upgradeRequest(shared: FetchServer, canUpgrade: () => boolean): { server: FetchServer; accepted(): AcceptedUpgrade | undefined } {
+  let accepted: AcceptedUpgrade | undefined;
+  const server: FetchServer = {
+    ...shared,
+    upgrade: (_request, options: UpgradeOptions = {}) => {
+      if (accepted || !canUpgrade()) return false;
+      accepted = { data: options.data, headers: options.headers === undefined ? undefined : new Headers(options.headers) };
+      return true;
+    },
+  };
+  return { server, accepted: () => accepted };
+}

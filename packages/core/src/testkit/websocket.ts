@@ -120,6 +120,11 @@ function createWebSocketApp(): FetchApp & { closes: ClosedOnServer[]; opened: st
   };
 }
 
+/** A WebSocket opening handshake for `path`, as a raw client sends it. */
+function handshake(path: string): string {
+  return `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+}
+
 /** Ends a connection with a TCP reset (a TLS socket cannot: it is just destroyed). */
 function reset(socket: Socket): void {
   try {
@@ -314,8 +319,6 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
     });
 
     it('survives clients that reset the connection while fetch decides, or after a refusal; bad upgrade headers are a 500', async () => {
-      const handshake = (path: string) =>
-        `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
       for (const path of ['/ws-async?name=reset', '/ws-then-wait?name=reset&ms=50', '/ws-never']) {
         const socket = await openSocket(address);
         socket.write(handshake(path));
@@ -341,7 +344,7 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
       const socket = await openSocket(address);
       socket.on('error', () => {});
       socket.write(
-        'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /ws?name=pipelined HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        `GET / HTTP/1.1\r\nHost: x\r\n\r\n${handshake('/ws?name=pipelined')}`,
       );
       let received = '';
       socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
@@ -518,9 +521,7 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
       const own = await serve(createWebSocketApp(), quietLogger());
       const socket = await openSocket(own.listening[0]!.bound);
       socket.on('error', () => {});
-      socket.write(
-        'GET /ws-never HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-      );
+      socket.write(handshake('/ws-never'));
       await new Promise((resolve) => setTimeout(resolve, 100));
       const started = Date.now();
       await own.close(500);
