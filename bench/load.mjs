@@ -1,9 +1,10 @@
 // One load run against one server: wrk where installed, autocannon (from npm) otherwise.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 const hasCommand = (command, args) => {
   try {
@@ -32,6 +33,7 @@ export const onCore = (core, command, args) => (pinned ? ['taskset', ['-c', Stri
 const scratch = mkdtempSync(join(tmpdir(), 'chaussette-bench-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+const run = async (command, args) => (await promisify(execFile)(command, args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
 
 /** A POST body of `bytes` bytes, as wrk's Lua script and as autocannon's input file. */
 export function postBody(bytes) {
@@ -49,12 +51,12 @@ const UNITS = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 
 /**
  * Loads `url` for `seconds` with `connections` connections.
- * @returns {{ requests: number, rps: number, p99ms: number, bytesPerRequest: number, errors: string | undefined }}
+ * @returns {Promise<{ requests: number, rps: number, p99ms: number, bytesPerRequest: number, errors: string | undefined }>}
  */
-export function load(generator, { url, connections, seconds, post }) {
+export async function load(generator, { url, connections, seconds, post }) {
   if (generator === 'wrk') {
     const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(post ? ['-s', post.script] : []), url];
-    const out = execFileSync(...onCore(1, 'wrk', args)).toString();
+    const out = await run(...onCore(1, 'wrk', args));
     const [, requests, read, unit] = /(\d+) requests in [\d.]+\w+, ([\d.]+)(\w+) read/.exec(out);
     const [, p99, p99Unit] = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
     return {
@@ -66,7 +68,7 @@ export function load(generator, { url, connections, seconds, post }) {
     };
   }
   const args = [autocannonBin, '--json', '-c', String(connections), '-d', String(seconds), ...(post ? ['-m', 'POST', '-i', post.bodyFile, '-H', 'content-type=application/octet-stream'] : []), url];
-  const result = JSON.parse(execFileSync(...onCore(1, process.execPath, args), { stdio: ['ignore', 'pipe', 'ignore'] }).toString());
+  const result = JSON.parse(await run(...onCore(1, process.execPath, args)));
   const failures = result.errors + result.timeouts + result.non2xx;
   return {
     requests: result.requests.total,

@@ -54,8 +54,6 @@ const SERVERS = {
   uwsFetch: chaussette('uws', 'fetch.mjs', 'fetch app'),
   uwsNode: chaussette('uws', 'node.cjs', 'node app'),
 };
-// The order of the runs in a round (reversed every other round): each server close to its baselines.
-const ORDER = ['rawFastify', 'fastifyPlugin', 'fastifyNode', 'rawNode', 'nodeNode', 'rawNodeAgain', 'hono', 'fastifyFetch', 'nodeFetch', 'uwsFetch', 'rawUws', 'uwsNode'];
 const COMPARISONS = [
   { server: 'nodeNode', baseline: 'rawNode', target: 0.9 },
   { server: 'nodeFetch', baseline: 'rawNode', target: 0.8 },
@@ -67,6 +65,8 @@ const COMPARISONS = [
   { server: 'uwsFetch', baseline: 'nodeFetch', target: 2.5, targetWorkloads: ['hello'] },
   { server: 'uwsNode', baseline: 'rawUws' },
   { server: 'uwsNode', baseline: 'rawNode' },
+  // What uWebSockets.js itself gains over node:http: the ceiling for the uws ÷ node comparisons.
+  { server: 'rawUws', baseline: 'rawNode' },
   // Two identical servers: how far apart noise alone puts a pair on this machine.
   { server: 'rawNodeAgain', baseline: 'rawNode' },
 ].map((comparison) => ({ ...comparison, label: `${SERVERS[comparison.server].name} ÷ ${SERVERS[comparison.baseline].name}` }));
@@ -83,7 +83,7 @@ const comparisons = options.only ? COMPARISONS.filter(({ label }) => label.inclu
 if (comparisons.length === 0) fail(`no comparison names ${options.only}`);
 const partial = quick || ['rounds', 'seconds', 'connections', 'workloads', 'only', 'load-generator'].some((name) => options[name] !== undefined);
 const outDir = options.out ?? (partial ? undefined : here('.'));
-const serverKeys = ORDER.filter((key) => comparisons.some(({ server, baseline }) => key === server || key === baseline));
+const serverKeys = [...new Set(comparisons.flatMap(({ server, baseline }) => [server, baseline]))];
 
 function fail(message) {
   console.error(`bench: ${message}`);
@@ -104,14 +104,26 @@ async function start(key) {
   return { key, name: server.name, child, url };
 }
 
-function measure(server, workloadName, connections) {
+/** Loads one server and measures its requests/s, p99 and CPU per request over the run. */
+async function measure(server, workloadName, connections) {
   const workload = WORKLOADS[workloadName];
   const cpuBefore = cpuMicros(server.child.pid);
-  const run = load(generator, { url: server.url(workload.path), connections, seconds, post: workload.post });
+  const run = await load(generator, { url: server.url(workload.path), connections, seconds, post: workload.post });
+  const cpu = cpuMicros(server.child.pid) - cpuBefore;
   if (run.errors) throw new Error(`${server.name} failed under load on ${workload.path}:\n${run.errors}`);
   // wrk rounds the bytes it read to two decimals (1.23GB): allow 1%.
   if (run.bytesPerRequest < workload.expectedBytes * 0.99) throw new Error(`${server.name} sent ${run.bytesPerRequest.toFixed(0)} bytes per answer on ${workload.path}, expected at least ${workload.expectedBytes}`);
-  return { ...run, cpuPerRequest: (cpuMicros(server.child.pid) - cpuBefore) / run.requests };
+  return { ...run, cpuPerRequest: cpu / run.requests };
+}
+
+/**
+ * A server and its baseline under the same load at the same time, sharing core 0: whatever the machine
+ * does meanwhile (other tenants, frequency changes) slows both alike, so the ratio keeps only their own
+ * difference. Which one is loaded first alternates with the round (A B, then B A).
+ */
+async function measurePair(server, baseline, workload, connections, round) {
+  if (round % 2) return (await Promise.all([measure(baseline, workload, connections), measure(server, workload, connections)])).reverse();
+  return Promise.all([measure(server, workload, connections), measure(baseline, workload, connections)]);
 }
 
 const running = [];
@@ -126,26 +138,23 @@ process.on('SIGINT', () => {
 try {
   for (const key of serverKeys) running.push(await start(key));
   const byKey = new Map(running.map((server) => [server.key, server]));
-  const runsPerRound = serverKeys.length * workloadNames.length * connectionsList.length;
+  const runsPerRound = comparisons.length * workloadNames.length * connectionsList.length;
   const warmUp = quick ? 0 : serverKeys.length * workloadNames.length;
-  console.log(`bench: ${generator}, ${serverKeys.length} servers, about ${Math.ceil(((rounds * runsPerRound + warmUp) * (seconds + 0.3)) / 60)} min`);
-  if (!quick) for (const server of running) for (const name of workloadNames) load(generator, { url: server.url(WORKLOADS[name].path), connections: 64, seconds: 1, post: WORKLOADS[name].post });
+  console.log(`bench: ${generator}, ${serverKeys.length} servers, about ${Math.ceil((rounds * runsPerRound * (seconds + 0.3) + warmUp * 1.3) / 60)} min`);
+  if (!quick) for (const server of running) for (const name of workloadNames) await load(generator, { url: server.url(WORKLOADS[name].path), connections: 64, seconds: 1, post: WORKLOADS[name].post });
 
-  const samples = new Map(); // `${server}|${workload}|${connections}` → [{ rps, p99ms, cpuPerRequest }] by round
-  const cell = (...parts) => {
-    const key = parts.join('|');
-    if (!samples.has(key)) samples.set(key, []);
-    return samples.get(key);
-  };
+  // Per comparison, workload and connection count: the pair's runs, one per round.
+  const pairs = new Map(comparisons.map((comparison) => [comparison, new Map()]));
   for (const connections of connectionsList) {
     for (const workload of workloadNames) {
       for (let round = 0; round < rounds; round++) {
-        const order = round % 2 ? [...serverKeys].reverse() : serverKeys;
         const line = [];
-        for (const key of order) {
-          const run = measure(byKey.get(key), workload, connections);
-          cell(key, workload, connections)[round] = run;
-          line.push(`${key} ${run.rps.toFixed(0)}/s ${run.cpuPerRequest.toFixed(1)}µs`);
+        for (const comparison of comparisons) {
+          const [server, baseline] = await measurePair(byKey.get(comparison.server), byKey.get(comparison.baseline), workload, connections, round);
+          const key = `${workload}|${connections}`;
+          if (!pairs.get(comparison).has(key)) pairs.get(comparison).set(key, []);
+          pairs.get(comparison).get(key).push({ server, baseline });
+          line.push(`${comparison.server}/${comparison.baseline} ${(server.rps / baseline.rps).toFixed(2)}x`);
         }
         console.log(`${workload}, ${connections} conn, round ${round + 1}/${rounds}: ${line.join(', ')}`);
       }
@@ -155,20 +164,16 @@ try {
   // Per comparison and cell: medians of the runs, and the median of the per-round ratios.
   const results = comparisons.map((comparison) => {
     const cells = new Map();
-    for (const connections of connectionsList) {
-      for (const workload of workloadNames) {
-        const server = cell(comparison.server, workload, connections);
-        const baseline = cell(comparison.baseline, workload, connections);
-        cells.set(`${workload}|${connections}`, {
-          rps: median(server.map((run) => run.rps)),
-          baselineRps: median(baseline.map((run) => run.rps)),
-          ratio: median(server.map((run, round) => run.rps / baseline[round].rps)),
-          cpu: median(server.map((run) => run.cpuPerRequest)),
-          cpuRatio: median(server.map((run, round) => run.cpuPerRequest / baseline[round].cpuPerRequest)),
-          p99ms: median(server.map((run) => run.p99ms)),
-          baselineP99ms: median(baseline.map((run) => run.p99ms)),
-        });
-      }
+    for (const [key, runs] of pairs.get(comparison)) {
+      cells.set(key, {
+        rps: median(runs.map(({ server }) => server.rps)),
+        baselineRps: median(runs.map(({ baseline }) => baseline.rps)),
+        ratio: median(runs.map(({ server, baseline }) => server.rps / baseline.rps)),
+        cpu: median(runs.map(({ server }) => server.cpuPerRequest)),
+        cpuRatio: median(runs.map(({ server, baseline }) => server.cpuPerRequest / baseline.cpuPerRequest)),
+        p99ms: median(runs.map(({ server }) => server.p99ms)),
+        baselineP99ms: median(runs.map(({ baseline }) => baseline.p99ms)),
+      });
     }
     return { ...comparison, cells };
   });
@@ -225,7 +230,7 @@ function markdown(results, memory) {
     '',
     `${machine}. ${pinned ? 'Servers pinned to core 0, the load generator to core 1 (taskset). ' : ''}Compare the ratios within one run, not absolute numbers across machines.`,
     '',
-    `Method: \`pnpm bench\`. ${loadLine} on loopback, ${seconds} s per run, ${rounds} round${rounds === 1 ? '' : 's'}; in each round every server runs once per workload and connection count, in a fixed order that puts each server next to its baselines, reversed every other round (A B A B). Requests/s, CPU and p99 latency are medians of the rounds; each ratio is the median of the per-round ratios. Throughput ratio: higher is better. CPU ratio: the server process's CPU time (user + system, from /proc) per request against the baseline's; lower is better, and it moves less with the machine's load than throughput does. The last comparison, two identical raw node:http processes, shows how far apart noise alone puts a pair. Every answer is checked for its full size (a server that sends less fails the run).`,
+    `Method: \`pnpm bench\`. Each comparison runs its server and its baseline side by side: both on the same core, each loaded at the same time by its own ${loadLine} ${pinned ? 'on the other core ' : ''}on loopback, for ${seconds} s, ${rounds} round${rounds === 1 ? '' : 's'}; which of the two is loaded first alternates with the round (A B, then B A). Whatever else the machine does during a run slows both alike, so the ratio keeps only their own difference: the last comparison, two identical raw node:http processes, shows what noise is left. Two saturated servers share the core, so their requests/s are about half of what one does alone. Requests/s, CPU and p99 latency are medians of the rounds; each ratio is the median of the per-round ratios. Throughput ratio: higher is better. CPU ratio: the server process's CPU time (user + system, from /proc) per request against the baseline's; lower is better. Every answer is checked for its full size (a server that sends less fails the run).`,
     '',
     'Apps (`bench/apps/`): one node listener, one fetch handler and one Fastify plugin, each answering the same four routes with the same bytes: `/` (13 bytes of text), `/json` (`{"message":"Hello, World!"}`), `/echo` (a 64 KiB POST body, read whole and sent back with its length) and `/stream` (1 MiB written as 16 chunks of 64 KiB, chunked, with backpressure). Baselines: the node listener on `node:http`, the fetch handler on `@hono/node-server`, the plugin on `fastify.listen()` with a logger at level error (what `fastify start` runs), and each route written natively for uWebSockets.js.',
     '',

@@ -36,7 +36,7 @@ test('bench --quick serves every workload on every server and writes the report 
   expect(report).toMatch(/\| raw uWebSockets\.js \| \d+ \| \d+ \|/); // memory
   const chart = readFileSync(join(out, 'results.svg'), 'utf8');
   expect(chart).toMatch(/^<svg /);
-  expect(chart.match(/<rect [^>]*><title>/g)).toHaveLength(11 * 4);
+  expect(chart.match(/<rect [^>]*><title>/g)).toHaveLength(12 * 4);
 }, 300_000);
 
 test('bench falls back to autocannon (from npm) where wrk is not installed', async () => {

@@ -1,4 +1,4 @@
-import { type ResponseParts, responseParts } from '@chaussette/core';
+import { type ResponseParts, responseParts, streamedResponseParts } from '@chaussette/core';
 
 // RFC 3986 host (IP literal, IPv4 or registered name) and an optional port.
 const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/;
@@ -16,11 +16,14 @@ export function isValidHost(host: string): boolean {
 
 /**
  * Status and headers, and the whole body when it is known without reading a stream (chaussette's
- * Response, or undici's made from a string or bytes); body undefined means: stream it.
+ * Response, or undici's made from a string or bytes); body undefined means: stream it, from `stream`
+ * when chaussette's Response kept one, else from `response.body`. The caller takes the body.
  */
-export function partsOf(response: Response): Omit<ResponseParts, 'body'> & { body: ResponseParts['body'] | undefined } {
+export function partsOf(response: Response): Omit<ResponseParts, 'body'> & { body: ResponseParts['body'] | undefined; stream?: ReadableStream<Uint8Array> } {
   const kept = responseParts(response);
   if (kept) return kept;
+  const streamed = streamedResponseParts(response);
+  if (streamed) return { ...streamed, body: undefined };
   const headers: string[] = [];
   let hasContentLength = false;
   for (const [name, value] of response.headers) {

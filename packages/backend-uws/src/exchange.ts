@@ -44,6 +44,12 @@ const decoder = new TextDecoder();
 const byteLength = (body: string | Uint8Array) => (typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
 
 const NO_LENGTHS: string[] = [];
+const EVENT_STREAM = /^\s*text\/event-stream\s*(?:;|$)/i;
+
+function isEventStream(headers: readonly string[]): boolean {
+  for (let index = 0; index < headers.length; index += 2) if (headers[index]!.toLowerCase() === 'content-type') return EVENT_STREAM.test(headers[index + 1]!);
+  return false;
+}
 
 // One function for every request's headers, instead of a closure per request.
 let collecting: string[] = [];
@@ -217,10 +223,10 @@ export class Exchange {
     this.corked(() => {
       this.#contentLength = this.#writeHead(status, statusText, headers, true);
       this.#bytes = this.#contentLength;
-      if (this.#contentLength === undefined) {
-        // Headers out now (server-sent events show them before the first event); uWS frames the rest as chunked.
-        this.res.write('');
-      }
+      // uWS sends the head with the first chunk only (uWebSockets#1895, even write('') waits): a stream of
+      // server-sent events would hold back its headers, and the client's 'open', until its first event.
+      // A comment line, which every SSE client skips, sends them now. Other streams wait for their first chunk.
+      if (this.#contentLength === undefined && isEventStream(headers)) this.res.write(':\n');
     });
   }
 

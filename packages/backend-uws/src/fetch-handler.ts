@@ -118,7 +118,7 @@ export function sendResponse(response: Response | undefined, exchange: Exchange,
   }
   const parts = partsOf(response);
   if (exchange.aborted) {
-    if (parts.body === undefined) void response.body?.cancel().catch(() => {});
+    if (parts.body === undefined) void (parts.stream ?? response.body)?.cancel().catch(() => {});
     return;
   }
   try {
@@ -126,7 +126,7 @@ export function sendResponse(response: Response | undefined, exchange: Exchange,
       void exchange.respond(parts.status, parts.statusText, parts.headers, parts.body);
       return;
     }
-    const body = response.body;
+    const body = parts.stream ?? response.body;
     if (body === null || exchange.isHead) {
       void exchange.respond(parts.status, parts.statusText, parts.headers, null);
       void body?.cancel().catch(() => {});

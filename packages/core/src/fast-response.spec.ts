@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 
 type HeadersInit = ConstructorParameters<typeof Headers>[0];
-import { installFastResponse, responseParts } from './fast-response.js';
+import { installFastResponse, responseParts, streamedResponseParts } from './fast-response.js';
 
 const NativeResponse = globalThis.Response;
 installFastResponse();
@@ -59,6 +59,9 @@ describe("chaussette's Response", () => {
     ['a newline in statusText', () => new Response('x', { statusText: 'a\nb' })],
     ['a newline in a header value', () => new Response('x', { headers: { 'x-a': 'a\nb' } })],
     ['a space in a header name', () => new Response('x', { headers: { 'x a': '1' } })],
+    ['a locked stream', () => new Response(lockedStream())],
+    ['a stream already read from', () => new Response(disturbedStream())],
+    ['a stream with status 204', () => new Response(streamOf('x'), { status: 204 })],
   ])('refuses %s as Node does', (_name, make) => {
     let native: unknown;
     try {
@@ -139,7 +142,30 @@ describe("chaussette's Response", () => {
     expect(responseParts(empty)?.body).toBeNull(); // nothing to use up
   });
 
-  test('a stream, a blob or form data body is a real Response from the start', async () => {
+  test('keeps a stream body: streamedResponseParts() hands it over, and the response is used from then on', async () => {
+    const stream = streamOf('streamed');
+    const response = new Response(stream, { status: 201, headers: { 'x-a': '1' } });
+    expect(responseParts(response)).toBeUndefined(); // no whole body: stream it
+    expect(response.bodyUsed).toBe(false);
+    expect(streamedResponseParts(response)).toEqual({ status: 201, statusText: '', headers: ['x-a', '1'], hasContentLength: false, stream });
+    expect(response.bodyUsed).toBe(true);
+    expect(streamedResponseParts(response)).toBeUndefined(); // not sent twice
+    expect(streamedResponseParts(new Response('whole'))).toBeUndefined();
+    expect(streamedResponseParts(new NativeResponse(streamOf('native')))).toBeUndefined();
+  });
+
+  test('a kept stream reads like a real Response: body, clone(), text()', async () => {
+    const response = new Response(streamOf('once'));
+    const copy = response.clone();
+    expect(await response.text()).toBe('once');
+    expect(await copy.text()).toBe('once');
+    expect(streamedResponseParts(response)).toBeUndefined(); // it became a real one: read through response.body
+    const read = new Response(streamOf('body'));
+    expect(read.body).toBeInstanceOf(ReadableStream);
+    expect(streamedResponseParts(read)).toBeUndefined();
+  });
+
+  test('a blob or form data body is a real Response from the start', async () => {
     const response = new Response(new Blob(['blob']), { status: 200 });
     expect(responseParts(response)).toBeUndefined();
     expect(await response.text()).toBe('blob');
@@ -154,3 +180,26 @@ describe("chaussette's Response", () => {
     expect(await rewrapped.text()).toBe('inner');
   });
 });
+
+function streamOf(text: string): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(text));
+      controller.close();
+    },
+  });
+}
+
+function lockedStream(): ReadableStream<Uint8Array> {
+  const stream = streamOf('locked');
+  stream.getReader();
+  return stream;
+}
+
+function disturbedStream(): ReadableStream<Uint8Array> {
+  const stream = streamOf('disturbed');
+  const reader = stream.getReader();
+  void reader.read();
+  reader.releaseLock();
+  return stream;
+}

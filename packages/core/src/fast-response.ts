@@ -2,8 +2,10 @@
 // web ReadableStream for every body, and each one is made transferable. Fetch apps mostly answer with a
 // string or bytes that nobody reads back, so chaussette puts a Response in the global scope that keeps
 // such a body as it is, and becomes a real undici Response the moment anything else is asked of it.
+// A ReadableStream body is kept too, and handed to the backend as it is (see responseStream()).
 // Set CHAUSSETTE_NATIVE_RESPONSE=1 to keep Node's own Response.
 
+import { Readable } from 'node:stream';
 import { copyBytes, recycleBody } from './body-pool.js';
 import { forwardMissingMembers } from './forward-members.js';
 
@@ -78,6 +80,8 @@ const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 class ChaussetteResponse {
   #body: KeptBody;
+  /** A stream body, kept until a backend takes it (responseStream()) or the real Response exists. */
+  #stream: ReadableStream<Uint8Array> | undefined;
   #status: number;
   #statusText: string;
   /** The headers: a Headers object once anyone asks for one, until then a checked flat list. */
@@ -87,7 +91,8 @@ class ChaussetteResponse {
   #sent = false;
 
   constructor(body?: BodyInit, init?: ResponseInit) {
-    if (!keepable(body)) {
+    const isStream = body instanceof ReadableStream;
+    if (!isStream && !keepable(body)) {
       // Streams, blobs, form data…: exactly what Node does, through a real Response.
       this.#native = new NativeResponse(body, init);
       this.#body = null;
@@ -107,7 +112,13 @@ class ChaussetteResponse {
     if (body != null && NULL_BODY_STATUS.has(status)) {
       throw new TypeError(`Response constructor: Invalid response status code ${status}`);
     }
-    this.#body = typeof body === 'string' ? body : body == null ? null : copyOf(body);
+    if (isStream) {
+      if (body.locked || Readable.isDisturbed(body as unknown as NodeJS.ReadableStream)) throw new TypeError('Response body object should not be disturbed or locked');
+      this.#stream = body;
+      this.#body = null;
+    } else {
+      this.#body = typeof body === 'string' ? body : body == null ? null : copyOf(body);
+    }
     if (typeof body === 'string') {
       if (Array.isArray(headers)) {
         if (!headers.includes('content-type')) headers.push('content-type', 'text/plain;charset=UTF-8');
@@ -162,7 +173,7 @@ class ChaussetteResponse {
   /** The real Response, made once, when something beyond status, headers and a kept body is needed. */
   get [native](): Response {
     if (this.#native === undefined) {
-      this.#native = new NativeResponse(this.#sent ? new Uint8Array(0) : this.#body, {
+      this.#native = new NativeResponse(this.#sent ? new Uint8Array(0) : (this.#stream ?? this.#body), {
         status: this.#status,
         statusText: this.#statusText,
         headers: this.headers,
@@ -172,17 +183,30 @@ class ChaussetteResponse {
     return this.#native;
   }
 
+  /** Status, headers and the kept stream, which the caller takes (the response is used from then on), or undefined. */
+  takeStream(): StreamedResponseParts | undefined {
+    const stream = this.#stream;
+    if (this.#native || this.#sent || !stream) return undefined;
+    this.#sent = true;
+    this.#stream = undefined;
+    return { ...this.#head(), stream };
+  }
+
   /**
    * Status, headers and the kept body, which the caller takes (the response is used from then on), or
    * undefined when the body is a stream, or was touched or taken.
    */
   toParts(): ResponseParts | undefined {
-    if (this.#native || this.#sent) return undefined;
+    if (this.#native || this.#sent || this.#stream) return undefined;
     const body = this.#body;
     if (body !== null) {
       this.#sent = true;
       this.#body = null;
     }
+    return { ...this.#head(), body };
+  }
+
+  #head(): Omit<ResponseParts, 'body'> {
     let headers: string[];
     if (Array.isArray(this.#headers)) {
       headers = this.#headers.slice();
@@ -192,9 +216,12 @@ class ChaussetteResponse {
     }
     let hasContentLength = false;
     for (let index = 0; index < headers.length; index += 2) if (headers[index] === 'content-length') hasContentLength = true;
-    return { status: this.#status, statusText: this.#statusText, headers, hasContentLength, body };
+    return { status: this.#status, statusText: this.#statusText, headers, hasContentLength };
   }
 }
+
+/** ResponseParts with the body as a stream. */
+export type StreamedResponseParts = Omit<ResponseParts, 'body'> & { stream: ReadableStream<Uint8Array> };
 
 let wired = false;
 /** Makes ChaussetteResponse stand in for Node's Response; once, on the first installFastResponse(). */
@@ -231,6 +258,17 @@ export function installFastResponse(env: NodeJS.ProcessEnv = process.env): void 
 export function responseParts(response: Response | undefined): ResponseParts | undefined {
   return response instanceof Object && Object.getPrototypeOf(response) === ChaussetteResponse.prototype
     ? (response as unknown as ChaussetteResponse).toParts()
+    : undefined;
+}
+
+/**
+ * The parts of a response that chaussette's Response made from a ReadableStream, or undefined for any
+ * other. The caller takes the stream, instead of reading `response.body` (which would build Node's
+ * Response around it first): call it only to send the response.
+ */
+export function streamedResponseParts(response: Response | undefined): StreamedResponseParts | undefined {
+  return response instanceof Object && Object.getPrototypeOf(response) === ChaussetteResponse.prototype
+    ? (response as unknown as ChaussetteResponse).takeStream()
     : undefined;
 }
 

@@ -56,7 +56,7 @@ export {
 export { DEFAULT_LIMITS, refusal, refusalFor, type RequestHead, resolveLimits } from './limits.js';
 export { forwardMissingMembers } from './forward-members.js';
 export { recycleBody } from './body-pool.js';
-export { discardResponse, installFastResponse, type ResponseParts, responseParts } from './fast-response.js';
+export { discardResponse, installFastResponse, type ResponseParts, responseParts, streamedResponseParts, type StreamedResponseParts } from './fast-response.js';
 export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
 export { composeMounts, type Mount, parseMount } from './mounts.js';
 export { importModule, loadExport, parseExportSpecifier } from './load-module.js';

@@ -76,6 +76,11 @@ function nodeFixture(events: EventEmitter): NodeListener {
       res.write('one\n');
       await once(events, 'release');
       res.end('two\n');
+    } else if (route === '/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders(); // what a node app streaming server-sent events does
+      await once(events, 'release');
+      res.end('data: one\n\n');
     } else if (route === '/forever') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       const timer = setInterval(() => res.write('tick\n'), 10);
@@ -155,6 +160,15 @@ function fetchFixture(events: EventEmitter): FetchHandler {
         },
       });
       return new Response(stream, { headers: { 'content-type': 'text/plain' } });
+    } else if (route === '/events') {
+      const stream = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          await once(events, 'release');
+          controller.enqueue(new TextEncoder().encode('data: one\n\n'));
+          controller.close();
+        },
+      });
+      return new Response(stream, { headers: { 'content-type': 'text/event-stream' } });
     } else if (route === '/forever') {
       const encoder = new TextEncoder();
       let aborted = false;

@@ -220,6 +220,27 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         expect(received).toBe('one\ntwo\n');
       });
 
+      it('sends the headers of a streamed response before its first chunk (server-sent events)', async () => {
+        const received = await new Promise<string>((resolve, reject) => {
+          const where = address.type === 'tcp' ? { host: address.host, port: address.port } : { socketPath: address.path };
+          clientRequest({ ...where, path: '/events', agent: false }, (res) => {
+            // The app sends its first event only after this release: a server that holds the headers
+            // back until the first chunk never gets here, and the test times out.
+            expect(res.headers['content-type']).toBe('text/event-stream');
+            fixtures.events.emit('release');
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve(text));
+            res.on('error', reject);
+          })
+            .on('error', reject)
+            .end();
+        });
+        // A server may send comment lines (`:…`), which SSE clients skip (uws does, to send the headers).
+        expect(received.replace(/^:.*\n/gm, '')).toBe('data: one\n\n');
+      });
+
       it('serves several requests on one keep-alive connection', async () => {
         const agent = keepAliveAgent({ maxSockets: 1 });
         try {
