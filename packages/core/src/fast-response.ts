@@ -189,7 +189,8 @@ class ChaussetteResponse {
     if (this.#native || this.#sent || !stream) return undefined;
     this.#sent = true;
     this.#stream = undefined;
-    return { ...this.#head(), stream };
+    const headers = this.#flatHeaders();
+    return { status: this.#status, statusText: this.#statusText, headers, hasContentLength: hasContentLength(headers), stream };
   }
 
   /**
@@ -203,10 +204,12 @@ class ChaussetteResponse {
       this.#sent = true;
       this.#body = null;
     }
-    return { ...this.#head(), body };
+    const headers = this.#flatHeaders();
+    return { status: this.#status, statusText: this.#statusText, headers, hasContentLength: hasContentLength(headers), body };
   }
 
-  #head(): Omit<ResponseParts, 'body'> {
+  /** A copy of the headers as a flat list, for the backend to take. */
+  #flatHeaders(): string[] {
     let headers: string[];
     if (Array.isArray(this.#headers)) {
       headers = this.#headers.slice();
@@ -214,14 +217,17 @@ class ChaussetteResponse {
       headers = [];
       for (const [name, value] of this.#headers) headers.push(name, value);
     }
-    let hasContentLength = false;
-    for (let index = 0; index < headers.length; index += 2) if (headers[index] === 'content-length') hasContentLength = true;
-    return { status: this.#status, statusText: this.#statusText, headers, hasContentLength };
+    return headers;
   }
 }
 
 /** ResponseParts with the body as a stream. */
 export type StreamedResponseParts = Omit<ResponseParts, 'body'> & { stream: ReadableStream<Uint8Array> };
+
+function hasContentLength(headers: string[]): boolean {
+  for (let index = 0; index < headers.length; index += 2) if (headers[index] === 'content-length') return true;
+  return false;
+}
 
 let wired = false;
 /** Makes ChaussetteResponse stand in for Node's Response; once, on the first installFastResponse(). */
