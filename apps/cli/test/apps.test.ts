@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { get, killAll, startCli } from './helpers.js';
 
@@ -87,4 +88,27 @@ describe('serving real apps through the CLI', () => {
     const asyncCli = await startCli(['--factory', 'factory.mjs:createAsync', '--port', '0']);
     expect((await get(asyncCli.addresses[0]!)).body).toBe('made by an async factory');
   });
+});
+
+describe.each(['node', 'fastify', 'uws'])('server-sent events from Hono\'s streamSSE, --backend %s', (backend) => {
+  test('the client sees the response begin before the first event', async () => {
+    const cli = await startCli(['--backend', backend, '--host', '127.0.0.1', '--port', '0', 'hono-sse.mjs']);
+    const [host, port] = cli.addresses[0]!.split(':');
+    let released: Promise<unknown> | undefined;
+    const events = await new Promise<string>((resolve, reject) => {
+      request({ host, port, path: '/events' }, (res) => {
+        // The first event waits for this request: a server that holds the headers until then never sends it.
+        expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+        released = get(cli.addresses[0]!, '/release');
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(text));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(events.replace(/^:.*\n/gm, '')).toBe('event: hello\ndata: first\n\n');
+    expect(await released).toMatchObject({ body: 'released' });
+  }, 15_000);
 });

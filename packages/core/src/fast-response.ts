@@ -2,7 +2,7 @@
 // web ReadableStream for every body, and each one is made transferable. Fetch apps mostly answer with a
 // string or bytes that nobody reads back, so chaussette puts a Response in the global scope that keeps
 // such a body as it is, and becomes a real undici Response the moment anything else is asked of it.
-// A ReadableStream body is kept too, and handed to the backend as it is (see responseStream()).
+// A ReadableStream body is kept too, and handed to the backend as it is (see streamedResponseParts()).
 // Set CHAUSSETTE_NATIVE_RESPONSE=1 to keep Node's own Response.
 
 import { Readable } from 'node:stream';
@@ -80,7 +80,7 @@ const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 class ChaussetteResponse {
   #body: KeptBody;
-  /** A stream body, kept until a backend takes it (responseStream()) or the real Response exists. */
+  /** A stream body, kept until a backend takes it (takeStream()) or the real Response exists. */
   #stream: ReadableStream<Uint8Array> | undefined;
   #status: number;
   #statusText: string;
@@ -93,7 +93,7 @@ class ChaussetteResponse {
   constructor(body?: BodyInit, init?: ResponseInit) {
     const isStream = body instanceof ReadableStream;
     if (!isStream && !keepable(body)) {
-      // Streams, blobs, form data…: exactly what Node does, through a real Response.
+      // Blobs, form data, URLSearchParams…: exactly what Node does, through a real Response.
       this.#native = new NativeResponse(body, init);
       this.#body = null;
       this.#status = this.#native.status;
