@@ -73,6 +73,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (options.reusePort) {
         throw new ChaussetteError('--reuse-port cannot be used with --use-reloader: the reloader holds the port itself, for one server at a time');
       }
+      if (options.maxRequests) {
+        throw new ChaussetteError('--max-requests cannot be used with --use-reloader: the reloader starts a new server only when a file changes, so none would follow the one that exits');
+      }
       return await runWithReloader(options, targets, cwd, logger);
     }
     const backend = await resolveBackend(options.backend, { searchFrom: [cwd, cliDirectory], installCommand: installCommand() });

@@ -2,16 +2,9 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, get, killAll, listeningSocket, runCli, startCli } from './helpers.js';
+import { expectOneLineError, FIXTURES, get, killAll, listeningSocket, runCli, startCli } from './helpers.js';
 
 afterEach(killAll);
-
-function expectOneLineError(result: { code: number | null; stderr: string }, fragment: string): void {
-  expect(result.code).toBe(1);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toContain(fragment);
-}
 
 describe('--config', () => {
   test('a JSON file gives the options; flags given on the command line win over them', async () => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { FIXTURES, runCli } from './helpers.js';
+import { expectOneLineError, FIXTURES, runCli } from './helpers.js';
 
 const handleFd = (object: unknown) => (object as { _handle: { fd: number } })._handle.fd;
 
@@ -19,16 +19,6 @@ beforeAll(async () => {
 afterAll(() => busy.close());
 
 /** Each bad input: exit 1, one line on stderr naming the problem and the fix, no stack trace. */
-function expectOneLineError(result: { code: number | null; stderr: string; stdout: string }, fragment: string | RegExp) {
-  expect(result.code).toBe(1);
-  const lines = result.stderr.split('\n').filter(Boolean);
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^chaussette: error: /);
-  if (typeof fragment === 'string') expect(lines[0]).toContain(fragment);
-  else expect(lines[0]).toMatch(fragment);
-  expect(result.stderr).not.toMatch(/^\s+at /m);
-}
-
 describe('bad input: one clear line, exit 1, no stack trace', () => {
   test.each([
     ['missing app file', ['./missing.js'], 'Cannot find application "./missing.js": no file'],

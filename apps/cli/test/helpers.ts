@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../bin/chaussette.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -179,4 +180,14 @@ export async function startWorkersOnOneSocket(args: string[], count = 2): Promis
   }
   server.close(); // the workers hold their own copies
   return { workers, port, where: `127.0.0.1:${port}` };
+}
+
+/** A run that failed as bad input must: exit code 1, and one line on stderr, `chaussette: error: …`, with no stack trace. */
+export function expectOneLineError(result: { code: number | null; stderr: string }, fragment: string | RegExp): void {
+  expect(result.code).toBe(1);
+  const lines = result.stderr.split('\n').filter(Boolean);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^chaussette: error: /);
+  expect(lines[0]).toMatch(fragment);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
 }

@@ -2,18 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { get, killAll, runCli, startCli } from './helpers.js';
+import { expectOneLineError, get, killAll, runCli, startCli } from './helpers.js';
 
 afterEach(killAll);
 const directory = mkdtempSync(join(tmpdir(), 'chaussette-peercreds-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
-
-function expectOneLineError(result: { code: number | null; stderr: string }, fragment: string): void {
-  expect(result.code).toBe(1);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toContain(fragment);
-}
 
 interface Answer {
   credentials: { pid: number; uid: number; gid: number } | null;

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { get, killAll, startCli } from './helpers.js';
+import { expectOneLineError, get, killAll, runCli, startCli } from './helpers.js';
 import { loadGenerator } from './load.js';
 
 afterEach(killAll);
@@ -72,4 +72,8 @@ test('--use-reloader: the server it runs keeps the limits and mounts given', asy
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
+});
+
+test('--use-reloader with --max-requests: one line saying why not', async () => {
+  expectOneLineError(await runCli(['--use-reloader', '--port', '0', '--max-requests', '100']), /--max-requests cannot be used with --use-reloader/);
 });

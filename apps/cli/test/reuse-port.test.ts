@@ -1,18 +1,11 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { type CliProcess, freePort, get, killAll, listeningSocket, runCli, startCli } from './helpers.js';
+import { type CliProcess, expectOneLineError, freePort, get, killAll, listeningSocket, runCli, startCli } from './helpers.js';
 
 afterEach(killAll);
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const nodeHasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 const BACKENDS_ON_NODE_HTTP = ['node', 'fastify'];
-
-function expectOneLineError(result: { code: number | null; stderr: string }, fragment: string | RegExp): void {
-  expect(result.code).toBe(1);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(fragment);
-}
 
 /** Asks until both processes have answered: the kernel spreads new connections over a shared port. */
 async function pidsAnswering(where: string, workers: CliProcess[]): Promise<Set<number>> {
