@@ -4,6 +4,7 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
 
 const INTERNAL_ERROR = 'Internal Server Error\n';
+const RESOLVED = Promise.resolve();
 
 /** A lazy Request (see the bridge's LazyRequest) over what the Exchange copied from uWS. */
 class UwsRequest extends LazyRequest {
@@ -69,7 +70,10 @@ export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => 
     try {
       if (!state.refused(exchange)) callFetch(fetch, exchange, origin, server, logger, (response) => sendResponse(response, exchange, logger));
     } finally {
-      exchange.leaveHandler();
+      // uWS.js runs the microtasks its handler queued before it checks that the request was answered or
+      // has an abort handler. An async fetch that answers at once (its then() was queued above, before
+      // this) so still answers inside the handler: no abort handler, no cork. A later answer gets both.
+      void RESOLVED.then(() => exchange.leaveHandler()); // a promise job: cheaper than queueMicrotask()
     }
   };
 }

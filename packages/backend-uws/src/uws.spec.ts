@@ -123,6 +123,28 @@ describe('uws backend: response framing', () => {
   });
 });
 
+describe('uws backend: fetch apps answering in the microtasks uWS runs after its handler', () => {
+  // uWS ends the process when its handler returns with neither an answer nor an abort handler: the
+  // abort handler is attached in a microtask, after an answer that was ready at once and before a later one.
+  test('answers given at once, a few promise hops later, and after a timer, mixed on one server', async () => {
+    const port = await serve(
+      fetchApp((request) => {
+        const path = new URL(request.url).pathname;
+        if (path === '/sync') return new Response('sync');
+        const answer = async () => {
+          if (path === '/hops') for (let hop = 0; hop < 5; hop++) await Promise.resolve();
+          if (path === '/timer') await new Promise((resolve) => setTimeout(resolve, 5));
+          return new Response(path.slice(1));
+        };
+        return answer();
+      }),
+    );
+    const paths = Array.from({ length: 120 }, (_, index) => ['/sync', '/async', '/hops', '/timer'][index % 4]!);
+    const bodies = await Promise.all(paths.map(async (path) => (await fetch(`http://127.0.0.1:${port}${path}`)).text()));
+    expect(bodies).toEqual(paths.map((path) => path.slice(1)));
+  });
+});
+
 describe('uws backend: node apps answering inside the handler', () => {
   const nodeApp = (listener: NodeListener): App => ({ kind: 'node', listener, description: 'test app', source: undefined });
 
