@@ -3,7 +3,39 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { onCore } from './load.mjs';
+
+export const list = (text) => text.split(',').map((item) => item.trim());
+
+/**
+ * The options both benchmarks take (--quick, --rounds N, --seconds N, --connections 1,64, --out DIR), with
+ * `extra` ones. A run given any of them but --out is partial: it writes its report only where --out says,
+ * a full one here.
+ */
+export function benchOptions(extra = {}) {
+  const { values: options } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      connections: { type: 'string' },
+      out: { type: 'string' },
+      ...extra,
+    },
+  });
+  const quick = options.quick;
+  const partial = quick || Object.keys(options).some((name) => name !== 'quick' && name !== 'out');
+  return {
+    options,
+    quick,
+    rounds: Number(options.rounds ?? (quick ? 1 : 5)),
+    seconds: Number(options.seconds ?? (quick ? 1 : 2)),
+    connectionsList: options.connections ? list(options.connections).map(Number) : quick ? [16] : [1, 64],
+    outDir: options.out ?? (partial ? undefined : fileURLToPath(new URL('.', import.meta.url))),
+  };
+}
 
 export async function freePort() {
   const server = createServer().listen(0, '127.0.0.1');

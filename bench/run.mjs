@@ -6,25 +6,16 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { ratioChart } from './chart.mjs';
 import { defaultLoadGenerator, load, pinned, postBody } from './load.mjs';
-import { cpuMicros, median, memoryMiB, startServer } from './process.mjs';
+import { benchOptions, cpuMicros, list, median, memoryMiB, startServer } from './process.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
-const { values: options } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    seconds: { type: 'string' },
-    connections: { type: 'string' },
-    workloads: { type: 'string' },
-    only: { type: 'string' },
-    'load-generator': { type: 'string' },
-    out: { type: 'string' },
-  },
+const { options, quick, rounds, seconds, connectionsList, outDir } = benchOptions({
+  workloads: { type: 'string' },
+  only: { type: 'string' },
+  'load-generator': { type: 'string' },
 });
-const list = (text) => text.split(',').map((item) => item.trim());
 
 const WORKLOADS = {
   hello: { label: 'hello', path: '/', expectedBytes: 13 },
@@ -71,18 +62,12 @@ const COMPARISONS = [
   { server: 'rawNodeAgain', baseline: 'rawNode' },
 ].map((comparison) => ({ ...comparison, label: `${SERVERS[comparison.server].name} ÷ ${SERVERS[comparison.baseline].name}` }));
 
-const quick = options.quick;
 const generator = options['load-generator'] ?? defaultLoadGenerator();
 if (!['wrk', 'autocannon'].includes(generator)) fail(`--load-generator must be wrk or autocannon, not ${generator}`);
-const rounds = Number(options.rounds ?? (quick ? 1 : 5));
-const seconds = Number(options.seconds ?? (quick ? 1 : 2));
-const connectionsList = options.connections ? list(options.connections).map(Number) : quick ? [16] : [1, 64];
 const workloadNames = options.workloads ? list(options.workloads) : Object.keys(WORKLOADS);
 for (const name of workloadNames) if (!WORKLOADS[name]) fail(`unknown workload ${name}: choose from ${Object.keys(WORKLOADS).join(', ')}`);
 const comparisons = options.only ? COMPARISONS.filter(({ label }) => label.includes(options.only)) : COMPARISONS;
 if (comparisons.length === 0) fail(`no comparison names ${options.only}`);
-const partial = quick || ['rounds', 'seconds', 'connections', 'workloads', 'only', 'load-generator'].some((name) => options[name] !== undefined);
-const outDir = options.out ?? (partial ? undefined : here('.'));
 const serverKeys = [...new Set(comparisons.flatMap(({ server, baseline }) => [server, baseline]))];
 
 function fail(message) {

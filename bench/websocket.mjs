@@ -6,27 +6,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { onCore, pinned } from './load.mjs';
-import { cpuMicros, median, memoryMiB, startServer } from './process.mjs';
+import { benchOptions, cpuMicros, median, memoryMiB, startServer } from './process.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
-const { values: options } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    seconds: { type: 'string' },
-    connections: { type: 'string' },
-    out: { type: 'string' },
-  },
-});
-const quick = options.quick;
-const rounds = Number(options.rounds ?? (quick ? 1 : 5));
-const seconds = Number(options.seconds ?? (quick ? 1 : 2));
-const connectionsList = options.connections ? options.connections.split(',').map(Number) : quick ? [16] : [1, 64];
-const partial = quick || ['rounds', 'seconds', 'connections'].some((name) => options[name] !== undefined);
-const outDir = options.out ?? (partial ? undefined : here('.'));
+const { quick, rounds, seconds, connectionsList, outDir } = benchOptions();
 const MESSAGE_BYTES = 32;
 // Messages in flight per connection: one for a lone client (each waits for its echo), more for many.
 const depthFor = (connections) => (connections === 1 ? 1 : 16);

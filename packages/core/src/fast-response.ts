@@ -262,9 +262,12 @@ export function installFastResponse(env: NodeJS.ProcessEnv = process.env): void 
  * caller takes the body: once it is sent, `recycleBody()` lets its buffer serve another response.
  */
 export function responseParts(response: Response | undefined): ResponseParts | undefined {
-  return response instanceof Object && Object.getPrototypeOf(response) === ChaussetteResponse.prototype
-    ? (response as unknown as ChaussetteResponse).toParts()
-    : undefined;
+  return ours(response)?.toParts();
+}
+
+/** The response as chaussette's own (not a subclass, not Node's), or undefined. */
+function ours(response: Response | undefined): ChaussetteResponse | undefined {
+  return response instanceof Object && Object.getPrototypeOf(response) === ChaussetteResponse.prototype ? (response as unknown as ChaussetteResponse) : undefined;
 }
 
 /**
@@ -273,9 +276,7 @@ export function responseParts(response: Response | undefined): ResponseParts | u
  * Response around it first): call it only to send the response.
  */
 export function streamedResponseParts(response: Response | undefined): StreamedResponseParts | undefined {
-  return response instanceof Object && Object.getPrototypeOf(response) === ChaussetteResponse.prototype
-    ? (response as unknown as ChaussetteResponse).takeStream()
-    : undefined;
+  return ours(response)?.takeStream();
 }
 
 /** Lets go of a Response that will not be sent (the client left, or the request became a WebSocket). */
