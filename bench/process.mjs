@@ -53,7 +53,7 @@ export const cpuMicros = (pid) => {
   return (Number(fields[11]) + Number(fields[12])) * TICK_US;
 };
 
-export const memoryMiB = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+const memoryMiB = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 export const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -76,4 +76,16 @@ export async function startServer({ name, args }, cwd) {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The report's Memory section: each running server's RSS now and at its peak. */
+export function memorySection(running) {
+  return [
+    '## Memory',
+    '',
+    '| server | RSS after the run (MiB) | peak RSS (MiB) |',
+    '| --- | --- | --- |',
+    ...running.map(({ name, child }) => `| ${name} | ${memoryMiB(child.pid, 'VmRSS').toFixed(0)} | ${memoryMiB(child.pid, 'VmHWM').toFixed(0)} |`),
+    '',
+  ];
 }

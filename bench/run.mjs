@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ratioChart } from './chart.mjs';
 import { defaultLoadGenerator, load, pinned, postBody } from './load.mjs';
-import { benchOptions, cpuMicros, list, median, memoryMiB, startServer } from './process.mjs';
+import { benchOptions, cpuMicros, list, median, memorySection, startServer } from './process.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const { options, quick, rounds, seconds, connectionsList, outDir } = benchOptions({
@@ -162,7 +162,7 @@ try {
     }
     return { ...comparison, cells };
   });
-  const memory = running.map(({ name, child }) => ({ name, rss: memoryMiB(child.pid, 'VmRSS'), peak: memoryMiB(child.pid, 'VmHWM') }));
+  const memory = memorySection(running);
   const report = markdown(results, memory);
   console.log(`\n${report}`);
   if (outDir) {
@@ -230,11 +230,6 @@ function markdown(results, memory) {
     '## All comparisons',
     '',
     ...details,
-    '## Memory',
-    '',
-    '| server | RSS after the run (MiB) | peak RSS (MiB) |',
-    '| --- | --- | --- |',
-    ...memory.map(({ name, rss, peak }) => `| ${name} | ${rss.toFixed(0)} | ${peak.toFixed(0)} |`),
-    '',
+    ...memory,
   ].join('\n');
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { onCore, pinned } from './load.mjs';
-import { benchOptions, cpuMicros, median, memoryMiB, startServer } from './process.mjs';
+import { benchOptions, cpuMicros, median, memorySection, startServer } from './process.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const { quick, rounds, seconds, connectionsList, outDir } = benchOptions();
@@ -100,7 +100,7 @@ try {
       };
     }),
   );
-  const memory = running.map(({ name, child }) => ({ name, rss: memoryMiB(child.pid, 'VmRSS'), peak: memoryMiB(child.pid, 'VmHWM') }));
+  const memory = memorySection(running);
   const report = markdown(rows, memory);
   console.log(`\n${report}`);
   if (outDir) {
@@ -123,7 +123,7 @@ function markdown(rows, memory) {
     '',
     `${machine}. ${pinned ? 'Servers pinned to core 0, the load generator to core 1 (taskset). ' : ''}Compare the ratios within one run, not absolute numbers across machines.`,
     '',
-    `Method: \`pnpm bench\` (its second part, \`node bench/websocket.mjs\`). An echo of ${MESSAGE_BYTES}-byte text messages: each client (the \`ws\` package, \`bench/ws-load.mjs\`) keeps messages in flight (one with 1 connection, 16 per connection with more) and sends one more for each that comes back, for ${seconds} s per run, ${rounds} round${rounds === 1 ? '' : 's'} in the A B A B order of the HTTP benchmark. Messages per second and CPU per message are medians of the rounds; each ratio is the median of the per-round ratios. The client is one Node.js process on one core: against the fastest servers it is the limit, so there the CPU ratio (the server's CPU time per message; lower is better) says more than the throughput ratio.`,
+    `Method: \`pnpm bench\` (its second part, \`node bench/websocket.mjs\`). An echo of ${MESSAGE_BYTES}-byte text messages: each client (the \`ws\` package, \`bench/ws-load.mjs\`) keeps messages in flight (one with 1 connection, 16 per connection with more) and sends one more for each that comes back, for ${seconds} s per run, ${rounds} round${rounds === 1 ? '' : 's'}; in each round every server runs once per connection count, one after the other, in a fixed order that puts each next to its baseline, reversed every other round (A B A B). Messages per second and CPU per message are medians of the rounds; each ratio is the median of the per-round ratios. The client is one Node.js process on one core: against the fastest servers it is the limit, so there the CPU ratio (the server's CPU time per message; lower is better) says more than the throughput ratio.`,
     '',
     'Servers: `bench/apps/ws-echo.mjs` (a fetch app with Bun.serve() `websocket` handlers) on each chaussette backend; `raw-uws-ws.mjs`, uWebSockets.js\'s own echo; `raw-ws.mjs`, a `ws` WebSocketServer on node:http.',
     '',
@@ -131,11 +131,6 @@ function markdown(rows, memory) {
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((row) => `| ${row.label} | ${row.connections} | ${row.rate.toFixed(0)} | ${row.baselineRate.toFixed(0)} | ${ratio(row.ratio)} | ${row.cpu.toFixed(1)} | ${ratio(row.cpuRatio)} |`),
     '',
-    '## Memory',
-    '',
-    '| server | RSS after the run (MiB) | peak RSS (MiB) |',
-    '| --- | --- | --- |',
-    ...memory.map(({ name, rss, peak }) => `| ${name} | ${rss.toFixed(0)} | ${peak.toFixed(0)} |`),
-    '',
+    ...memory,
   ].join('\n');
 }

@@ -9,6 +9,7 @@ import {
   type FetchApp,
   isWebSocketHandshake,
   messageByteLength,
+  perWebSocketHandler,
   type FetchServer,
   type Logger,
   type ServerWebSocket,
@@ -33,14 +34,10 @@ export const NO_WEBSOCKETS: FetchServer = {
   subscriberCount: () => 0,
 };
 
-const hubs = new WeakMap<WebSocketHandler, WebSocketHub>();
+const hubs = perWebSocketHandler((handler, logger) => new WebSocketHub(handler, logger));
 
 /** The app's hub: one for all its listen targets, so that a topic reaches subscribers on every one. */
-export function websocketHubFor(handler: WebSocketHandler, logger: Logger): WebSocketHub {
-  let hub = hubs.get(handler);
-  if (!hub) hubs.set(handler, (hub = new WebSocketHub(handler, logger)));
-  return hub;
-}
+export const websocketHubFor = hubs.get;
 
 /**
  * The WebSocket side of a fetch app on a node:http server, with the `ws` package: the handshake after
@@ -230,7 +227,7 @@ export class WebSocketHub {
   /** Shutdown: no more upgrades; open connections get 1001 and close once their clients answer. */
   closeAll(): void {
     this.#closing = true;
-    hubs.delete(this.#handler); // a server started later with the same app gets a fresh hub
+    hubs.forget(this.#handler);
     clearInterval(this.#idleSweep);
     for (const connection of this.#open) connection.close(1001, SHUTDOWN_REASON);
   }

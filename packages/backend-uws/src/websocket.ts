@@ -5,6 +5,7 @@ import {
   type FetchHandler,
   isWebSocketHandshake,
   messageByteLength,
+  perWebSocketHandler,
   type FetchServer,
   type Logger,
   type ServerWebSocket,
@@ -34,14 +35,10 @@ interface Held {
   connection: UwsWebSocket;
 }
 
-const hubs = new WeakMap<WebSocketHandler, UwsWebSockets>();
+const hubs = perWebSocketHandler((handler, logger) => new UwsWebSockets(handler, logger));
 
 /** The app's WebSockets: one for all its listen targets (one uWS App each), so topics reach them all. */
-export function uwsWebSocketsFor(handler: WebSocketHandler, logger: Logger): UwsWebSockets {
-  let hub = hubs.get(handler);
-  if (!hub) hubs.set(handler, (hub = new UwsWebSockets(handler, logger)));
-  return hub;
-}
+export const uwsWebSocketsFor = hubs.get;
 
 /**
  * The WebSocket side of a fetch app on uWebSockets.js: uWS's own WebSockets (backpressure, idle timeout,
@@ -165,7 +162,7 @@ export class UwsWebSockets {
   /** Shutdown: no more upgrades; open connections get 1001. Resolves once all are closed. */
   closeAll(): Promise<void> {
     this.#closing = true;
-    hubs.delete(this.#handler); // a server started later with the same app gets a fresh hub
+    hubs.forget(this.#handler);
     for (const connection of this.#open) connection.close(1001, SHUTDOWN_REASON);
     return this.#open.size === 0 ? Promise.resolve() : new Promise((resolve) => this.#whenNoneOpen.push(resolve));
   }

@@ -23,6 +23,7 @@ export {
   isWebSocketHandler,
   isWebSocketHandshake,
   messageByteLength,
+  perWebSocketHandler,
   type ServerWebSocket,
   type UpgradeOptions,
   upgradeRequest,

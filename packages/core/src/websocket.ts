@@ -167,6 +167,26 @@ export function callWebSocketHandler(logger: Logger, name: keyof WebSocketHandle
 }
 
 /** What `server.upgrade()` took: `data` for ws.data, and the 101 response's extra headers. */
+/**
+ * What a backend keeps per `websocket` handler (its open connections and topics), made on first use and
+ * shared by every listen target that serves the app, so that a topic reaches subscribers on all of them.
+ * `forget()` it at shutdown: a server started later with the same app gets a fresh one.
+ */
+export function perWebSocketHandler<T>(create: (handler: WebSocketHandler, logger: Logger) => T): {
+  get(handler: WebSocketHandler, logger: Logger): T;
+  forget(handler: WebSocketHandler): void;
+} {
+  const made = new WeakMap<WebSocketHandler, T>();
+  return {
+    get(handler, logger) {
+      let value = made.get(handler);
+      if (value === undefined) made.set(handler, (value = create(handler, logger)));
+      return value;
+    },
+    forget: (handler) => void made.delete(handler),
+  };
+}
+
 export interface AcceptedUpgrade {
   data: unknown;
   headers: Headers | undefined;
