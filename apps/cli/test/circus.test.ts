@@ -3,7 +3,10 @@
 // new process), and these tests restart every worker in turn under non-stop load.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { afterEach, describe, expect, test } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
 import { CLI, FIXTURES, get } from './helpers.js';
 import { loadGenerator } from './load.js';
 
@@ -13,8 +16,8 @@ afterEach(() => {
   managers.clear();
 });
 
-function startManager(backend: string) {
-  const manager = spawn('python3', ['circus_like.py', '3', process.execPath, CLI, '--fd', '{fd}', '--backend', backend, 'fetch-workers.mjs'], {
+function startManager(backend: string, unixPath?: string) {
+  const manager = spawn('python3', ['circus_like.py', ...(unixPath ? ['--unix', unixPath] : []), '3', process.execPath, CLI, '--fd', '{fd}', '--backend', backend, 'fetch-workers.mjs'], {
     cwd: FIXTURES,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -59,10 +62,12 @@ const hasPython = (() => {
 const required = process.env.CHAUSSETTE_REQUIRE_MANAGERS === '1';
 
 describe.skipIf(!hasPython && !required).each(['node', 'fastify', 'uws'])('a Circus-style manager, --backend %s', (backend) => {
-  test('each of three workers restarted in turn (SIGTERM, then a new process) under non-stop load: zero failed requests', async () => {
-    const manager = startManager(backend);
-    const port = Number((await manager.next(/^listening (\d+)/))[1]);
-    const where = `127.0.0.1:${port}`;
+  test.each(['tcp', 'unix'])('each of three workers on its %s socket restarted in turn (SIGTERM, then a new process) under non-stop load: zero failed requests', async (family) => {
+    const directory = mkdtempSync(join(tmpdir(), 'chaussette-circus-'));
+    onTestFinished(() => rmSync(directory, { recursive: true, force: true }));
+    const manager = startManager(backend, family === 'unix' ? join(directory, 'web.sock') : undefined);
+    const listening = (await manager.next(/^listening (.+)/))[1]!;
+    const where = listening.startsWith('unix:') ? listening : `127.0.0.1:${listening}`;
     const answering = async (count: number) => {
       const pids = new Set<number>();
       for (let attempt = 0; pids.size < count; attempt++) {

@@ -60,20 +60,28 @@ describe('serving on a socket the parent process owns', () => {
     expect(await cli.stop()).toBe(0);
   });
 
-  test.skipIf(!hasSocketActivate)('systemd socket activation on a unix socket: shown by its path, its file left to systemd', async () => {
-    const directory = mkdtempSync(join(tmpdir(), 'chaussette-fd-'));
-    const path = join(directory, 'activated.sock');
-    try {
-      const starting = startCli([], { wrapper: ['systemd-socket-activate', '-l', path] });
-      expect((await getWhenListening(`unix:${path}`)).body).toBe('Hello world!\n');
-      const cli = await starting;
-      expect(cli.addresses).toEqual([`fd://3 (unix:${path})`]);
-      expect(await cli.stop()).toBe(0);
-      expect(existsSync(path)).toBe(true); // the socket file belongs to whoever bound it
-    } finally {
-      rmSync(directory, { recursive: true, force: true });
-    }
-  });
+  test.skipIf(!hasSocketActivate).each(['node', 'fastify', 'uws'])(
+    'systemd socket activation on a unix socket, --backend %s: shown by its path, a request in flight finished on SIGTERM, the file left to systemd',
+    async (backend) => {
+      const directory = mkdtempSync(join(tmpdir(), 'chaussette-fd-'));
+      const path = join(directory, 'activated.sock');
+      try {
+        const starting = startCli(['--backend', backend, 'fetch-handler.mjs'], { wrapper: ['systemd-socket-activate', '-l', path] });
+        expect((await getWhenListening(`unix:${path}`)).body).toMatch(/^pid \d+$/);
+        const cli = await starting;
+        expect(cli.addresses).toEqual([`fd://3 (unix:${path})`]);
+        const slow = get(`unix:${path}`, '/slow?ms=500');
+        await waitForInFlight([cli]);
+        const code = cli.stop();
+        expect((await slow).body).toBe(`slow done by ${cli.child.pid}`);
+        expect(await code).toBe(0);
+        expect(cli.output()).not.toMatch(/error|exception/i);
+        expect(existsSync(path)).toBe(true); // the socket file belongs to whoever bound it
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    },
+  );
 
   test.skipIf(!hasSocketActivate)('systemd socket activation: every passed socket is served; an unknown name is an error', async () => {
     const [one, two] = [await freePort(), await freePort()];

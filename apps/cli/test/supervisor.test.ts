@@ -61,6 +61,18 @@ stopwaitsecs=15
 redirect_stderr=true
 stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
 
+[fcgi-program:webunix]
+socket=unix://${directory}/web.sock
+command=${process.execPath} ${CLI} --fd 0 --backend ${backend} --graceful-timeout 10 fetch-workers.mjs
+directory=${FIXTURES}
+process_name=%(program_name)s_%(process_num)02d
+numprocs=3
+startsecs=1
+stopsignal=TERM
+stopwaitsecs=15
+redirect_stderr=true
+stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
+
 [fcgi-program:recycling]
 socket=tcp://${recyclingWhere}
 command=${process.execPath} ${CLI} --fd 0 --backend ${backend} --max-requests 300 --max-requests-jitter 600 fetch-workers.mjs
@@ -78,7 +90,7 @@ stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
     await getWhenListening(where);
     for (let attempt = 0; ; attempt++) {
       const { stdout } = await ctl('status').catch((error: { stdout: string }) => error);
-      if ((stdout.match(/RUNNING/g) ?? []).length === 6) break;
+      if ((stdout.match(/RUNNING/g) ?? []).length === 9) break;
       if (attempt > 100) throw new Error(`the workers did not start:\n${stdout}\n${logs()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -105,10 +117,10 @@ stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
     expect(pids.size).toBe(3);
   });
 
-  test('restarting the workers one by one under non-stop load: zero failed requests', async () => {
-    const load = loadGenerator(where);
+  test.each(['web', 'webunix'])('restarting the workers of [fcgi-program:%s] one by one under non-stop load: zero failed requests', async (program) => {
+    const load = loadGenerator(program === 'web' ? where : `unix:${directory}/web.sock`);
     const before = (await ctl('status')).stdout;
-    for (const name of ['web:web_00', 'web:web_01', 'web:web_02']) await ctl('restart', name);
+    for (const number of ['00', '01', '02']) await ctl('restart', `${program}:${program}_${number}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const result = await load.stop();
     const after = (await ctl('status')).stdout;

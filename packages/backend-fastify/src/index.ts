@@ -8,6 +8,7 @@ import {
   handleUpgrades,
   limitedListener,
   listenOptions,
+  nameInheritedUnixSocket,
   nodeListenerFor,
   observeRequests,
   reportAcceptErrors,
@@ -71,12 +72,14 @@ const fastifyBackend: Backend = {
     observeRequests(instance.server, options);
     // A Fastify app's own upgrades (@fastify/websocket) are Fastify's: these are a fetch or node app's.
     handleUpgrades(instance.server, app, { websockets, connections, logger, origin: () => origin, limits, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
+    nameInheritedUnixSocket(instance.server, target);
     await instance.listen(fastifyListenOptions(target));
     reportAcceptErrors(instance.server, logger);
-    const address = boundAddress(instance.server, target);
+    const address = boundAddress(instance.server);
     if (address.type === 'tcp') origin = formatAddress(address);
-    // fastify.close() runs the onClose hooks; requests meanwhile are answered, with Connection: close.
-    return { address, close: gracefulClose(instance.server, () => instance.close(), connections, websockets) };
+    // fastify.close() (its preClose and onClose hooks) once the last request is answered: from its
+    // start, an exported instance answers 503 to requests on kept connections (return503OnClosing).
+    return { address, close: gracefulClose(instance.server, connections, { websockets, afterHttp: () => instance.close() }) };
   },
 };
 export default fastifyBackend;

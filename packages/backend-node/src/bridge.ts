@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { ListenOptions, Socket } from 'node:net';
+import { type ListenOptions, Server as NetServer, type Socket } from 'node:net';
 import {
   type App,
   type BoundAddress,
@@ -43,6 +43,7 @@ export async function serveOnNodeServer(
   observeRequests(server, options);
   const connections = trackConnections(server, connectionEvent);
   handleUpgrades(server, app, { websockets, connections, logger, origin: () => origin, limits, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
+  nameInheritedUnixSocket(server, target);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listenOptions(target), () => {
@@ -51,11 +52,11 @@ export async function serveOnNodeServer(
     });
   });
   reportAcceptErrors(server, logger);
-  const address = boundAddress(server, target);
+  const address = boundAddress(server);
   if (address.type === 'tcp') origin = formatAddress(address);
   return {
     address,
-    close: gracefulClose(server, () => new Promise<void>((resolve) => server.close(() => resolve())), connections, websockets),
+    close: gracefulClose(server, connections, { websockets }),
   };
 }
 
@@ -174,17 +175,28 @@ const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)/i;
 export interface ConnectionTracker {
   /** Shutdown begins: every response from now on, and the ones in flight, say `Connection: close`. */
   beginClose(): void;
-  /** Closes the connections with no request in progress, sparing, for a moment, those not used yet. */
+  /** Closes the connections that have been idle for IDLE_BEFORE_CLOSE_MS (no request in progress, no byte read). */
   closeIdle(): void;
+  /** Resolves once no connection speaks HTTP any more (closed, or upgraded to another protocol). */
+  drained(): Promise<void>;
   /** Forgets a connection that left HTTP (a WebSocket): whoever took it closes it. */
   release(socket: Socket): void;
   /** A connection the app took over (its own upgrade): cut with the idle ones at shutdown. */
   handOver(socket: Socket): void;
 }
 
-// A connection accepted just before shutdown has its first request on the way: closing it would lose
-// a request that another worker could have served. It gets this long to send it.
-const FRESH_CONNECTION_GRACE_MS = 1000;
+/**
+ * How long a connection must have been idle before shutdown closes it. A client that keeps its
+ * connection (a reverse proxy's upstream keep-alive) sends its next request as soon as it has the last
+ * answer, and a new connection sends its first one at once: that request is answered, with
+ * `Connection: close`, if it arrives within this moment. Only one sent as the close is on its way is lost.
+ */
+export const IDLE_BEFORE_CLOSE_MS = 1000;
+
+interface IdleSince {
+  bytesRead: number;
+  since: number;
+}
 
 /**
  * Watches a node:http server's connections (per connection, not per request: cheap with keep-alive),
@@ -194,17 +206,29 @@ const FRESH_CONNECTION_GRACE_MS = 1000;
 export function trackConnections(server: Server, event: 'connection' | 'secureConnection' = 'connection'): ConnectionTracker {
   const connections = new Set<Socket>();
   const handedOver = new WeakSet<Socket>();
-  let closingSince = 0;
+  const idle = new WeakMap<Socket, IdleSince>();
+  let closing = false;
+  let noneLeft: (() => void) | undefined;
+  const speaksHttp = (socket: Socket) => (socket as Socket & { parser?: unknown }).parser != null; // node:http frees it on upgrade
+  const checkDrained = () => {
+    if (noneLeft && ![...connections].some(speaksHttp)) noneLeft();
+  };
+  const forget = (socket: Socket) => {
+    connections.delete(socket);
+    if (closing) checkDrained();
+  };
   server.on(event, (socket: Socket) => {
     connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
+    socket.once('close', () => forget(socket));
   });
   // node:http's current response on a connection (the field http-terminator relies on too).
   const currentResponse = (socket: Socket) => (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  // Idle: no response under way and not a byte read since the last look (a request may be half read).
+  const stillIdle = (socket: Socket, seen: IdleSince) => !currentResponse(socket) && socket.bytesRead === seen.bytesRead;
   return {
     beginClose() {
-      if (closingSince) return;
-      closingSince = Date.now();
+      if (closing) return;
+      closing = true;
       server.prependListener('request', (_req, res: ServerResponse) => void (res.shouldKeepAlive = false));
       for (const socket of connections) {
         const res = currentResponse(socket);
@@ -212,15 +236,31 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
       }
     },
     closeIdle() {
-      const graceOver = Date.now() - closingSince > FRESH_CONNECTION_GRACE_MS;
+      const now = Date.now();
+      const due: [Socket, IdleSince][] = [];
       for (const socket of connections) {
-        // bytesWritten 0: no response sent yet, so no request answered yet, on this connection.
         // An app's upgrade handler may leave a response on the socket (@fastify/websocket does): it is no HTTP.
-        if (handedOver.has(socket) || (!currentResponse(socket) && (socket.bytesWritten > 0 || graceOver))) socket.destroy();
+        if (handedOver.has(socket)) {
+          socket.destroy();
+          continue;
+        }
+        if (!speaksHttp(socket)) continue;
+        const seen = idle.get(socket);
+        if (!seen || !stillIdle(socket, seen)) idle.set(socket, { bytesRead: socket.bytesRead, since: now });
+        else if (now - seen.since >= IDLE_BEFORE_CLOSE_MS) due.push([socket, seen]);
       }
+      // Timers run before the event loop reads the sockets: a request that is already here gets read
+      // (and its response started) before setImmediate's turn, and keeps its connection open.
+      if (due.length > 0) setImmediate(() => due.forEach(([socket, seen]) => stillIdle(socket, seen) && socket.destroy()));
+    },
+    drained() {
+      return new Promise<void>((resolve) => {
+        noneLeft = resolve;
+        checkDrained();
+      });
     },
     release(socket) {
-      connections.delete(socket);
+      forget(socket);
     },
     handOver(socket) {
       handedOver.add(socket);
@@ -228,31 +268,44 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
   };
 }
 
-/** The address a node:http server listens on; an inherited unix socket by the path core read for it. */
-export function boundAddress(server: Server, target: ListenTarget): BoundAddress {
+/**
+ * node:net cannot name a unix socket it was handed as an fd (its address() is null, which Fastify's
+ * start-up log cannot take): the server answers with the path core read from the kernel, as it would
+ * for a socket it bound. Call it before listening.
+ */
+export function nameInheritedUnixSocket(server: Server, target: ListenTarget): void {
+  if (target.type !== 'fd' || target.family !== 'unix') return;
+  const address = server.address.bind(server);
+  server.address = () => address() ?? target.path ?? '';
+}
+
+/** The address a node:http server listens on (see nameInheritedUnixSocket for inherited unix sockets). */
+export function boundAddress(server: Server): BoundAddress {
   const address = server.address();
-  // node:http cannot name a unix socket it was handed as an fd; core read its path from the kernel.
-  if (address === null || typeof address === 'string') return { type: 'unix', path: address || (target.type === 'fd' && target.path) || '' };
+  if (address === null || typeof address === 'string') return { type: 'unix', path: address ?? '' };
   return { type: 'tcp', host: address.address, port: address.port };
 }
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
 
 /**
- * Graceful and idempotent close for a node:http server: `stop()` stops accepting and resolves once
+ * Graceful and idempotent close for a node:http server: it stops accepting at once, and resolves once
  * every connection has ended. Meanwhile the responses say `Connection: close`, connections are closed
- * as they become idle, WebSockets get 1001, and after `timeoutMs` whatever is left is closed.
+ * once idle (see IDLE_BEFORE_CLOSE_MS), WebSockets get 1001, and after `timeoutMs` whatever is left is
+ * closed. `afterHttp` runs once no connection speaks HTTP any more (a Fastify instance's close()).
  */
 export function gracefulClose(
   server: Server,
-  stop: () => Promise<void>,
   connections: ConnectionTracker,
-  websockets?: Pick<WebSocketHub, 'closeAll' | 'terminateAll'>,
+  { websockets, afterHttp }: { websockets?: Pick<WebSocketHub, 'closeAll' | 'terminateAll'>; afterHttp?: () => Promise<void> } = {},
 ): (timeoutMs: number) => Promise<void> {
   let closed: Promise<void> | undefined;
   return (timeoutMs) =>
     (closed ??= (async () => {
       connections.beginClose();
+      // node:http's own close() would also close every idle connection at once (Node 19+), the one whose
+      // next request is on the way among them: only the listening socket is closed here.
+      const allEnded = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
       websockets?.closeAll();
       const sweep = setInterval(() => connections.closeIdle(), 50);
       const force = setTimeout(() => {
@@ -260,7 +313,9 @@ export function gracefulClose(
         websockets?.terminateAll();
       }, Math.min(timeoutMs, MAX_TIMEOUT_MS));
       try {
-        await stop();
+        await connections.drained();
+        await afterHttp?.();
+        await allEnded;
       } finally {
         clearInterval(sweep);
         clearTimeout(force);

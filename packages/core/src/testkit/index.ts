@@ -14,10 +14,14 @@ import { resolveBackend } from '../resolve-backend.js';
 import { type RunningServer, startServer, type StartOptions } from '../serve.js';
 import { appFor, createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 import { canConnect, clientRequest, type ClientTls, keepAliveAgent, openSocket, request, useTls } from './client.js';
+import { describeDraining } from './draining.js';
 import { describeHardening, type HardeningOptions } from './hardening.js';
+import { exitCode, lineReader, listeningServer, socketFd } from './processes.js';
 import { describeWebSockets } from './websocket.js';
 
 export { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
+export { type ClientKind, type Load, type LoadOptions, type LoadResult, startLoad } from './load.js';
+export { socketFd } from './processes.js';
 export { canConnect, clientRequest, type ClientResponse, type ClientTls, keepAliveAgent, openSocket, request, type RequestOptions, useTls } from './client.js';
 
 export interface ConformanceOptions extends HardeningOptions {
@@ -447,6 +451,8 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     describeHardening(() => backend, options, options.backendOptions);
     describeWebSockets(() => backend, options.backendOptions);
 
+    describeDraining(() => backend, { backend: options.backend, searchFrom, backendOptions: options.backendOptions });
+
     describe('graceful close', () => {
       test('refuses new connections, finishes the in-flight request, closes idle keep-alive connections', async () => {
         const fixtures = createFixtureApps();
@@ -505,19 +511,7 @@ function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-async function listeningServer(): Promise<Server> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return server;
-}
 
-/** The fd of a listening net.Server, to pass to a child process (spawn's stdio takes no server). */
-export function socketFd(server: Server): number {
-  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('this server has no file descriptor to pass on');
-  return fd;
-}
 
 async function hasIPv6Loopback(): Promise<boolean> {
   const server = createServer();
@@ -575,31 +569,4 @@ function completeBodies(bytes: Buffer): Buffer[] {
   }
 }
 
-function lineReader(stream: NodeJS.ReadableStream): { next(): Promise<string> } {
-  const lines: string[] = [];
-  const waiting: ((line: string) => void)[] = [];
-  let buffer = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffer += chunk;
-    for (let index = buffer.indexOf('\n'); index >= 0; index = buffer.indexOf('\n')) {
-      const line = buffer.slice(0, index);
-      buffer = buffer.slice(index + 1);
-      const waiter = waiting.shift();
-      if (waiter) waiter(line);
-      else lines.push(line);
-    }
-  });
-  return {
-    next: () => {
-      const line = lines.shift();
-      return line === undefined ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve(line);
-    },
-  };
-}
 
-async function exitCode(child: ReturnType<typeof spawn>): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return code;
-}
