@@ -1,7 +1,8 @@
 // The uWebSockets.js baseline: its own WebSocket echo, as its examples write it.
-import { createRequire } from 'node:module';
+import { loadUws } from '@chaussette/backend-uws/engine';
 
-const uws = createRequire(import.meta.url)('uWebSockets.js');
+// The build the uws backend runs, loaded as it loads it.
+const { uws } = loadUws();
 uws
   .App()
   .ws('/*', { message: (ws, message, isBinary) => ws.send(message, isBinary) })

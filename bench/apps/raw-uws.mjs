@@ -1,9 +1,10 @@
 // The uWebSockets.js baseline: each workload written the way uWS's own examples write it.
-import { createRequire } from 'node:module';
+import { loadUws } from '@chaussette/backend-uws/engine';
 import workloads from './workloads.cjs';
 
 const { hello, json, CHUNK, CHUNKS } = workloads;
-const uws = createRequire(import.meta.url)('uWebSockets.js');
+// The build the uws backend runs, loaded as it loads it.
+const { uws } = loadUws();
 
 const app = uws
   .App()

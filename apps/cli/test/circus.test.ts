@@ -1,6 +1,7 @@
-// Circus is not installable here: fixtures/circus_like.py does what Circus does with a [socket:web] and
-// `use_sockets = True` (binds the socket, starts workers that inherit it, restarts one with SIGTERM and a
-// new process), and these tests restart every worker in turn under non-stop load.
+// fixtures/circus_like.py does what Circus does with a [socket:web] and `use_sockets = True` (binds the
+// socket, TCP or unix, starts workers that inherit it, restarts one with SIGTERM and a new process), and
+// these tests restart every worker in turn under non-stop load. CI has no Circus: real circusd runs are
+// by hand, from Circus's source (docs/deployment.md says what they showed).
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';

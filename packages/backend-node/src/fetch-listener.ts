@@ -1,9 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeValue, discardResponse, type FetchHandler, type FetchServer, type Logger, type NodeListener, recycleBody } from '@chaussette/core';
 import { byteLength, isResponse, isValidHost, partsOf } from './response-parts.js';
-import { createRequest } from './lazy-request.js';
+import { bodyUntouched, createRequest } from './lazy-request.js';
 import { respondWithError } from './errors.js';
 
+type Parts = ReturnType<typeof partsOf>;
+
+/** How long a fetch app's answer waits for the rest of a chunked body it did not read (see sendAfterBody). */
+export const BODY_WAIT_MS = 1000;
 
 /** Serves a fetch handler on node:http: a lazy Request in, the Response written back with backpressure. */
 export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () => string, server: FetchServer): NodeListener {
@@ -14,14 +18,59 @@ export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () =>
       res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('Bad Request: invalid Host header\n');
       return;
     }
+    const request = createRequest(req, res, origin());
     callFetch(
       fetch,
-      createRequest(req, res, origin()),
+      request,
       server,
-      (response) => sendResponse(response, req, res, logger),
+      (response) => {
+        // A chunked body may still turn out malformed: a request whose body has come in cannot.
+        if (req.complete || req.headers['transfer-encoding'] === undefined) sendResponse(response, req, res, logger);
+        else sendAfterBody(response, request, req, res, logger);
+      },
       (error) => respondWithError(req, res, error, logger),
     );
   };
+}
+
+/**
+ * The app answered before the rest of a chunked body, and has not read it. node:http would send the
+ * answer, then discard the body; if that turns out malformed, its 400 follows the app's 2xx: two
+ * answers to one request. So a Response whose body is known whole (not a stream, which could carry the
+ * request's) waits until the body is in, discarded here as node:http would after the answer: a malformed
+ * body gets its 400 alone, and the connection closes (see answerClientErrorsOnce); past the body limit,
+ * the 413 alone. It waits BODY_WAIT_MS at most (a slow client, a long upload): then it goes out, as
+ * node:http sends a node listener's, and a malformed end of the body closes the connection without
+ * another answer.
+ */
+function sendAfterBody(response: Response | undefined, request: Request, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+  if (!isResponse(response) || res.destroyed || res.headersSent || !bodyUntouched(request)) {
+    sendResponse(response, req, res, logger);
+    return;
+  }
+  let parts: Parts;
+  try {
+    parts = partsOf(response);
+  } catch (error) {
+    respondWithError(req, res, error, logger); // an invalid header from the app, as writeResponse() has it
+    return;
+  }
+  if (parts.body === undefined) {
+    sendResponse(response, req, res, logger, parts);
+    return;
+  }
+  const whole = parts.body;
+  const settle = () => {
+    clearTimeout(timer);
+    req.off('end', settle);
+    res.off('close', settle);
+    if (res.destroyed || res.headersSent) recycleBody(whole); // refused meanwhile (400, 413), or the client left
+    else sendResponse(response, req, res, logger, parts);
+  };
+  const timer = setTimeout(settle, BODY_WAIT_MS);
+  req.once('end', settle);
+  res.once('close', settle);
+  req.resume();
 }
 
 /** Calls the app's fetch, and `then` with its result: at once when it returned a Response, not a promise. */
@@ -43,27 +92,33 @@ export function callFetch(
   else Promise.resolve(result).then(then, fail);
 }
 
-/** Writes the app's Response; anything else (or a Response node:http refuses) becomes a 500. */
-export function sendResponse(response: Response | undefined, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+/**
+ * Writes the app's Response; anything else (or a Response node:http refuses) becomes a 500. `taken`:
+ * its parts, when the caller has taken them already (partsOf() takes a body only once).
+ */
+export function sendResponse(response: Response | undefined, req: IncomingMessage, res: ServerResponse, logger: Logger, taken?: Parts): void {
   try {
-    writeResponse(response, req, res, logger);
+    writeResponse(response, req, res, logger, taken);
   } catch (error) {
     // An invalid header name or value from the app surfaces here, from writeHead().
     respondWithError(req, res, error, logger);
   }
 }
 
-function writeResponse(response: Response | undefined, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+function writeResponse(response: Response | undefined, req: IncomingMessage, res: ServerResponse, logger: Logger, taken?: Parts): void {
   if (!isResponse(response)) {
     respondWithError(req, res, new TypeError(`The fetch handler returned ${describeValue(response)}, not a Response`), logger);
     return;
   }
   if (res.destroyed) {
-    discardResponse(response); // the client is gone: stop the app's stream, if it has one
+    // The client is gone: stop the app's stream, if it has one.
+    if (!taken) discardResponse(response);
+    else if (taken.body !== undefined) recycleBody(taken.body);
+    else void (taken.stream ?? response.body)?.cancel().catch(() => {});
     return;
   }
   const isHead = req.method === 'HEAD';
-  const parts = partsOf(response);
+  const parts = taken ?? partsOf(response);
   const statusText = parts.statusText || undefined;
   const headers = parts.headers;
   if (parts.body !== undefined) {

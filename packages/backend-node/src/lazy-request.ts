@@ -4,6 +4,7 @@ import type { PeerCredentials } from './peer-credentials.js';
 
 const utf8 = new TextDecoder();
 const realRequest = Symbol('realRequest');
+const bodyUnread = Symbol('bodyUnread');
 
 /**
  * A WHATWG Request that builds only what the app reads, over whatever a server engine gives: `method`,
@@ -107,6 +108,15 @@ export abstract class LazyRequest {
     return this.readBody();
   }
 
+  /** See bodyUntouched(). */
+  get [bodyUnread](): boolean {
+    if (this.#bodyUsed) return false;
+    const real = this.#real;
+    if (real === undefined) return true;
+    if (real.bodyUsed) return false;
+    return real.body === null || !real.body.locked;
+  }
+
   /** The real Request, made on first use of anything the fast paths above do not cover. */
   get [realRequest](): Request {
     if (this.#real === undefined) {
@@ -123,6 +133,14 @@ export abstract class LazyRequest {
     }
     return this.#real;
   }
+}
+
+/**
+ * The app has not begun to read the request's body: no text(), json() or arrayBuffer(), and its stream
+ * (if the app asked for `request.body`) neither read nor locked. False for a Request that is no LazyRequest.
+ */
+export function bodyUntouched(request: Request): boolean {
+  return request instanceof LazyRequest && (request as unknown as LazyRequest)[bodyUnread];
 }
 
 let wired = false;

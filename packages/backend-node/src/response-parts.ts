@@ -1,18 +1,6 @@
 import { type ResponseParts, responseParts, streamedResponseParts } from '@chaussette/core';
 
-// RFC 3986 host (IP literal, IPv4 or registered name) and an optional port.
-const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/;
-
-// Clients of one server mostly send the same Host: the last valid one is remembered, not checked again.
-let lastValidHost = '';
-
-/** A Host header that is safe to put in request.url (`Host: x/admin#` would change the path the app sees). */
-export function isValidHost(host: string): boolean {
-  if (host === lastValidHost) return true;
-  if (!VALID_HOST.test(host)) return false;
-  lastValidHost = host;
-  return true;
-}
+export { isValidHost } from '@chaussette/core';
 
 /**
  * Status and headers, and the whole body when it is known without reading a stream (chaussette's

@@ -27,6 +27,27 @@ import { respondWithError } from './errors.js';
 
 const SHUTDOWN_REASON = 'Server shutting down';
 
+// See maxFragmentsFor().
+const FRAGMENTS_AT_LEAST = 65_536;
+const AVERAGE_FRAGMENT_BYTES = 64;
+
+/**
+ * How many frames ws takes for one message (its maxFragments; more closes with 1008). Its default,
+ * 16,384, refuses messages within maxPayloadLength: 4 MiB in 64-byte frames (Autobahn 9.3.1, 9.4.1)
+ * is 65,536. Yet maxPayloadLength alone does not bound what a message costs while ws assembles it:
+ * each non-empty frame is a Buffer view in ws's list (measured on ws 8.23: about 110 bytes of heap a
+ * frame), and it keeps the socket's chunks that hold the frames, headers included, alive. A message
+ * of N bytes in N one-byte frames costs over 100 N: taking as many frames as maxPayloadLength would let
+ * one client hold ~2 GB with the 16 MiB default. Empty frames cost only ws's count, nothing kept.
+ * So: any message whose frames carry 64 bytes on average (Autobahn's smallest), and any message of up
+ * to 65,536 frames whatever their sizes (64 KiB a byte a frame, empty frames too). A message then costs
+ * at most about 4 times maxPayloadLength (measured: 65 MiB for 16 MiB in 262,144 frames), or 8 MiB for
+ * a small one.
+ */
+export function maxFragmentsFor(maxPayloadLength: number): number {
+  return Math.max(FRAGMENTS_AT_LEAST, Math.ceil(maxPayloadLength / AVERAGE_FRAGMENT_BYTES));
+}
+
 /** The FetchServer of an app without WebSocket handlers: nothing to upgrade to, nobody to publish to. */
 export const NO_WEBSOCKETS: FetchServer = {
   upgrade: () => false,
@@ -71,6 +92,7 @@ export class WebSocketHub {
       noServer: true,
       clientTracking: false,
       maxPayload: this.#settings.maxPayloadLength,
+      maxFragments: maxFragmentsFor(this.#settings.maxPayloadLength),
       perMessageDeflate: this.#settings.perMessageDeflate,
       // The sub-protocol the app chose (Sec-WebSocket-Protocol in upgrade()'s headers), else the client's first.
       handleProtocols: (offered, req) => {

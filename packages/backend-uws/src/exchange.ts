@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { clientAddress, type Limits, refusal, refusalFor, type ServeOptions } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { loadUws } from './uws.js';
 
 /** What the exchanges of one server share: the requests in flight (for a graceful close) and the options. */
 export class ServerState {
@@ -15,9 +16,13 @@ export class ServerState {
 
   /** Answers a request over the limits (see refusalFor) before the app sees it; true if it did. */
   refused(exchange: Exchange): boolean {
-    const { method, url, contentLengths, hasTransferEncoding } = exchange;
-    const status = refusalFor({ method, url, contentLengths, hasTransferEncoding, inFlight: this.count - 1 }, this.limits);
-    if (status) exchange.refuse(status);
+    const { method, url, contentLengths, transferEncodings, hosts } = exchange;
+    const status = refusalFor({ method, url, contentLengths, transferEncodings, hosts, inFlight: this.count - 1 }, this.limits);
+    // A malformed request may have another smuggled behind it, in the same read: uWS would read and
+    // serve it, even after end(body, closeConnection), so the connection is closed at once, which stops
+    // uWS's parser but drops the 400 (and what uWS still held corked).
+    if (status === 400) exchange.destroy();
+    else if (status) exchange.refuse(status);
     return status !== 0;
   }
 
@@ -44,6 +49,7 @@ const decoder = new TextDecoder();
 const byteLength = (body: string | Uint8Array) => (typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
 
 const NO_LENGTHS: string[] = [];
+const CLOSES_WITHOUT_BODY = Number(loadUws().release.split('.')[1]) >= 57;
 const EVENT_STREAM = /^\s*text\/event-stream\s*(?:;|$)/i;
 
 function isEventStream(headers: readonly string[]): boolean {
@@ -66,9 +72,11 @@ export class Exchange {
   readonly url: string;
   /** Flat `[name, value…]`, names lowercase (uWS lowercases them), repeated headers kept apart. */
   readonly headers: string[];
-  /** Every Content-Length the request has (see refusalFor), and whether it has a Transfer-Encoding. */
+  /** Every Content-Length and Transfer-Encoding the request has (see refusalFor). */
   readonly contentLengths: string[] = NO_LENGTHS;
-  readonly hasTransferEncoding: boolean = false;
+  readonly transferEncodings: string[] = NO_LENGTHS;
+  /** Every Host the request has: uWS 20.57 refuses none but a missing one, 20.30 not even that. */
+  readonly hosts: string[] = [];
   readonly body: RequestBody | undefined;
   aborted = false;
   /** True while uWS's request handler runs (see leaveHandler()). */
@@ -112,9 +120,14 @@ export class Exchange {
       if (name === 'content-length') {
         if (this.contentLengths === NO_LENGTHS) this.contentLengths = [];
         this.contentLengths.push(headers[index + 1]!);
-      } else if (name === 'transfer-encoding') this.hasTransferEncoding = true;
+      } else if (name === 'host') {
+        this.hosts.push(headers[index + 1]!);
+      } else if (name === 'transfer-encoding') {
+        if (this.transferEncodings === NO_LENGTHS) this.transferEncodings = [];
+        this.transferEncodings.push(headers[index + 1]!);
+      }
     }
-    if (this.hasTransferEncoding || Number(this.contentLengths[0]) > 0) {
+    if (this.transferEncodings.length > 0 || Number(this.contentLengths[0]) > 0) {
       this.body = new RequestBody(res, () => this.#writable === undefined, state.limits.requestBodyBytes, () => this.#bodyTooLarge());
     }
   }
@@ -181,12 +194,12 @@ export class Exchange {
         this.#discardBody();
         // uWS 20.30 does not count endWithoutBody() as an answer in the handler: it wants an abort handler.
         this.#watchAbort();
+        // HEAD tells the length GET would have; a response without a body (but 204 and 304) says 0.
+        const length = status === 204 || status === 304 ? undefined : !this.isHead ? 0 : body === null ? declared : byteLength(body);
         if (close) {
-          // Closing takes its Content-Length: 0 (for HEAD, in place of the length GET would have).
-          this.res.endWithoutBody(0, true);
+          // uWS 20.57 writes the length given and closes; 20.30 would wait for that many body bytes.
+          this.res.endWithoutBody(CLOSES_WITHOUT_BODY ? (length ?? 0) : 0, true);
         } else {
-          // HEAD tells the length GET would have; a response without a body (but 204 and 304) says 0.
-          const length = status === 204 || status === 304 ? undefined : !this.isHead ? 0 : body === null ? declared : byteLength(body);
           if (length !== undefined) this.res.writeHeader('content-length', String(length));
           this.res.endWithoutBody();
         }

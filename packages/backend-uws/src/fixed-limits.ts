@@ -1,24 +1,37 @@
 import { ChaussetteError, type Limits } from '@chaussette/core';
+import { loadUws } from './uws.js';
 
-// uWebSockets.js 20 builds these into its binary: about 4 KiB of request head (a larger one closes the
-// connection, without a 431), and 10 s for a request head or an idle keep-alive connection (checked every
-// 4 s, so 8 to 12 s in practice).
-const FIXED_LIMITS: Partial<Record<keyof Limits, { value: number; flag: string; says: string }>> = {
-  requestHeadersBytes: { value: 4096, flag: '--limit-request-headers', says: '4096 bytes of request line and headers' },
-  headersTimeoutMs: { value: 10_000, flag: '--timeout-headers', says: '10 seconds for a request head' },
-  keepAliveTimeoutMs: { value: 10_000, flag: '--timeout-keep-alive', says: '10 seconds for an idle connection' },
-};
+interface FixedLimit {
+  value: number;
+  flag: string;
+  says: string;
+}
+
+// uWebSockets.js builds these into its binary: about 4 KiB of request head (a larger one gets 431 from
+// 20.57, a silent close from 20.30), and a timeout for a request head or an idle keep-alive connection,
+// checked every 4 s: 10 s in 20.30 (8 to 12 s in practice), 30 s in 20.57 (30 to 34 s), measured.
+function fixedLimitsOf(release: string): Partial<Record<keyof Limits, FixedLimit>> {
+  const [major = 0, minor = 0] = release.split('.').map(Number);
+  const idleSeconds = major > 20 || minor >= 57 ? 30 : 10;
+  return {
+    requestHeadersBytes: { value: 4096, flag: '--limit-request-headers', says: '4096 bytes of request line and headers' },
+    headersTimeoutMs: { value: idleSeconds * 1000, flag: '--timeout-headers', says: `${idleSeconds} seconds for a request head` },
+    keepAliveTimeoutMs: { value: idleSeconds * 1000, flag: '--timeout-keep-alive', says: `${idleSeconds} seconds for an idle connection` },
+  };
+}
+
+const FIXED_LIMITS = fixedLimitsOf(loadUws().release);
 
 export function refuseFixedLimits(limits: Partial<Limits> | undefined): void {
   for (const [key, fixed] of Object.entries(FIXED_LIMITS)) {
     const given = limits?.[key as keyof Limits];
     if (given !== undefined && given !== fixed.value) {
       throw new ChaussetteError(
-        `The uws backend cannot change ${fixed.flag}: uWebSockets.js has ${fixed.says}, built in. Drop ${fixed.flag}, or use --backend node or fastify`,
+        `The uws backend cannot change ${fixed.flag}: uWebSockets.js ${loadUws().release} has ${fixed.says}, built in. Drop ${fixed.flag}, or use --backend node or fastify`,
       );
     }
   }
 }
 
-/** The built-in values, as Limits (for the conformance kit's `fixedLimits`). */
+/** The built-in values of the engine this process loads, as Limits (for the conformance kit's `fixedLimits`). */
 export const FIXED_LIMIT_VALUES: Partial<Limits> = Object.fromEntries(Object.entries(FIXED_LIMITS).map(([key, { value }]) => [key, value]));

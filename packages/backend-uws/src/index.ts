@@ -12,7 +12,8 @@ import { type UwsWebSockets, uwsWebSocketsFor } from './websocket.js';
 const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
 const QUIET_MS = 200;
 
-const { uws, version } = loadUws();
+const { uws, version, warning } = loadUws();
+let warned = false;
 
 /** uWebSockets.js: fetch handlers natively, node listeners through a compatibility layer (see node-compat.ts). */
 const uwsBackend: Backend = {
@@ -24,6 +25,10 @@ const uwsBackend: Backend = {
   async serve(app, target, { logger, accessLog, trustedProxies, backendOptions, limits }) {
     refuseBackendOptions(backendOptions, 'uws');
     refuseFixedLimits(limits);
+    if (warning && !warned) {
+      warned = true;
+      logger.warn(warning);
+    }
     let origin = 'localhost';
     const state = new ServerState(accessLog, trustedProxies, resolveLimits(limits));
     const server = uws.App();

@@ -3,7 +3,9 @@
 // methods that would write to a socket replaced, on the instance, by ones that write through uWS.
 // Covered: the request line, headers and body stream; statusCode/statusMessage, setHeader() & co,
 // writeHead(), write() with backpressure and 'drain', end(), flushHeaders(), destroy(), 'finish' and
-// 'close' events, req.socket.remoteAddress. Not covered, and throwing when used: the raw socket
+// 'close' events, req.socket.remoteAddress. Every head goes through the instance's writeHead(), implicit
+// ones too (as node's _implicitHeader() does), so one patched there (on-headers) runs; HEAD gets the head
+// of GET, with the Content-Length the app declared, whatever it writes. Not covered, and throwing when used: the raw socket
 // (req.socket.write…), trailers, 1xx responses (writeContinue, writeEarlyHints) and upgrades.
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, type OutgoingHttpHeaders, ServerResponse, STATUS_CODES } from 'node:http';
@@ -176,7 +178,11 @@ function createResponse(req: IncomingMessage, exchange: Exchange, socket: UwsSoc
       return end(this, state, chunk, encoding, callback);
     },
     flushHeaders(this: ServerResponse) {
-      if (!state.flushed) startStream(this, state);
+      // node:http: `if (!this._header) this._implicitHeader()`, then the head goes out.
+      implicitHead(this);
+      if (state.flushed) return;
+      if (exchange.isHead) void sendHeadResponse(this, state, null); // the head is all of a HEAD response
+      else startStream(this, state);
     },
     destroy(this: ServerResponse, error?: Error) {
       if (this.destroyed) return this;
@@ -250,10 +256,33 @@ function statusText(res: ServerResponse): string {
   return res.statusMessage || STATUS_CODES[res.statusCode] || '';
 }
 
+/**
+ * Decides the head when the app did not call writeHead(), as node:http does: through `_implicitHeader()`,
+ * which calls `this.writeHead(this.statusCode)`, so that a writeHead patched on the instance runs
+ * (on-headers: compression, express-session's Set-Cookie, morgan) and may still set headers.
+ */
+function implicitHead(res: ServerResponse): void {
+  const withHeader = res as unknown as { _header: string | null; _implicitHeader(): void };
+  if (withHeader._header) return;
+  withHeader._implicitHeader();
+  withHeader._header ||= ' '; // a patched writeHead that did not call through: the head is decided all the same
+}
+
 function startStream(res: ServerResponse, state: ResponseState): void {
   state.flushed = true;
   (res as unknown as { _header: string })._header = ' ';
   state.exchange.startStream(res.statusCode, statusText(res), headerList(res));
+}
+
+/**
+ * A HEAD response, whole: its head. node:http drops what the app writes for HEAD but keeps the
+ * Content-Length it declared (RFC 9110 §9.3.2: the header fields GET would have), so a body is passed
+ * only to tell the length GET would have when none was declared.
+ */
+function sendHeadResponse(res: ServerResponse, state: ResponseState, body: Uint8Array | null): Promise<void> | undefined {
+  state.flushed = true;
+  (res as unknown as { _header: string })._header = ' ';
+  return state.exchange.respond(res.statusCode, statusText(res), headerList(res), res.hasHeader('content-length') ? null : body);
 }
 
 const toBytes = (chunk: Chunk, encoding?: BufferEncoding): Uint8Array => (typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
@@ -272,11 +301,13 @@ function write(res: ServerResponse, state: ResponseState, chunk: Chunk, encoding
     return false;
   }
   if (chunk === undefined || chunk === null) throw Object.assign(new TypeError('The "chunk" argument must be of type string or an instance of Buffer or Uint8Array'), { code: 'ERR_INVALID_ARG_TYPE' });
-  if (!state.flushed) startStream(res, state);
+  implicitHead(res);
   if (state.exchange.isHead) {
+    // node:http writes nothing for HEAD, not even the head: it goes with end() or flushHeaders().
     if (callback) process.nextTick(callback);
     return true;
   }
+  if (!state.flushed) startStream(res, state);
   const pending = state.exchange.write(toBytes(chunk, encoding));
   if (!pending) {
     if (callback) process.nextTick(callback);
@@ -311,11 +342,17 @@ function end(res: ServerResponse, state: ResponseState, chunk?: Chunk | Callback
   };
   if (!state.flushed) {
     // The whole response is known: uWS frames it with its content-length.
-    state.flushed = true;
-    (res as unknown as { _header: string })._header = ' ';
+    implicitHead(res);
     const bytes = chunk === undefined || chunk === null ? null : toBytes(chunk, encoding as BufferEncoding | undefined);
+    if (exchange.isHead) {
+      const pending = sendHeadResponse(res, state, bytes);
+      if (pending) void pending.then(finished);
+      else finished();
+      return res;
+    }
+    state.flushed = true;
     const status = res.statusCode;
-    const body = bytes ?? (exchange.isHead || status === 204 || status === 304 ? null : new Uint8Array(0));
+    const body = bytes ?? (status === 204 || status === 304 ? null : new Uint8Array(0));
     const pending = exchange.respond(status, statusText(res), headerList(res), body);
     if (pending) void pending.then(finished);
     else finished();

@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { ChaussetteError, errorMessage } from '@chaussette/core';
 import type * as UWS from 'uWebSockets.js';
+import { adaptToOlderGlibc, C23_FUNCTIONS, needsNewerGlibc, runningGlibc } from './glibc-compat.js';
 
 export type Uws = typeof UWS;
 
@@ -9,33 +12,84 @@ const require = createRequire(import.meta.url);
 
 export interface LoadedUws {
   uws: Uws;
-  /** `uWebSockets.js 20.30.0 (@trufflesuite/uws-js-unofficial)`, for the start-up line. */
+  /** `uWebSockets.js 20.57.0 (@btc-vision/uwebsockets.js)`, and how its binary was adapted, for the start-up line. */
   version: string;
+  /** The engine's version, e.g. `20.57.0`. */
+  release: string;
+  /** Said at start-up when the engine is older than the one chaussette is checked against. */
+  warning?: string;
 }
+
+/**
+ * Which uWebSockets.js to load: a package name or path, resolved from this package. The default is the
+ * build this package depends on, under the name `uWebSockets.js` (an npm override can put the official
+ * GitHub build there); tests set it to load another build.
+ */
+const ENGINE = process.env.CHAUSSETTE_UWS_MODULE || 'uWebSockets.js';
+// The build the conformance kit, h1spec and the framing suite are run against (SECURITY.md).
+const CHECKED_MINOR = 57;
 
 let loaded: LoadedUws | undefined;
 
 /**
- * uWebSockets.js, refusing its pure-JS imitation: the republished build falls back to one, with a
- * warning on the console, when its native binary does not load (another Node ABI, another libc).
+ * uWebSockets.js, refusing its pure-JS imitation: the republished builds fall back to one, with a
+ * warning on the console, when its native binary does not load (another Node ABI, another libc). On a
+ * glibc older than 2.38 a current binary is loaded as adapted by glibc-compat.ts.
  */
 export function loadUws(): LoadedUws {
   if (loaded) return loaded;
+  const manifest = engineManifest();
+  let version = `uWebSockets.js ${manifest.version ?? '(unknown version)'}${manifest.name && manifest.name !== 'uWebSockets.js' ? ` (${manifest.name})` : ''}`;
   let uws: Uws;
   try {
-    uws = silently(() => require('uWebSockets.js') as Uws);
+    uws = silently(() => require(ENGINE) as Uws);
   } catch (error) {
-    throw new ChaussetteError(`uWebSockets.js does not load: ${errorMessage(error)}. Reinstall @chaussette/backend-uws`, { cause: error });
+    if (!needsNewerGlibc(error) || !manifest.directory) {
+      throw new ChaussetteError(`uWebSockets.js does not load: ${errorMessage(error)}. Reinstall @chaussette/backend-uws`, { cause: error });
+    }
+    uws = loadAdapted(manifest.directory, version, error);
+    const functions = [...C23_FUNCTIONS].map(([c23, c99]) => `${c23} as ${c99}`).join(', ');
+    version += `, its binary adapted to glibc ${runningGlibc() ?? '< 2.38'} (${functions})`;
   }
-  const version = describeVersion();
   if (!isNative(uws)) {
     throw new ChaussetteError(
       `${version} could not load its native binary for Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch}) and fell back to a slow JavaScript imitation, which chaussette does not serve. ` +
         'Use a Node.js version that build ships a binary for, install the official uWebSockets.js build (see the @chaussette/backend-uws README), or pick --backend node',
     );
   }
-  loaded = { uws, version };
+  loaded = { uws, version, release: manifest.version ?? '0', warning: olderEngineWarning(manifest.version) };
   return loaded;
+}
+
+/** The adapted copy of the binary is loaded from a private directory, removed once loaded (the mapping stays). */
+function loadAdapted(directory: string, version: string, original: unknown): Uws {
+  const binary = join(directory, `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
+  let adapted: Buffer;
+  try {
+    adapted = adaptToOlderGlibc(binary);
+  } catch (error) {
+    throw new ChaussetteError(`${version} needs glibc 2.38 (this is ${runningGlibc() ?? 'another libc'}) and could not be adapted: ${errorMessage(error)}. Use --backend node, or a system with glibc 2.38 or later`, {
+      cause: original,
+    });
+  }
+  const scratch = mkdtempSync(join(tmpdir(), 'chaussette-uws-'));
+  try {
+    const path = join(scratch, basename(binary));
+    writeFileSync(path, adapted, { mode: 0o500 });
+    return require(path) as Uws;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function olderEngineWarning(version: string | undefined): string | undefined {
+  const [major = 0, minor = 0] = (version ?? '').split('.').map(Number);
+  if (major > 20 || (major === 20 && minor >= CHECKED_MINOR)) return undefined;
+  return (
+    `uWebSockets.js ${version ?? '(unknown version)'} is older than 20.${CHECKED_MINOR}, the build chaussette checks its HTTP framing against. ` +
+    'uWebSockets.js 20.30 takes any Transfer-Encoding for chunked, does not check chunk syntax, misreads chunk extensions and trailers, and closes malformed requests without an answer (SECURITY.md); ' +
+    'keep a reverse proxy in front that re-frames request bodies, or use the build @chaussette/backend-uws depends on'
+  );
 }
 
 function isNative(uws: Uws): boolean {
@@ -54,22 +108,19 @@ function silently<T>(load: () => T): T {
   }
 }
 
-function describeVersion(): string {
+/** The package that answers to ENGINE: the official build, a republished one (npm alias), or another build. */
+function engineManifest(): { name?: string; version?: string; directory?: string } {
   try {
-    // The package that answers to `uWebSockets.js`: the official build or a republished one (npm alias).
-    const main = require.resolve('uWebSockets.js');
+    const main = require.resolve(ENGINE);
     for (let directory = dirname(main); directory !== dirname(directory); directory = dirname(directory)) {
-      let manifest: { name?: string; version?: string };
       try {
-        manifest = require(join(directory, 'package.json')) as { name?: string; version?: string };
+        return { ...(require(join(directory, 'package.json')) as { name?: string; version?: string }), directory };
       } catch {
         continue;
       }
-      const build = manifest.name && manifest.name !== 'uWebSockets.js' ? ` (${manifest.name})` : '';
-      return `uWebSockets.js ${manifest.version ?? '(unknown version)'}${build}`;
     }
   } catch {
-    // fall through
+    // the require() that follows says why
   }
-  return 'uWebSockets.js';
+  return {};
 }

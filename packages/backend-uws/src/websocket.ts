@@ -97,7 +97,7 @@ export class UwsWebSockets {
       // 1006), so it is given room for the 1008.
       maxBackpressure: settings.backpressureLimit ? settings.backpressureLimit + BACKPRESSURE_MARGIN : NO_LIMIT,
       // For publications, which reach subscribers in C++: past the limit uWS cuts the connection (1006).
-      closeOnBackpressureLimit: settings.closeOnBackpressureLimit as unknown as number, // a boolean; typed number in uWS 20.30
+      closeOnBackpressureLimit: settings.closeOnBackpressureLimit,
       sendPingsAutomatically: settings.sendPings,
       compression: settings.perMessageDeflate ? uws.SHARED_COMPRESSOR | uws.SHARED_DECOMPRESSOR : uws.DISABLED,
       upgrade: (res: HttpResponse, req: HttpRequest, context) => {
@@ -260,6 +260,10 @@ class UwsWebSocket implements ServerWebSocket {
   }
 
   publish(topic: string, message: WebSocketMessage, compress = false): number {
+    // Closed (in websocket.close, as the chat example publishes "someone left", or later): uWS's socket
+    // can no longer publish, and has left its topics already, so the hub publishes through the Apps: to
+    // every subscriber, which is every one but this connection, as on the other backends.
+    if (this.#state === 3) return this.#hub.publish(topic, message, compress);
     if (this.#state !== 1) return 0;
     // Bun's ws.publish() leaves this connection out, unless publishToSelf.
     return this.#hub.publish(topic, message, compress, this.#settings.publishToSelf ? undefined : { app: this.#app, ws: this.#ws! });

@@ -54,7 +54,7 @@ export {
   parsePort,
   parseSocketMode,
 } from './listen-target.js';
-export { DEFAULT_LIMITS, refusal, refusalFor, type RequestHead, resolveLimits } from './limits.js';
+export { DEFAULT_LIMITS, isValidHost, refusal, refusalFor, type RequestHead, resolveLimits } from './limits.js';
 export { forwardMissingMembers } from './forward-members.js';
 export { recycleBody } from './body-pool.js';
 export { discardResponse, installFastResponse, type ResponseParts, responseParts, streamedResponseParts, type StreamedResponseParts } from './fast-response.js';

@@ -84,7 +84,7 @@ export function describeDraining(getBackend: () => Backend, options: DrainingOpt
         try {
           say('start');
           say('start');
-          expect([await events.next(), await events.next()].sort()).toEqual([expect.stringMatching(/^ready 0 listening /), expect.stringMatching(/^ready 1 listening /)]);
+          expect([await events.next(), await events.next()].sort()).toEqual([expect.stringMatching(/^0: listening /), expect.stringMatching(/^1: listening /)]);
           const load = startLoad(bound, MIXED_LOAD);
           let answered = 0;
           for (const [stopped, started] of [[0, 2], [1, 3]]) {
@@ -92,7 +92,7 @@ export function describeDraining(getBackend: () => Backend, options: DrainingOpt
             say(`stop ${stopped}`);
             expect(await events.next()).toBe(`exited ${stopped} 0`);
             say('start');
-            expect(await events.next()).toMatch(new RegExp(`^ready ${started} listening `));
+            expect(await events.next()).toMatch(new RegExp(`^${started}: listening `));
           }
           await load.answered((answered += 300)); // the new workers serve
           expectNoLoss(await load.stop());

@@ -38,6 +38,8 @@ export interface LoadResult extends LoadCounts {
 export interface Load {
   /** Resolves once `count` requests in all have been answered. */
   answered(count: number): Promise<void>;
+  /** The counts so far, while the loops run. */
+  counts(): LoadResult;
   /** Ends the loops (each finishes the requests it has sent) and resolves with the counts. */
   stop(): Promise<LoadResult>;
   /**
@@ -119,6 +121,7 @@ export function startLoad(address: BoundAddress, options: LoadOptions): Load {
     async answered(count) {
       while (result.ok < count && running) await new Promise((resolve) => setTimeout(resolve, 10));
     },
+    counts: () => structuredClone(result),
     async stop() {
       running = false;
       return done;

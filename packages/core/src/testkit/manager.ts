@@ -2,8 +2,8 @@
 // inherited as fd 3 without ever accepting on it (as Circus and supervisord hold theirs: a Node process
 // that listened on it would take connections itself), and starts workers that inherit it as their fd 3.
 //   node manager.js <command> [args...]
-// Reads `start` and `stop ID` on stdin; prints `ready ID <the worker's first line>` once a worker
-// printed its first line, and `exited ID CODE` once a stopped worker has exited (after SIGTERM).
+// Reads `start` and `stop ID` on stdin (IDs count from 0); prints each line a worker prints as
+// `ID: line`, and `exited ID CODE` once a stopped worker has exited (after SIGTERM).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -17,9 +17,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     const worker = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit', 3] });
     const workerId = nextId++;
     workers.set(workerId, worker);
-    const output = createInterface({ input: worker.stdout! });
-    output.once('line', (first) => process.stdout.write(`ready ${workerId} ${first}\n`));
-    output.on('line', () => {}); // the rest is the worker's own
+    createInterface({ input: worker.stdout! }).on('line', (line) => process.stdout.write(`${workerId}: ${line}\n`));
   } else if (verb === 'stop') {
     const worker = workers.get(Number(id));
     worker?.once('exit', (code, signal) => process.stdout.write(`exited ${id} ${code ?? signal}\n`));
