@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { expectOneLineError, FIXTURES, runCli } from './helpers.js';
+import { expectOneLineError, FIXTURES, listeningSocket, runCli } from './helpers.js';
 
 const handleFd = (object: unknown) => (object as { _handle: { fd: number } })._handle.fd;
 
@@ -46,7 +46,7 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
     ['negative timeout', ['--timeout-headers', '-5'], 'Invalid --timeout-headers "-5" (expected a number of seconds, 0 or more)'],
     ['fractional count', ['--limit-concurrency', '2.5'], 'Invalid --limit-concurrency "2.5" (expected a whole number, 0 or more)'],
     ['unknown rejection policy', ['--on-unhandled-rejection', 'ignore'], 'Invalid --on-unhandled-rejection "ignore" (expected one of exit, continue)'],
-    ['a limit uWebSockets.js has built in', ['--backend', 'uws', '--port', '0', '--timeout-keep-alive', '30'], 'The uws backend cannot change --timeout-keep-alive: uWebSockets.js has 10 seconds for an idle connection, built in. Drop --timeout-keep-alive, or use --backend node or fastify'],
+    ['a limit uWebSockets.js has built in', ['--backend', 'uws', '--port', '0', '--timeout-keep-alive', '12'], /The uws backend cannot change --timeout-keep-alive: uWebSockets\.js 20\.\d+\.\d+ has 30 seconds for an idle connection, built in\. Drop --timeout-keep-alive, or use --backend node or fastify$/],
   ])('%s', async (_name, args, fragment) => {
     expectOneLineError(await runCli(args as string[]), fragment);
   });
@@ -69,9 +69,19 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
     const file = openSync(fileURLToPath(import.meta.url), 'r');
     try {
       const result = await runCli(['--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', file] });
-      expectOneLineError(result, '--fd 3: file descriptor 3 is a regular file, not a socket. Pass the fd of a listening TCP or unix socket');
+      expectOneLineError(result, '--fd 3: file descriptor 3 is a regular file, not a socket. The process that starts chaussette must pass it a listening socket as fd 3 (Circus: use_sockets = True');
     } finally {
       closeSync(file);
+    }
+  });
+
+  test('--socket-mode with only an inherited socket: its manager sets the mode', async () => {
+    const { server, fd } = await listeningSocket();
+    try {
+      const result = await runCli(['--fd', '3', '--socket-mode', '660'], { stdio: ['ignore', 'pipe', 'pipe', fd] });
+      expectOneLineError(result, '--socket-mode sets the mode of a unix socket chaussette binds (--bind unix:/path); an inherited socket keeps the mode its manager gave it');
+    } finally {
+      server.close();
     }
   });
 

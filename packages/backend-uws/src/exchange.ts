@@ -18,10 +18,7 @@ export class ServerState {
   refused(exchange: Exchange): boolean {
     const { method, url, contentLengths, transferEncodings, hosts } = exchange;
     const status = refusalFor({ method, url, contentLengths, transferEncodings, hosts, inFlight: this.count - 1 }, this.limits);
-    // A malformed request may have another smuggled behind it, in the same read: uWS would read and
-    // serve it, even after end(body, closeConnection), so the connection is closed at once, which stops
-    // uWS's parser but drops the 400 (and what uWS still held corked).
-    if (status === 400) exchange.destroy();
+    if (status === 400) exchange.refuseMalformed();
     else if (status) exchange.refuse(status);
     return status !== 0;
   }
@@ -75,7 +72,7 @@ export class Exchange {
   /** Every Content-Length and Transfer-Encoding the request has (see refusalFor). */
   readonly contentLengths: string[] = NO_LENGTHS;
   readonly transferEncodings: string[] = NO_LENGTHS;
-  /** Every Host the request has: uWS 20.57 refuses none but a missing one, 20.30 not even that. */
+  /** Every Host the request has: uWS 20.57 refuses a missing one and two, not an invalid one; 20.30 none. */
   readonly hosts: string[] = [];
   readonly body: RequestBody | undefined;
   aborted = false;
@@ -306,6 +303,20 @@ export class Exchange {
       this.res.upgrade(userData, this.header('sec-websocket-key') ?? '', chosen ?? offered, this.header('sec-websocket-extensions') ?? '', context as never);
     });
     this.#finish();
+  }
+
+  /**
+   * Answers 400 once uWS is done with the read that brought the request. A malformed request may have
+   * another smuggled behind it: uWS would read and serve that one even after end(body, closeConnection),
+   * but while a request is unanswered it closes the connection instead of reading one pipelined behind
+   * it. So the 400 waits: alone, the request gets it and the close (RFC 9112 §6.3); with more behind
+   * it, the client gets the close only.
+   */
+  refuseMalformed(): void {
+    this.#watchAbort();
+    setImmediate(() => {
+      if (!this.aborted && !this.done) this.refuse(400);
+    });
   }
 
   /** Answers `status` (see refusal) and closes the connection. */

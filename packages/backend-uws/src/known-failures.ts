@@ -19,13 +19,16 @@ const BOTH = [
   'refuses an obs-text byte (0xA0, NBSP) before `chunked`',
   'refuses chunk data followed by two bytes other than CRLF',
   'refuses chunk data not followed by CRLF',
-  'refuses garbage (a 4xx, or a close), not the app, closes the connection, and serves on'
+  'refuses garbage (a 4xx, or a close), not the app, closes the connection, and serves on',
+  // An app that answers before uWS has read a chunked body gets uWS's own 400 after its answer.
+  'a malformed request gets exactly one answer (or the close alone), then the close',
+  'one answer per request: a malformed chunked body gets a 400 (or the close alone) and the close, never a 2xx first',
 ];
 
 export const KNOWN_FAILURES: Record<'20.30' | '20.57', string[]> = {
   '20.57': [
     ...BOTH,
-    'refuses LF alone on every chunk line'
+    'refuses LF alone on every chunk line',
   ],
   '20.30': [
     ...BOTH,
@@ -46,6 +49,6 @@ export const KNOWN_FAILURES: Record<'20.30' | '20.57', string[]> = {
     'refuses, or answers once and closes, Transfer-Encoding in an HTTP/1.0 request',
     'refuses a bad request line (a 4xx, or a close), not the app, closes the connection, and serves on',
     'refuses a control character in a header (a 4xx, or a close), not the app, closes the connection, and serves on',
-    'refuses a header without a colon (a 4xx, or a close), not the app, closes the connection, and serves on'
+    'refuses a header without a colon (a 4xx, or a close), not the app, closes the connection, and serves on',
   ],
 };

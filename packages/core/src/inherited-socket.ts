@@ -38,7 +38,7 @@ export function inspectInheritedSocket(fd: number, source = `--fd ${fd}`): Inher
   }
   if (!stats.isSocket()) {
     throw new ChaussetteError(
-      `${source}: file descriptor ${fd} is ${describeFileType(stats)}, not a socket. Pass the fd of a listening TCP or unix socket`,
+      `${source}: file descriptor ${fd} is ${describeFileType(stats)}, not a socket. The process that starts chaussette must pass it a listening socket as fd ${fd} (Circus: use_sockets = True and $(circus.sockets.NAME); Supervisor's fcgi-program: --fd 0)`,
     );
   }
   const entry = findSocketEntry(stats.ino);
@@ -73,7 +73,7 @@ function describeFileType(stats: Stats): string {
   if (stats.isFIFO()) return 'a pipe';
   if (stats.isCharacterDevice()) return 'a terminal or character device';
   if (stats.isBlockDevice()) return 'a block device';
-  return 'not a socket';
+  return "one of this process's own (an event queue or the like)";
 }
 
 type SocketEntry =

@@ -87,7 +87,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 }
 
 /** Flags the backend does not implement, or that none of the targets can use, are errors rather than ignored. */
-function refuseUnsupported({ app, backend, targets, peerCredentials }: StartOptions): void {
+function refuseUnsupported({ app, backend, targets, peerCredentials, socketMode }: StartOptions): void {
+  if (socketMode !== undefined && !targets.some((target) => target.type === 'unix')) {
+    throw new ChaussetteError(
+      '--socket-mode sets the mode of a unix socket chaussette binds (--bind unix:/path); an inherited socket keeps the mode its manager gave it (Circus: umask in [socket:NAME]; systemd: SocketMode=; Supervisor: socket_mode)',
+    );
+  }
   if (app.kind === 'fetch' && app.websocket && !backend.supports?.websocket) {
     throw new ChaussetteError(`The ${backend.name} backend cannot serve WebSocket handlers (the app's websocket member). Use --backend node, fastify or uws`);
   }
