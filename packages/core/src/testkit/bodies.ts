@@ -9,7 +9,7 @@ import { type RunningServer, startServer } from '../serve.js';
 import type { ServerWebSocket } from '../websocket.js';
 import { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 import { currentTls, openSocket, request } from './client.js';
-import { kitTest } from './known-failures.js';
+import { kitTest, kitTestForKind } from './known-failures.js';
 
 const APP_KINDS: AppKind[] = ['node', 'fetch'];
 const quietLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -94,15 +94,7 @@ export function describeBodies(getBackend: () => Backend, backendOptions?: Recor
     let server: RunningServer | undefined;
     let address: BoundAddress;
     const serves = () => getBackend().appKinds.includes(kind);
-    const it = (name: string, body: () => Promise<void>, timeout?: number) =>
-      kitTest(
-        name,
-        async (context) => {
-          if (!serves()) context.skip(`the ${getBackend().name} backend does not serve ${kind} apps`);
-          await body();
-        },
-        timeout,
-      );
+    const it = kitTestForKind(getBackend, kind);
 
     beforeAll(async () => {
       if (!serves()) return;

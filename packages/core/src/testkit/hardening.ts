@@ -7,7 +7,7 @@ import type { App, AppKind, Backend, BoundAddress, Limits } from '../backend.js'
 import { type RunningServer, startServer } from '../serve.js';
 import { appFor, createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 import { openSocket, request } from './client.js';
-import { kitTest } from './known-failures.js';
+import { kitTest, kitTestForKind } from './known-failures.js';
 
 export interface HardeningOptions {
   /**
@@ -52,15 +52,7 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
     let address: BoundAddress;
     let fixtures: FixtureApps;
     const serves = () => getBackend().appKinds.includes(kind);
-    const it = (name: string, body: () => Promise<void>, timeout?: number) =>
-      kitTest(
-        name,
-        async (context) => {
-          if (!serves()) context.skip(`the ${getBackend().name} backend does not serve ${kind} apps`);
-          await body();
-        },
-        timeout,
-      );
+    const it = kitTestForKind(getBackend, kind);
 
     beforeAll(async () => {
       if (!serves()) return;
