@@ -32,6 +32,19 @@ describe.skipIf(!supervisord && !required).each(['node', 'fastify', 'uws'])('sup
     const port = await freePort();
     where = `127.0.0.1:${port}`;
     recyclingWhere = `127.0.0.1:${await freePort()}`;
+    // The same three workers on a TCP and on a unix socket that supervisord binds.
+    const servingProgram = (name: string, socket: string) => `[fcgi-program:${name}]
+socket=${socket}
+command=${process.execPath} ${CLI} --fd 0 --backend ${backend} --graceful-timeout 10 fetch-workers.mjs
+directory=${FIXTURES}
+process_name=%(program_name)s_%(process_num)02d
+numprocs=3
+startsecs=1
+stopsignal=TERM
+stopwaitsecs=15
+redirect_stderr=true
+stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
+`;
     writeFileSync(
       join(directory, 'supervisord.conf'),
       `[unix_http_server]
@@ -49,30 +62,8 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://${directory}/supervisor.sock
 
-[fcgi-program:web]
-socket=tcp://${where}
-command=${process.execPath} ${CLI} --fd 0 --backend ${backend} --graceful-timeout 10 fetch-workers.mjs
-directory=${FIXTURES}
-process_name=%(program_name)s_%(process_num)02d
-numprocs=3
-startsecs=1
-stopsignal=TERM
-stopwaitsecs=15
-redirect_stderr=true
-stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
-
-[fcgi-program:webunix]
-socket=unix://${directory}/web.sock
-command=${process.execPath} ${CLI} --fd 0 --backend ${backend} --graceful-timeout 10 fetch-workers.mjs
-directory=${FIXTURES}
-process_name=%(program_name)s_%(process_num)02d
-numprocs=3
-startsecs=1
-stopsignal=TERM
-stopwaitsecs=15
-redirect_stderr=true
-stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
-
+${servingProgram('web', `tcp://${where}`)}
+${servingProgram('webunix', `unix://${directory}/web.sock`)}
 [fcgi-program:recycling]
 socket=tcp://${recyclingWhere}
 command=${process.execPath} ${CLI} --fd 0 --backend ${backend} --max-requests 300 --max-requests-jitter 600 fetch-workers.mjs

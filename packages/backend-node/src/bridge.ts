@@ -211,7 +211,9 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
   let noneLeft: (() => void) | undefined;
   const speaksHttp = (socket: Socket) => (socket as Socket & { parser?: unknown }).parser != null; // node:http frees it on upgrade
   const checkDrained = () => {
-    if (noneLeft && ![...connections].some(speaksHttp)) noneLeft();
+    if (!noneLeft) return;
+    for (const socket of connections) if (speaksHttp(socket)) return;
+    noneLeft();
   };
   const forget = (socket: Socket) => {
     connections.delete(socket);
@@ -354,7 +356,8 @@ function nodeHasReusePort(): boolean {
  */
 export const NODE_HTTP_KNOWN_FAILURES: readonly string[] = ['accepts `chunked` with a tab after it (OWS too)'];
 
-export { byteLength, isResponse, isValidHost, partsOf } from './response-parts.js';
+export { isValidHost } from '@chaussette/core';
+export { byteLength, isResponse, partsOf } from './response-parts.js';
 export { LazyRequest } from './lazy-request.js';
 export { applyServerLimits, limitedListener, refuse, reportAcceptErrors } from './limits.js';
 export { exposePeerCredentials, type PeerCredentials } from './peer-credentials.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeValue, discardResponse, type FetchHandler, type FetchServer, type Logger, type NodeListener, recycleBody } from '@chaussette/core';
-import { byteLength, isResponse, isValidHost, partsOf } from './response-parts.js';
+import { byteLength, isResponse, partsOf } from './response-parts.js';
 import { bodyUntouched, createRequest } from './lazy-request.js';
 import { respondWithError } from './errors.js';
 
@@ -12,12 +12,6 @@ export const BODY_WAIT_MS = 1000;
 /** Serves a fetch handler on node:http: a lazy Request in, the Response written back with backpressure. */
 export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () => string, server: FetchServer): NodeListener {
   return (req, res) => {
-    const host = req.headers.host;
-    if (host && !isValidHost(host)) {
-      // It would become part of request.url, and could change the path the app sees (`Host: x/admin#`).
-      res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('Bad Request: invalid Host header\n');
-      return;
-    }
     const request = createRequest(req, res, origin());
     callFetch(
       fetch,

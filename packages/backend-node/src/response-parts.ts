@@ -1,7 +1,5 @@
 import { type ResponseParts, responseParts, streamedResponseParts } from '@chaussette/core';
 
-export { isValidHost } from '@chaussette/core';
-
 /**
  * Status and headers, and the whole body when it is known without reading a stream (chaussette's
  * Response, or undici's made from a string or bytes); body undefined means: stream it, from `stream`

@@ -46,7 +46,7 @@ const decoder = new TextDecoder();
 const byteLength = (body: string | Uint8Array) => (typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
 
 const NO_LENGTHS: string[] = [];
-const CLOSES_WITHOUT_BODY = Number(loadUws().release.split('.')[1]) >= 57;
+const CURRENT_ENGINE = loadUws().current;
 const EVENT_STREAM = /^\s*text\/event-stream\s*(?:;|$)/i;
 
 function isEventStream(headers: readonly string[]): boolean {
@@ -195,7 +195,7 @@ export class Exchange {
         const length = status === 204 || status === 304 ? undefined : !this.isHead ? 0 : body === null ? declared : byteLength(body);
         if (close) {
           // uWS 20.57 writes the length given and closes; 20.30 would wait for that many body bytes.
-          this.res.endWithoutBody(CLOSES_WITHOUT_BODY ? (length ?? 0) : 0, true);
+          this.res.endWithoutBody(CURRENT_ENGINE ? (length ?? 0) : 0, true);
         } else {
           if (length !== undefined) this.res.writeHeader('content-length', String(length));
           this.res.endWithoutBody();

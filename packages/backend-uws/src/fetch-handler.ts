@@ -1,5 +1,5 @@
 import { describeValue, errorMessage, type FetchHandler, type FetchServer, type Logger, recycleBody, responseParts } from '@chaussette/core';
-import { isResponse, isValidHost, LazyRequest, NO_WEBSOCKETS, partsOf } from '@chaussette/backend-node/bridge';
+import { isResponse, LazyRequest, NO_WEBSOCKETS, partsOf } from '@chaussette/backend-node/bridge';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
 
@@ -87,11 +87,6 @@ export function callFetch(
   logger: Logger,
   then: (response: Response | undefined) => void,
 ): void {
-  const host = exchange.header('host');
-  if (host && !isValidHost(host)) {
-    void exchange.respond(400, '', ['content-type', 'text/plain', 'connection', 'close'], 'Bad Request: invalid Host header\n');
-    return;
-  }
   let result: Response | undefined | Promise<Response | undefined>;
   try {
     result = fetch(new UwsRequest(exchange, origin()) as unknown as Request, server);

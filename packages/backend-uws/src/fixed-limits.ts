@@ -10,9 +10,8 @@ interface FixedLimit {
 // uWebSockets.js builds these into its binary: about 4 KiB of request head (a larger one gets 431 from
 // 20.57, a silent close from 20.30), and a timeout for a request head or an idle keep-alive connection,
 // checked every 4 s: 10 s in 20.30 (8 to 12 s in practice), 30 s in 20.57 (30 to 34 s), measured.
-function fixedLimitsOf(release: string): Partial<Record<keyof Limits, FixedLimit>> {
-  const [major = 0, minor = 0] = release.split('.').map(Number);
-  const idleSeconds = major > 20 || minor >= 57 ? 30 : 10;
+function fixedLimitsOf(current: boolean): Partial<Record<keyof Limits, FixedLimit>> {
+  const idleSeconds = current ? 30 : 10;
   return {
     requestHeadersBytes: { value: 4096, flag: '--limit-request-headers', says: '4096 bytes of request line and headers' },
     headersTimeoutMs: { value: idleSeconds * 1000, flag: '--timeout-headers', says: `${idleSeconds} seconds for a request head` },
@@ -20,7 +19,7 @@ function fixedLimitsOf(release: string): Partial<Record<keyof Limits, FixedLimit
   };
 }
 
-const FIXED_LIMITS = fixedLimitsOf(loadUws().release);
+const FIXED_LIMITS = fixedLimitsOf(loadUws().current);
 
 export function refuseFixedLimits(limits: Partial<Limits> | undefined): void {
   for (const [key, fixed] of Object.entries(FIXED_LIMITS)) {

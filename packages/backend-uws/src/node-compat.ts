@@ -268,9 +268,9 @@ function implicitHead(res: ServerResponse): void {
   withHeader._header ||= ' '; // a patched writeHead that did not call through: the head is decided all the same
 }
 
+// Both are called once implicitHead() has decided the head.
 function startStream(res: ServerResponse, state: ResponseState): void {
   state.flushed = true;
-  (res as unknown as { _header: string })._header = ' ';
   state.exchange.startStream(res.statusCode, statusText(res), headerList(res));
 }
 
@@ -281,7 +281,6 @@ function startStream(res: ServerResponse, state: ResponseState): void {
  */
 function sendHeadResponse(res: ServerResponse, state: ResponseState, body: Uint8Array | null): Promise<void> | undefined {
   state.flushed = true;
-  (res as unknown as { _header: string })._header = ' ';
   return state.exchange.respond(res.statusCode, statusText(res), headerList(res), res.hasHeader('content-length') ? null : body);
 }
 
@@ -344,16 +343,14 @@ function end(res: ServerResponse, state: ResponseState, chunk?: Chunk | Callback
     // The whole response is known: uWS frames it with its content-length.
     implicitHead(res);
     const bytes = chunk === undefined || chunk === null ? null : toBytes(chunk, encoding as BufferEncoding | undefined);
+    let pending: Promise<void> | undefined;
     if (exchange.isHead) {
-      const pending = sendHeadResponse(res, state, bytes);
-      if (pending) void pending.then(finished);
-      else finished();
-      return res;
+      pending = sendHeadResponse(res, state, bytes);
+    } else {
+      state.flushed = true;
+      const status = res.statusCode;
+      pending = exchange.respond(status, statusText(res), headerList(res), bytes ?? (status === 204 || status === 304 ? null : new Uint8Array(0)));
     }
-    state.flushed = true;
-    const status = res.statusCode;
-    const body = bytes ?? (status === 204 || status === 304 ? null : new Uint8Array(0));
-    const pending = exchange.respond(status, statusText(res), headerList(res), body);
     if (pending) void pending.then(finished);
     else finished();
     return res;

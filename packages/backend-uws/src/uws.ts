@@ -16,6 +16,11 @@ export interface LoadedUws {
   version: string;
   /** The engine's version, e.g. `20.57.0`. */
   release: string;
+  /**
+   * 20.57 or later, the build chaussette is checked against (its limits, its framing); an older one is
+   * taken to behave as 20.30, the one before.
+   */
+  current: boolean;
   /** Said at start-up when the engine is older than the one chaussette is checked against. */
   warning?: string;
 }
@@ -57,7 +62,10 @@ export function loadUws(): LoadedUws {
         'Use a Node.js version that build ships a binary for, install the official uWebSockets.js build (see the @chaussette/backend-uws README), or pick --backend node',
     );
   }
-  loaded = { uws, version, release: manifest.version ?? '0', warning: olderEngineWarning(manifest.version) };
+  const release = manifest.version ?? '0';
+  const [major = 0, minor = 0] = release.split('.').map(Number);
+  const current = major > 20 || (major === 20 && minor >= CHECKED_MINOR);
+  loaded = { uws, version, release, current, warning: current ? undefined : olderEngineWarning(manifest.version ?? '(unknown version)') };
   return loaded;
 }
 
@@ -82,11 +90,9 @@ function loadAdapted(directory: string, version: string, original: unknown): Uws
   }
 }
 
-function olderEngineWarning(version: string | undefined): string | undefined {
-  const [major = 0, minor = 0] = (version ?? '').split('.').map(Number);
-  if (major > 20 || (major === 20 && minor >= CHECKED_MINOR)) return undefined;
+function olderEngineWarning(release: string): string {
   return (
-    `uWebSockets.js ${version ?? '(unknown version)'} is older than 20.${CHECKED_MINOR}, the build chaussette checks its HTTP framing against. ` +
+    `uWebSockets.js ${release} is older than 20.${CHECKED_MINOR}, the build chaussette checks its HTTP framing against. ` +
     'uWebSockets.js 20.30 takes any Transfer-Encoding for chunked, does not check chunk syntax, misreads chunk extensions and trailers, and closes malformed requests without an answer (SECURITY.md); ' +
     'keep a reverse proxy in front that re-frames request bodies, or use the build @chaussette/backend-uws depends on'
   );

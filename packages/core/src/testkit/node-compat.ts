@@ -166,21 +166,18 @@ export function describeNodeCompat(getBackend: () => Backend, backendOptions?: R
       expect(JSON.parse(response.body.toString())).toEqual({ headersSent: true });
     });
 
-    it('an implicit head, end() without writeHead(), goes through the writeHead that on-headers patched', async () => {
-      const response = await request(address, '/implicit-end');
-      expect(response.status).toBe(200);
-      expect(response.headers['set-cookie']).toEqual(['sid=s%3Aabc; Path=/; HttpOnly']);
-      expect(response.headers['x-on-headers']).toBe('1');
-      expect(response.body.toString()).toBe('ended\n');
-    });
-
-    it('an implicit head, the first write() without writeHead(), goes through the writeHead that on-headers patched', async () => {
-      const response = await request(address, '/implicit-write');
-      expect(response.status).toBe(200);
-      expect(response.headers['set-cookie']).toEqual(['sid=s%3Aabc; Path=/; HttpOnly']);
-      expect(response.headers['x-on-headers']).toBe('1');
-      expect(response.body.toString()).toBe('written, then ended\n');
-    });
+    for (const [what, path, body] of [
+      ['end() without writeHead()', '/implicit-end', 'ended\n'],
+      ['the first write() without writeHead()', '/implicit-write', 'written, then ended\n'],
+    ] as const) {
+      it(`an implicit head, ${what}, goes through the writeHead that on-headers patched`, async () => {
+        const response = await request(address, path);
+        expect(response.status).toBe(200);
+        expect(response.headers['set-cookie']).toEqual(['sid=s%3Aabc; Path=/; HttpOnly']);
+        expect(response.headers['x-on-headers']).toBe('1');
+        expect(response.body.toString()).toBe(body);
+      });
+    }
 
     for (const [what, path] of [
       ['declared in writeHead() with the file piped (sirv)', '/static/file.txt'],
