@@ -19,9 +19,19 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@chaussette/backend-*', 'chaussette-backend-*', 'fastify', 'uWebSockets.js'], message: 'Core knows no server: backends depend on core, never the reverse.' },
+            { group: ['@chaussette/backend-*', 'chaussette-backend-*', '@chaussette/node-http', 'fastify', 'uWebSockets.js', 'ws'], message: 'Core knows no server: backends depend on core, never the reverse.' },
           ],
         },
+      ],
+    },
+  },
+  {
+    files: ['packages/backend-*/src/**/*.ts', 'packages/node-http/**/*.ts', 'packages/testkit/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@chaussette/backend-*'], message: 'A backend knows one engine: what backends share lives in @chaussette/core or @chaussette/node-http.' }] },
       ],
     },
   },

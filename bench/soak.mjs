@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startLoad } from '@chaussette/core/testkit';
+import { startLoad } from '@chaussette/testkit';
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +27,7 @@ const { values } = parseArgs({
 });
 const stops = Number(values.stops);
 const CLI = fileURLToPath(new URL('../apps/cli/bin/chaussette.js', import.meta.url));
-const MANAGER = fileURLToPath(new URL('../packages/core/dist/testkit/manager.js', import.meta.url));
+const MANAGER = fileURLToPath(new URL('../packages/testkit/dist/manager.js', import.meta.url));
 const APP = fileURLToPath(new URL('apps/fetch.mjs', import.meta.url));
 const LOAD = { newConnection: 4, keepAlive: 4, pipelined: 2, pipelineDepth: 4 };
 const KINDS = ['new-connection', 'keep-alive', 'pipelined'];

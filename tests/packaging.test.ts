@@ -1,9 +1,10 @@
 // The packages as users meet them: packed as tarballs, installed with plain npm into a project outside
-// the workspace, and run with `npx chaussette`. The CLI alone brings no Fastify and no uWebSockets.js;
-// each backend, added on its own, serves.
+// the workspace, and run with the installed `chaussette` bin. The CLI alone brings no Fastify and no
+// uWebSockets.js; each backend, added on its own, serves; and each backend installed alone, with core,
+// pulls in its engine and nothing of the other backends.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = ['packages/core', 'packages/backend-node', 'packages/backend-fastify', 'packages/backend-uws', 'apps/cli'];
+const PACKAGES = ['packages/core', 'packages/node-http', 'packages/testkit', 'packages/backend-node', 'packages/backend-fastify', 'packages/backend-uws', 'apps/cli'];
 
 // A user's shell has none of the npm_* variables pnpm sets for the test run (npm warns about those it does not know).
 const userEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
@@ -39,14 +40,14 @@ beforeAll(async () => {
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-app', private: true, type: 'module' }));
   writeFileSync(join(project, 'app.mjs'), "export default { fetch: () => new Response('hello from a user project\\n') };\n");
-  await npm(['install', tarballs.core!, tarballs['backend-node']!, tarballs.cli!]);
+  await npm(['install', tarballs.core!, tarballs['node-http']!, tarballs['backend-node']!, tarballs.cli!]);
 }, 300_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('installed from tarballs with npm, outside the workspace', () => {
   test('every package packs', () => {
-    expect(Object.keys(tarballs).sort()).toEqual(['backend-fastify', 'backend-node', 'backend-uws', 'cli', 'core']);
+    expect(Object.keys(tarballs).sort()).toEqual(['backend-fastify', 'backend-node', 'backend-uws', 'cli', 'core', 'node-http', 'testkit']);
   });
 
   test('the CLI alone pulls neither Fastify nor uWebSockets.js, and serves on the node backend', async () => {
@@ -74,6 +75,45 @@ describe('installed from tarballs with npm, outside the workspace', () => {
     expect(await serveOnce(['--backend', backend])).toBe('hello from a user project\n');
   }, 300_000);
 });
+
+describe('each backend installed alone with core, outside the workspace', () => {
+  // What each one pulls in besides core (its own dependencies: node-http brings ws): its engine and what
+  // it shares with its kind, no other backend.
+  const backends = [
+    { name: 'node', packages: ['node-http', 'backend-node'], pulls: ['@chaussette/node-http'], never: ['fastify', 'uWebSockets.js', '@chaussette/backend-fastify', '@chaussette/backend-uws'] },
+    { name: 'fastify', packages: ['node-http', 'backend-fastify'], pulls: ['@chaussette/node-http', 'fastify'], never: ['uWebSockets.js', '@chaussette/backend-node', '@chaussette/backend-uws'] },
+    { name: 'uws', packages: ['backend-uws'], pulls: ['koffi', 'uWebSockets.js'], never: ['ws', 'fastify', '@chaussette/node-http', '@chaussette/backend-node', '@chaussette/backend-fastify'] },
+  ];
+
+  test.each(backends)('$name: pulls in $pulls and serves through core', async ({ name, packages, pulls, never }) => {
+    const alone = join(work, `alone-${name}`);
+    mkdirSync(alone);
+    writeFileSync(join(alone, 'package.json'), JSON.stringify({ name: `alone-${name}`, private: true, type: 'module' }));
+    writeFileSync(join(alone, 'serve.mjs'), SERVE_WITH_CORE);
+    const install = (args: string[]) => run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: alone, env: userEnv, maxBuffer: 16 * 1024 * 1024 });
+    await install(['install', tarballs.core!, ...packages.map((pkg) => tarballs[pkg]!)]);
+    const { stdout } = await install(['ls', '--all', '--parseable']);
+    const installed = new Set(stdout.split('\n').flatMap((line) => (line.includes('node_modules/') ? [line.slice(line.lastIndexOf('node_modules/') + 'node_modules/'.length)] : [])));
+    const backendPackage = `@chaussette/backend-${name}`;
+    const manifest = JSON.parse(readFileSync(join(alone, 'node_modules', backendPackage, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    const direct = Object.keys(manifest.dependencies ?? {});
+    console.log(`${backendPackage} alone pulls in: ${direct.sort().join(', ')} (${installed.size} packages in all)`);
+    expect(direct.sort()).toEqual(pulls);
+    for (const absent of never) expect(installed.has(absent), absent).toBe(false);
+    expect((await run(process.execPath, ['serve.mjs', name], { cwd: alone, env: userEnv })).stdout).toBe('served by core and the backend alone\n');
+  }, 300_000);
+});
+
+// A fetch app served by core's startServer() on the backend named in argv, fetched once, then closed.
+const SERVE_WITH_CORE = `import { detectApp, resolveBackend, startServer } from '@chaussette/core';
+const backend = await resolveBackend(process.argv[2], { searchFrom: [process.cwd()] });
+const app = detectApp({ fetch: () => new Response('served by core and the backend alone\\n') }, 'app');
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const server = await startServer({ app, backend, targets: [{ type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }], logger: quiet });
+const response = await fetch(\`http://127.0.0.1:\${server.listening[0].bound.port}/\`);
+process.stdout.write(await response.text());
+await server.close(1000);
+`;
 
 /** Starts `npx chaussette … app.mjs` on a free port, GETs `/`, stops it with SIGTERM; resolves with the body. */
 async function serveOnce(args: string[]): Promise<string> {

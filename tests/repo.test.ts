@@ -52,5 +52,5 @@ describe('the repository', () => {
   test.each(packages)('%s is publishable as built (publint)', async (directory) => {
     const { messages, pkg } = await publint({ pkgDir: `${root}/${directory}`, level: 'warning', strict: true, pack: 'npm' });
     expect(messages.map((message) => formatMessage(message, pkg))).toEqual([]);
-  });
+  }, 30_000);
 });

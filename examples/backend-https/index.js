@@ -1,11 +1,11 @@
 // @ts-check
 // An HTTPS backend for chaussette, written as a third party would write one: a package named
 // chaussette-backend-https (so `--backend https` finds it), a peer dependency on @chaussette/core, and
-// the node backend's bridge, which serves on any server of node:http's kind. See docs/writing-a-backend.md.
+// @chaussette/node-http, which serves on any server of node:http's kind. See docs/writing-a-backend.md.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { ChaussetteError, errorMessage } from '@chaussette/core';
-import { serveOnNodeServer } from '@chaussette/backend-node/bridge';
+import { serveOnNodeServer } from '@chaussette/node-http';
 
 const OPTIONS = ['cert', 'key'];
 
@@ -14,14 +14,15 @@ const httpsBackend = {
   name: 'https',
   engine: `node:https, OpenSSL ${process.versions.openssl}`,
   appKinds: ['node', 'fetch'],
-  // The bridge's WebSockets work on TLS sockets as they are (wss://).
+  // node-http's WebSockets work on TLS sockets as they are (wss://).
   supports: { websocket: true },
   async serve(app, target, options) {
     const { cert, key } = readCertificate(options.backendOptions ?? {});
-    // node:https's Server is node:http's on TLS sockets, whose requests arrive on 'secureConnection'.
-    const create = (/** @type {import('@chaussette/core').NodeListener} */ listener) =>
-      /** @type {import('node:http').Server} */ (/** @type {unknown} */ (createServer({ cert, key }, listener)));
-    return serveOnNodeServer(create, app, target, options, 'secureConnection');
+    return serveOnNodeServer(app, target, options, {
+      createServer: (listener) => /** @type {import('node:http').Server} */ (/** @type {unknown} */ (createServer({ cert, key }, listener))),
+      // node:https's Server is node:http's on TLS sockets, whose requests arrive on 'secureConnection'.
+      connectionEvent: 'secureConnection',
+    });
   },
 };
 export default httpsBackend;

@@ -3,64 +3,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { ChaussetteError, describeValue, errorCode, errorMessage, importModule } from '@chaussette/core';
+import { type ConfigValue, type ConfigValues, configKeyOf, OPTION_ENTRIES, type OptionSpec } from './option-table.js';
 
-type Kind = 'string' | 'number or string' | 'array of strings' | 'boolean' | 'object' | 'object of strings';
+export type { ConfigValues } from './option-table.js';
 
-const KEYS = {
-  app: 'string',
-  arguments: 'array of strings',
-  mounts: 'object of strings',
-  host: 'string',
-  port: 'number or string',
-  fd: 'number or string',
-  fdName: 'string',
-  bind: 'array of strings',
-  backlog: 'number or string',
-  reusePort: 'boolean',
-  socketMode: 'string',
-  backend: 'string',
-  interface: 'string',
-  factory: 'boolean',
-  gracefulTimeout: 'number or string',
-  preHook: 'string',
-  postHook: 'string',
-  logLevel: 'string',
-  logOutput: 'string',
-  logFormat: 'string',
-  accessLog: 'string',
-  accessLogFormat: 'string',
-  proxyHeaders: 'boolean',
-  peercreds: 'boolean',
-  useReloader: 'boolean',
-  backendOptions: 'object',
-  forwardedAllowIps: 'string',
-  limitRequestBody: 'number or string',
-  limitRequestLine: 'number or string',
-  limitRequestHeaders: 'number or string',
-  timeoutHeaders: 'number or string',
-  timeoutKeepAlive: 'number or string',
-  limitConcurrency: 'number or string',
-  maxRequests: 'number or string',
-  maxRequestsJitter: 'number or string',
-  onUnhandledRejection: 'string',
-} as const satisfies Record<string, Kind>;
-
-export type ConfigKey = keyof typeof KEYS;
-
-/** A config file's values, as the command line would give them: strings, string lists, booleans. */
-export type ConfigValues = Partial<Record<Exclude<ConfigKey, 'arguments' | 'mounts' | 'bind' | 'factory' | 'proxyHeaders' | 'peercreds' | 'reusePort' | 'useReloader' | 'backendOptions'>, string>> & {
-  /** Options for the backend's engine (e.g. Fastify's factory options): the file is the only place for them. */
-  backendOptions?: Record<string, unknown>;
-  arguments?: string[];
-  /** `{ "/api": "./api.mjs" }`: each entry a --mount. */
-  mounts?: Record<string, string>;
-  bind?: string[];
-  factory?: boolean;
-  proxyHeaders?: boolean;
-  peercreds?: boolean;
-  reusePort?: boolean;
-  useReloader?: boolean;
-};
+/** The config file's keys, in the table's order, with the option each gives. */
+const CONFIG_OPTIONS = new Map(
+  OPTION_ENTRIES.flatMap(([name, option]) => {
+    const key = configKeyOf(name, option);
+    return key === undefined ? [] : [[key, option] as const];
+  }),
+);
 
 export async function loadConfig(file: string, cwd: string): Promise<ConfigValues> {
   const path = resolve(cwd, file);
@@ -94,46 +47,41 @@ function validate(value: unknown, label: string): ConfigValues {
     throw new ChaussetteError(`${label} must hold an object of options (e.g. {"app": "app.js", "port": 8000}), not ${describeValue(value)}`);
   }
   const entries = Object.entries(value as Record<string, unknown>);
-  const unknown = entries.map(([key]) => key).filter((key) => !(key in KEYS));
+  const unknown = entries.map(([key]) => key).filter((key) => !CONFIG_OPTIONS.has(key));
   if (unknown.length > 0) {
     throw new ChaussetteError(
-      `${label}: unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((key) => JSON.stringify(key)).join(', ')}. Known keys: ${Object.keys(KEYS).join(', ')}`,
+      `${label}: unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((key) => JSON.stringify(key)).join(', ')}. Known keys: ${[...CONFIG_OPTIONS.keys()].join(', ')}`,
     );
   }
-  const config: Record<string, unknown> = {};
+  const config: Record<string, ConfigValue> = {};
   for (const [key, item] of entries) {
     if (item === undefined || item === null) continue;
-    const kind = KEYS[key as ConfigKey];
-    const wrong = () => new ChaussetteError(`${label}: "${key}" must be ${kind === 'array of strings' || kind === 'object of strings' ? `an ${kind}` : kind === 'object' ? 'an object' : `a ${kind}`}, not ${describeValue(item)}`);
-    switch (kind) {
-      case 'string':
-        if (typeof item !== 'string') throw wrong();
-        config[key] = item;
-        break;
-      case 'number or string':
-        if (typeof item !== 'string' && typeof item !== 'number') throw wrong();
-        config[key] = String(item);
-        break;
-      case 'boolean':
-        if (typeof item !== 'boolean') throw wrong();
-        config[key] = item;
-        break;
-      case 'object':
-        if (typeof item !== 'object' || Array.isArray(item)) throw wrong();
-        config[key] = item;
-        break;
-      case 'object of strings':
-        if (typeof item !== 'object' || Array.isArray(item) || !Object.values(item).every((element) => typeof element === 'string')) throw wrong();
-        config[key] = item;
-        break;
-      case 'array of strings': {
-        // A single bind address may be given as a string.
-        const list = key === 'bind' && typeof item === 'string' ? [item] : item;
-        if (!Array.isArray(list) || !list.every((element) => typeof element === 'string')) throw wrong();
-        config[key] = list;
-        break;
-      }
-    }
+    const option = CONFIG_OPTIONS.get(key)!;
+    const checked = asGiven(option, item);
+    if (checked === undefined) throw new ChaussetteError(`${label}: "${key}" must be ${/^[aeiou]/.test(option.type) ? 'an' : 'a'} ${option.type}, not ${describeValue(item)}`);
+    config[key] = checked;
   }
   return config as ConfigValues;
+}
+
+/** The value as the command line would give it (a number as text); undefined when it has the wrong type. */
+function asGiven(option: OptionSpec, item: unknown): ConfigValue | undefined {
+  const isObject = typeof item === 'object' && !Array.isArray(item);
+  switch (option.type) {
+    case 'string':
+      return typeof item === 'string' ? item : undefined;
+    case 'number or string':
+      return typeof item === 'string' || typeof item === 'number' ? String(item) : undefined;
+    case 'boolean':
+      return typeof item === 'boolean' ? item : undefined;
+    case 'object':
+      return isObject ? (item as Record<string, unknown>) : undefined;
+    case 'object of strings':
+      return isObject && Object.values(item as object).every((element) => typeof element === 'string') ? (item as Record<string, string>) : undefined;
+    case 'array of strings': {
+      // A flag that repeats (--bind) may be given once, as a string.
+      const list = option.flag !== undefined && typeof item === 'string' ? [item] : item;
+      return Array.isArray(list) && list.every((element) => typeof element === 'string') ? list : undefined;
+    }
+  }
 }

@@ -5,12 +5,14 @@ import {
   type AccessEntry,
   acquireListenTargets,
   type App,
+  type Backend,
   ChaussetteError,
   composeMounts,
   errorMessage,
   formatAddress,
   isChaussetteError,
   loadApp,
+  loadInstalledBackends,
   type LoadAppOptions,
   loadExport,
   parseTrustedProxies,
@@ -25,7 +27,7 @@ import { createAccessLog } from './access-log.js';
 import { loadConfig } from './config.js';
 import { runWithReloader } from './reloader.js';
 import { enableTypeScript, isTypeScript } from './typescript.js';
-import { type CliOptions, DEFAULTS, readCommandLine, resolveOptions, USAGE } from './options.js';
+import { type CliOptions, DEFAULT_LISTEN, readCommandLine, resolveOptions, USAGE } from './options.js';
 
 export { type CliOptions, parseCommandLine } from './options.js';
 
@@ -34,8 +36,8 @@ const cliDirectory = dirname(fileURLToPath(import.meta.url));
 /** --mount: the apps behind one dispatcher, which the backend serves as one app (none is served natively). */
 async function loadMounts(mounts: CliOptions['mounts'], options: Omit<LoadAppOptions, 'backend'>, logger: Logger, origin: () => string): Promise<App> {
   const loaded = await Promise.all(mounts.map(async ({ prefix, spec }) => ({ prefix, app: await loadApp(spec, options) })));
-  // Mixed kinds make one node listener: fetch apps go through the node backend's bridge.
-  const { nodeListenerFor } = await import('@chaussette/backend-node/bridge');
+  // Mixed kinds make one node listener: fetch apps go through node-http's bridge.
+  const { nodeListenerFor } = await import('@chaussette/node-http');
   return composeMounts(loaded, (fetchApp) => nodeListenerFor(fetchApp, logger, origin));
 }
 
@@ -67,7 +69,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       fdName: options.fdName,
       backlog: options.backlog,
       reusePort: options.reusePort,
-      fallback: { host: DEFAULTS.host, port: DEFAULTS.port },
+      fallback: DEFAULT_LISTEN,
     });
     if (options.useReloader) {
       if (options.reusePort) {
@@ -78,13 +80,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       return await runWithReloader(options, targets, cwd, logger);
     }
-    const backend = await resolveBackend(options.backend, { searchFrom: [cwd, cliDirectory], installCommand: installCommand() });
+    const backendSearch = { searchFrom: [cwd, cliDirectory], installCommand: installCommand(), offered: offeredBackends() };
+    const backend = await resolveBackend(options.backend, backendSearch);
+    let others: Promise<Backend[]> | undefined;
+    const otherBackends = () => (others ??= loadInstalledBackends(backendSearch, backend.name));
     for (const specifier of [options.application, ...options.mounts.map(({ spec }) => spec), options.preHook, options.postHook]) {
       if (specifier && isTypeScript(specifier)) await enableTypeScript(specifier, [cwd, cliDirectory]);
     }
     if (options.preHook) await runHook('--pre-hook', options.preHook, options);
     let origin = 'localhost'; // for the URL of a request without a Host header: the bound address, once known
-    const loadOptions = { cwd, factory: options.factory, args: options.arguments, interface: options.interface };
+    const loadOptions = { cwd, factory: options.factory, args: options.arguments, interface: options.interface, otherBackends };
     const app: App =
       options.mounts.length > 0
         ? await loadMounts(options.mounts, loadOptions, logger, () => origin)
@@ -92,6 +97,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           ? await loadApp(options.application, { ...loadOptions, backend })
           : helloApp;
     logger.info(`Application is ${app.description}`);
+    for (const note of app.notes ?? []) logger.warn(note);
     // Until here a signal stops us the default way (nothing is served yet); from here it is graceful,
     // also when it arrives while the sockets open.
     const stop = nextStop(options, logger);
@@ -110,6 +116,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       backendOptions: options.backendOptions,
       limits: options.limits,
       peerCredentials: options.peercreds,
+      otherBackends,
     });
     const tcp = server.listening.find(({ bound }) => bound.type === 'tcp');
     if (tcp) origin = formatAddress(tcp.bound);
@@ -226,6 +233,16 @@ function installCommand(): string {
 }
 
 function version(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
+  return manifest().version;
+}
+
+/** The backends the CLI comes with or offers as optional peers (@chaussette/backend-NAME), by --backend name. */
+function offeredBackends(): string[] {
+  const { dependencies = {}, peerDependencies = {} } = manifest();
+  const names = Object.keys({ ...dependencies, ...peerDependencies }).filter((name) => name.startsWith('@chaussette/backend-'));
+  return names.map((name) => name.slice('@chaussette/backend-'.length));
+}
+
+function manifest(): { version: string; dependencies?: Record<string, string>; peerDependencies?: Record<string, string> } {
+  return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 }

@@ -9,8 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChaussetteError, type ListenTarget, listenError, type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from '@chaussette/core';
 import type { Logger } from 'pino';
-import type { ConfigValues } from './config.js';
-import type { CliOptions } from './options.js';
+import { type CliOptions, type ConfigValue, type ConfigValues, configKeyOf, OPTION_ENTRIES } from './option-table.js';
 
 const CLI = fileURLToPath(new URL('../bin/chaussette.js', import.meta.url));
 const DEBOUNCE_MS = 200;
@@ -86,43 +85,21 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
   }
 }
 
-/** The options a child needs, as config keys; where to listen is left out (the child gets fds). */
+/** The resolved options, as the child's config file: each option as the table says it goes to the child. */
 function childConfig(options: CliOptions): ConfigValues {
-  const config: ConfigValues = {
-    backend: options.backend,
-    backlog: String(options.backlog),
-    interface: options.interface,
-    factory: options.factory,
-    gracefulTimeout: String(options.gracefulTimeout),
-    logLevel: options.logLevel,
-    logOutput: options.logOutput,
-    logFormat: options.logFormat,
-    accessLogFormat: options.accessLogFormat,
-    proxyHeaders: options.proxyHeaders,
-    peercreds: options.peercreds,
-    forwardedAllowIps: options.forwardedAllowIps,
-    onUnhandledRejection: options.onUnhandledRejection,
-    arguments: options.arguments,
-  };
-  const { limits } = options;
-  const text = (value: number | undefined, scale = 1) => (value === undefined ? undefined : String(value / scale));
-  const given = {
-    limitRequestBody: text(limits.requestBodyBytes),
-    limitRequestLine: text(limits.requestLineBytes),
-    limitRequestHeaders: text(limits.requestHeadersBytes),
-    timeoutHeaders: text(limits.headersTimeoutMs, 1000),
-    timeoutKeepAlive: text(limits.keepAliveTimeoutMs, 1000),
-    limitConcurrency: text(limits.concurrency),
-  };
-  for (const [key, value] of Object.entries(given)) if (value !== undefined) config[key as keyof typeof given] = value;
-  if (options.mounts.length > 0) config.mounts = Object.fromEntries(options.mounts.map(({ prefix, spec }) => [prefix, spec]));
-  else if (options.application !== undefined) config.app = options.application;
-  if (options.preHook !== undefined) config.preHook = options.preHook;
-  if (options.postHook !== undefined) config.postHook = options.postHook;
-  if (options.accessLog !== undefined) config.accessLog = options.accessLog;
-  if (options.backendOptions !== undefined) config.backendOptions = options.backendOptions;
-  return config;
+  const config: Record<string, ConfigValue> = {};
+  for (const [name, option] of OPTION_ENTRIES) {
+    const key = configKeyOf(name, option);
+    if (key === undefined || option.child === false) continue;
+    const value = option.limit === undefined ? options[name as keyof CliOptions] : options.limits[option.limit];
+    if (value === undefined) continue;
+    const given = option.child ? (option.child as ChildValue)(value, options) : typeof value === 'number' ? String(value) : (value as ConfigValue);
+    if (given !== undefined) config[key] = given;
+  }
+  return config as ConfigValues;
 }
+
+type ChildValue = (value: unknown, options: CliOptions) => ConfigValue | undefined;
 
 /**
  * A socket bound by this process but never listened on through its event loop: node:net's own

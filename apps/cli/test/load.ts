@@ -1,4 +1,4 @@
-import { type LoadResult, startLoad } from '@chaussette/core/testkit';
+import { type LoadResult, startLoad } from '@chaussette/testkit';
 
 /**
  * Non-stop load on `where` (`host:port` or `unix:/path`) as the clients in front of a worker send it:

@@ -41,7 +41,7 @@ describe('--peercreds', () => {
   test('on the uws backend: one line saying which backends have it', async () => {
     expectOneLineError(
       await runCli(['--backend', 'uws', '--bind', `unix:${join(directory, 'uws.sock')}`, '--peercreds']),
-      "The uws backend cannot read a client's peer credentials (--peercreds). Use --backend node or fastify",
+      "The uws backend cannot read a client's peer credentials (--peercreds). Use --backend fastify or node",
     );
   });
 

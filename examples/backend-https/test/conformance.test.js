@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { NODE_HTTP_KNOWN_FAILURES } from '@chaussette/backend-node/bridge';
-import { runConformanceSuite } from '@chaussette/core/testkit';
+import { NODE_HTTP_KNOWN_FAILURES } from '@chaussette/node-http';
+import { runConformanceSuite } from '@chaussette/testkit';
 import { localhostCertificate } from './certificate.js';
 
 const { cert, key, ca } = localhostCertificate();

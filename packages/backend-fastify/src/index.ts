@@ -1,20 +1,6 @@
-import type { Server } from 'node:http';
-import type { App, Backend, FetchServer, Limits, ListenTarget, Logger, NodeListener } from '@chaussette/core';
-import { ChaussetteError, formatAddress, resolveLimits } from '@chaussette/core';
-import {
-  applyServerLimits,
-  boundAddress,
-  gracefulClose,
-  handleUpgrades,
-  limitedListener,
-  listenOptions,
-  nameInheritedUnixSocket,
-  nodeListenerFor,
-  observeRequests,
-  reportAcceptErrors,
-  trackConnections,
-  websocketHubFor,
-} from '@chaussette/backend-node/bridge';
+import type { App, Backend, ListenTarget, Logger, NodeListener } from '@chaussette/core';
+import { ChaussetteError, toApp } from '@chaussette/core';
+import { listenOptions, serveOnNodeServer } from '@chaussette/node-http';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 
@@ -25,7 +11,9 @@ type FastifyPlugin = FastifyPluginAsync | FastifyPluginCallback;
 
 // fastify-plugin marks the functions it wraps with these.
 const PLUGIN_MARKS = [Symbol.for('skip-override'), Symbol.for('fastify.display-name'), Symbol.for('plugin-meta')];
-const PLUGIN_PARAMETER = /^(?:async\s+)?(?:function\s*[\w$]*\s*)?\(?\s*(fastify|app|instance|server|f)\b/;
+const PLUGIN_PARAMETERS = new Set(['fastify', 'app', 'instance', 'server', 'f']);
+// The first parameter's name: `async function name(first…`, `async (first…`, `first =>`.
+const FIRST_PARAMETER = /^(?:async\s*)?(?:function\s*\*?\s*[\w$]*\s*\(\s*|\(\s*)?([\w$]+)/;
 
 function isFastifyInstance(value: unknown): value is FastifyInstance {
   const shape = value as Partial<FastifyInstance> | null;
@@ -39,7 +27,8 @@ function isFastifyInstance(value: unknown): value is FastifyInstance {
 export function isFastifyPlugin(value: unknown): value is FastifyPlugin {
   if (typeof value !== 'function') return false;
   if (PLUGIN_MARKS.some((mark) => mark in value)) return true;
-  return PLUGIN_PARAMETER.test(Function.prototype.toString.call(value));
+  const first = FIRST_PARAMETER.exec(Function.prototype.toString.call(value))?.[1];
+  return first !== undefined && PLUGIN_PARAMETERS.has(first);
 }
 
 /** Fastify: plugins and instances natively, with their hooks and close(); node and fetch apps on a catch-all route. */
@@ -47,39 +36,40 @@ const fastifyBackend: Backend = {
   name: 'fastify',
   appKinds: ['node', 'fetch'],
   supports: { reusePort: true, peerCredentials: true, websocket: true },
-  recognize(value) {
+  recognize(value, native) {
     if (isFastifyInstance(value)) {
-      return nativeApp(value, 'a Fastify instance (served natively)');
+      // Elsewhere core serves an instance through its request listener.
+      return native ? nativeApp(value, 'a Fastify instance (served natively)') : undefined;
     }
-    if (isFastifyPlugin(value)) {
-      return nativeApp(value, `a Fastify plugin${value.name ? ` ${value.name}` : ''} (served natively)`);
-    }
-    return undefined;
+    if (!isFastifyPlugin(value)) return undefined;
+    const plugin = `a Fastify plugin${value.name ? ` ${value.name}` : ''}`;
+    if (native) return nativeApp(value, `${plugin} (served natively)`);
+    // Another backend serves node listeners: a Fastify instance around the plugin makes one.
+    const instance = Fastify();
+    void instance.register(value);
+    // Not spread: the app's `upgrade` is a getter, read once the plugins have registered theirs.
+    return Object.assign(toApp(instance, plugin), {
+      description: `${plugin} (through a Fastify instance's request listener; --backend fastify serves it natively)`,
+      source: value,
+    });
   },
   async serve(app, target, options) {
-    const { logger } = options;
-    let origin = 'localhost';
-    const limits = resolveLimits(options.limits);
-    const websockets = app.kind === 'fetch' && app.websocket ? websocketHubFor(app.websocket, logger) : undefined;
-    const instance = fastifyFor(app, logger, () => origin, options.backendOptions ?? {}, options.limits?.requestBodyBytes, websockets?.fetchServer);
-    if (instance.server.listening) {
-      throw new ChaussetteError(
-        'A Fastify instance listens on one socket only, and it already does: give one --bind or --fd, or export a plugin (served once per socket)',
-      );
-    }
-    limitServer(instance.server, limits);
-    const connections = trackConnections(instance.server);
-    observeRequests(instance.server, options);
-    // A Fastify app's own upgrades (@fastify/websocket) are Fastify's: these are a fetch or node app's.
-    handleUpgrades(instance.server, app, { websockets, connections, logger, origin: () => origin, limits, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
-    nameInheritedUnixSocket(instance.server, target);
-    await instance.listen(fastifyListenOptions(target));
-    reportAcceptErrors(instance.server, logger);
-    const address = boundAddress(instance.server);
-    if (address.type === 'tcp') origin = formatAddress(address);
-    // fastify.close() (its preClose and onClose hooks) once the last request is answered: from its
-    // start, an exported instance answers 503 to requests on kept connections (return503OnClosing).
-    return { address, close: gracefulClose(instance.server, connections, { websockets, afterHttp: () => instance.close() }) };
+    let instance: FastifyInstance;
+    return serveOnNodeServer(app, target, options, {
+      createServer(listener) {
+        instance = fastifyFor(app, listener, options.logger, options.backendOptions ?? {}, options.limits?.requestBodyBytes);
+        if (instance.server.listening) {
+          throw new ChaussetteError(
+            'A Fastify instance listens on one socket only, and it already does: give one --bind or --fd, or export a plugin (served once per socket)',
+          );
+        }
+        return instance.server;
+      },
+      listen: async (_server, target) => void (await instance.listen(fastifyListenOptions(target))),
+      // fastify.close() (its preClose and onClose hooks) once the last request is answered: from its
+      // start, an exported instance answers 503 to requests on kept connections (return503OnClosing).
+      afterHttp: () => instance.close(),
+    });
   },
 };
 export default fastifyBackend;
@@ -107,22 +97,11 @@ const RESERVED_OPTIONS: Record<string, string> = {
   forceCloseConnections: 'chaussette closes connections at shutdown itself',
 };
 
-/** Chaussette's limits (see Limits) in front of Fastify's own request handler, whatever the app. */
-function limitServer(server: Server, limits: Limits): void {
-  applyServerLimits(server, limits);
-  const handlers = server.listeners('request') as NodeListener[];
-  server.removeAllListeners('request');
-  for (const handler of handlers) server.on('request', limitedListener(handler, limits));
-}
-
-function fastifyFor(
-  app: App,
-  logger: Logger,
-  origin: () => string,
-  factoryOptions: Readonly<Record<string, unknown>>,
-  bodyLimit: number | undefined,
-  fetchServer: FetchServer | undefined,
-): FastifyInstance {
+/**
+ * The Fastify instance to serve: the exported one, or one made for a plugin, or one whose catch-all
+ * route hands every request to `listener` (a node or fetch app's, see nodeListenerFor).
+ */
+function fastifyFor(app: App, listener: NodeListener, logger: Logger, factoryOptions: Readonly<Record<string, unknown>>, bodyLimit: number | undefined): FastifyInstance {
   const given = Object.keys(factoryOptions);
   if (isFastifyInstance(app.source)) {
     if (given.length > 0) {
@@ -156,7 +135,6 @@ function fastifyFor(
     return instance;
   }
   // A node or fetch app: every method and path to it, with the request body left unread for the app.
-  const listener = nodeListenerFor(app, logger, origin, fetchServer);
   instance.removeAllContentTypeParsers();
   instance.addContentTypeParser('*', (_request, _payload, done) => done(null));
   instance.all('*', (request, reply) => {

@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
-import type { Backend } from '@chaussette/core';
-import { refuseBackendOptions } from '@chaussette/core';
-import { serveOnNodeServer } from './bridge.js';
+import { type Backend, refuseBackendOptions } from '@chaussette/core';
+import { serveOnNodeServer } from '@chaussette/node-http';
 
 /** node:http, chaussette's default backend: node listeners as they are, fetch handlers through a lazy bridge. */
 const nodeBackend: Backend = {
@@ -10,7 +9,7 @@ const nodeBackend: Backend = {
   supports: { reusePort: true, peerCredentials: true, websocket: true },
   async serve(app, target, options) {
     refuseBackendOptions(options.backendOptions, 'node');
-    return serveOnNodeServer((listener) => createServer(listener), app, target, options);
+    return serveOnNodeServer(app, target, options, { createServer: (listener) => createServer(listener) });
   },
 };
 export default nodeBackend;

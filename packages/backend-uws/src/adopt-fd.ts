@@ -3,9 +3,9 @@
 // the event loop, so inside its listen callback the socket's fd can still be replaced: dup2(inherited,
 // placeholder) makes that fd number refer to the inherited socket, and closes the placeholder. uWS then
 // accepts on the inherited socket, in this process. Linux only: the placeholder is found through /proc.
-import { closeSync, fstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, fstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type BoundAddress, ChaussetteError, errorMessage } from '@chaussette/core';
+import { type BoundAddress, ChaussetteError, errorMessage, readSocketTable } from '@chaussette/core';
 
 const F_GETFL = 3;
 const F_SETFL = 4;
@@ -71,10 +71,10 @@ function placeholderInode(placeholder: Placeholder, required = true): string | u
   if (placeholder.type === 'tcp') {
     const port = placeholder.port.toString(16).toUpperCase().padStart(4, '0');
     // sl local_address rem_address st … inode: `0100007F:1F90 00000000:0000 0A … 12345`
-    inode = tableRows('/proc/net/tcp').find((row) => row[1] === `0100007F:${port}` && row[3] === TCP_LISTEN)?.[9];
+    inode = tableRows('tcp').find((row) => row[1] === `0100007F:${port}` && row[3] === TCP_LISTEN)?.[9];
   } else {
     // Num RefCount Protocol Flags Type St Inode Path
-    inode = tableRows('/proc/net/unix').find((row) => row[7] === placeholder.path)?.[6];
+    inode = tableRows('unix').find((row) => row[7] === placeholder.path)?.[6];
   }
   if (inode === undefined && required) throw new ChaussetteError(`The socket uWebSockets.js opened (${describe(placeholder)}) is not in /proc/net`);
   return inode;
@@ -92,14 +92,14 @@ function fdOfSocket(inode: string | undefined): number | undefined {
   return undefined;
 }
 
-function tableRows(file: string): string[][] {
-  return readFileSync(file, 'latin1').split('\n').slice(1).map((line) => line.trim().split(/\s+/));
+function tableRows(table: 'tcp' | 'tcp6' | 'unix'): string[][] {
+  return readSocketTable(table) ?? [];
 }
 
 /** The address an inherited TCP socket is bound to, read from /proc/net/tcp{,6} by its inode. */
 export function inheritedTcpAddress(fd: number): BoundAddress {
   const inode = String(fstatSync(fd).ino);
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  for (const file of ['tcp', 'tcp6'] as const) {
     const row = tableRows(file).find((fields) => fields[9] === inode);
     if (!row?.[1]) continue;
     const [hexAddress = '', hexPort = '0'] = row[1].split(':');

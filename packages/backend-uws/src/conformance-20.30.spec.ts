@@ -4,7 +4,7 @@
 process.env.CHAUSSETTE_UWS_MODULE = 'uws-20.30';
 
 const { fileURLToPath } = await import('node:url');
-const { runConformanceSuite } = await import('@chaussette/core/testkit');
+const { runConformanceSuite } = await import('@chaussette/testkit');
 const { FIXED_LIMIT_VALUES } = await import('./fixed-limits.js');
 const { KNOWN_FAILURES } = await import('./known-failures.js');
 

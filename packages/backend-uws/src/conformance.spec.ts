@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { runConformanceSuite } from '@chaussette/core/testkit';
+import { runConformanceSuite } from '@chaussette/testkit';
 import { FIXED_LIMIT_VALUES } from './fixed-limits.js';
 import { KNOWN_FAILURES } from './known-failures.js';
 

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { clientAddress, type Limits, refusal, refusalFor, type ServeOptions } from '@chaussette/core';
+import { byteLength, clientAddress, type Limits, refusal, refusalFor, type ServeOptions } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { loadUws } from './uws.js';
 
@@ -43,7 +43,6 @@ const BODY_HIGH_WATER_MARK = 64 * 1024;
 const SMALL_BODY = 64 * 1024;
 const utf8 = new TextEncoder();
 const decoder = new TextDecoder();
-const byteLength = (body: string | Uint8Array) => (typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
 
 const NO_LENGTHS: string[] = [];
 const CURRENT_ENGINE = loadUws().current;

@@ -1,12 +1,24 @@
-import { describeValue, errorMessage, type FetchHandler, type FetchServer, type Logger, recycleBody, responseParts } from '@chaussette/core';
-import { isResponse, LazyRequest, NO_WEBSOCKETS, partsOf } from '@chaussette/backend-node/bridge';
+import {
+  callFetch,
+  describeValue,
+  errorMessage,
+  type FetchHandler,
+  type FetchServer,
+  INTERNAL_ERROR_BODY,
+  isResponse,
+  LazyRequest,
+  type Logger,
+  NO_WEBSOCKETS,
+  partsOf,
+  recycleBody,
+  responseParts,
+} from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
 
-const INTERNAL_ERROR = 'Internal Server Error\n';
 const RESOLVED = Promise.resolve();
 
-/** A lazy Request (see the bridge's LazyRequest) over what the Exchange copied from uWS. */
+/** A lazy Request (see core's fetch layer) over what the Exchange copied from uWS. */
 class UwsRequest extends LazyRequest {
   readonly #exchange: Exchange;
 
@@ -68,7 +80,7 @@ export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => 
   return (res: HttpResponse, req: HttpRequest): void => {
     const exchange = new Exchange(res, req, state);
     try {
-      if (!state.refused(exchange)) callFetch(fetch, exchange, origin, server, logger, (response) => sendResponse(response, exchange, logger));
+      if (!state.refused(exchange)) fetchExchange(fetch, exchange, origin, server, logger, (response) => sendResponse(response, exchange, logger));
     } finally {
       // uWS.js runs the microtasks its handler queued before it checks that the request was answered or
       // has an abort handler. An async fetch that answers at once (its then() was queued above, before
@@ -78,8 +90,8 @@ export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => 
   };
 }
 
-/** Calls the app's fetch with the exchange's request, and `then` with what it returns (errors: a 500). */
-export function callFetch(
+/** Calls the app's fetch with the exchange's request, and `then` with what it returns (a throw or rejection: a 500). */
+export function fetchExchange(
   fetch: FetchHandler,
   exchange: Exchange,
   origin: () => string,
@@ -87,18 +99,7 @@ export function callFetch(
   logger: Logger,
   then: (response: Response | undefined) => void,
 ): void {
-  let result: Response | undefined | Promise<Response | undefined>;
-  try {
-    result = fetch(new UwsRequest(exchange, origin()) as unknown as Request, server);
-  } catch (error) {
-    respondWithError(exchange, error, logger);
-    return;
-  }
-  if (typeof (result as Partial<Promise<Response>> | null)?.then !== 'function') {
-    then(result as Response | undefined);
-  } else {
-    (result as Promise<Response | undefined>).then(then, (error: unknown) => respondWithError(exchange, error, logger));
-  }
+  callFetch(fetch, new UwsRequest(exchange, origin()) as unknown as Request, server, then, (error) => respondWithError(exchange, error, logger));
 }
 
 export function sendResponse(response: Response | undefined, exchange: Exchange, logger: Logger): void {
@@ -165,6 +166,6 @@ export function respondWithError(exchange: Exchange, error: unknown, logger: Log
     exchange.destroy();
     return;
   }
-  void exchange.respond(500, 'Internal Server Error', ['content-type', 'text/plain; charset=utf-8'], INTERNAL_ERROR);
+  void exchange.respond(500, 'Internal Server Error', ['content-type', 'text/plain; charset=utf-8'], INTERNAL_ERROR_BODY);
 }
 

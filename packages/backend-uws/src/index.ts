@@ -1,6 +1,5 @@
 import type { Backend } from '@chaussette/core';
-import { ChaussetteError, formatAddress, installFastResponse, refuseBackendOptions, resolveLimits } from '@chaussette/core';
-import { nodeListenerFor } from '@chaussette/backend-node/bridge';
+import { ChaussetteError, formatAddress, guardedListener, installFastResponse, refuseBackendOptions, resolveLimits, waitAtMost } from '@chaussette/core';
 import { ServerState } from './exchange.js';
 import { refuseFixedLimits } from './fixed-limits.js';
 import { fetchHandler } from './fetch-handler.js';
@@ -9,7 +8,6 @@ import { nodeHandler } from './node-compat.js';
 import { loadUws } from './uws.js';
 import { type UwsWebSockets, uwsWebSocketsFor } from './websocket.js';
 
-const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout fires at once past this
 const QUIET_MS = 200;
 
 const { uws, version, warning } = loadUws();
@@ -46,7 +44,7 @@ const uwsBackend: Backend = {
           "The uws backend cannot hand a node app's upgrade requests to its own 'upgrade' listeners (ws, socket.io): use --backend node, or give a fetch app WebSocket handlers",
         );
       }
-      server.any('/*', nodeHandler(nodeListenerFor(app, logger, () => origin), state));
+      server.any('/*', nodeHandler(guardedListener(app.listener, logger), state));
     }
     const listener = await listen(uws, server, target);
     if (listener.address.type === 'tcp') origin = formatAddress(listener.address);
@@ -58,22 +56,17 @@ const uwsBackend: Backend = {
           // Stop accepting; responses from now on say `Connection: close`.
           state.closing = true;
           uws.us_listen_socket_close(listener.socket);
-          const deadline = Date.now() + Math.min(timeoutMs, MAX_TIMEOUT_MS);
+          const deadline = Date.now() + Math.min(timeoutMs, Number.MAX_SAFE_INTEGER);
+          const left = () => Math.max(0, deadline - Date.now());
           const websocketsClosed = websockets?.closeAll();
           // uWS shows no connection without a request: one accepted just before shutdown may still have
           // its first request on the way. Close only once no request has come for a short while.
-          while (Date.now() < deadline) {
-            let timer: NodeJS.Timeout | undefined;
-            await Promise.race([state.idle(), new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))]);
-            clearTimeout(timer);
-            await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(QUIET_MS, deadline - Date.now()))));
+          while (left() > 0) {
+            await waitAtMost(state.idle(), left());
+            await new Promise((resolve) => setTimeout(resolve, Math.min(QUIET_MS, left())));
             if (state.count === 0) break;
           }
-          if (websocketsClosed) {
-            let timer: NodeJS.Timeout | undefined;
-            await Promise.race([websocketsClosed, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
-            clearTimeout(timer);
-          }
+          if (websocketsClosed) await waitAtMost(websocketsClosed, left());
           // Closes the idle keep-alive connections, and cuts whatever outlived the timeout.
           (server as typeof server & { close(): void }).close(); // in uWS since 20.30; missing from its types
         })()),

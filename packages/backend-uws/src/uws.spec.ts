@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import type { App, NodeListener, ServerHandle } from '@chaussette/core';
-import { recordingLogger } from '@chaussette/core/testkit';
+import { recordingLogger } from '@chaussette/testkit';
 import { afterEach, describe, expect, test } from 'vitest';
 import backend from './index.js';
 

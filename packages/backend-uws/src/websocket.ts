@@ -17,7 +17,7 @@ import {
 } from '@chaussette/core';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
-import { callFetch, sendResponse } from './fetch-handler.js';
+import { fetchExchange, sendResponse } from './fetch-handler.js';
 import type { Uws } from './uws.js';
 
 const SHUTDOWN_REASON = 'Server shutting down';
@@ -150,7 +150,7 @@ export class UwsWebSockets {
 
   #upgrade(app: TemplatedApp, exchange: Exchange, fetch: FetchHandler, origin: () => string, context: unknown): void {
     const upgrade = upgradeRequest(this.fetchServer, () => !this.#closing && isWebSocketHandshake(exchange.method, (name) => exchange.header(name)));
-    callFetch(fetch, exchange, origin, upgrade.server, this.#logger, (response) => {
+    fetchExchange(fetch, exchange, origin, upgrade.server, this.#logger, (response) => {
       const accepted = upgrade.accepted();
       if (!accepted) return sendResponse(response, exchange, this.#logger);
       discardResponse(response); // after upgrade() a Response is ignored, as in Bun (Hono returns one)

@@ -1,5 +1,22 @@
 // The backend contract: everything a server engine needs from chaussette, and all it must give back.
 // Core acquires and validates sockets and loads the app; a backend turns both into a running server.
+//
+// A backend's duties, beyond the types (@chaussette/testkit's runConformanceSuite checks each):
+// - Serve every kind in `appKinds`. A node app through guardedListener() (a throw or rejection is a 500,
+//   logged with its stack); a fetch app through the fetch layer (fetch-layer.ts: installFastResponse()
+//   once, a LazyRequest subclass, callFetch(), partsOf(), recycleBody() once the engine is done with the
+//   bytes). Multi-value headers stay apart (each set-cookie), HEAD has no body, bodies stream both ways
+//   with backpressure, the app's stream stops when the client leaves.
+// - Before the app: refusalFor() on every request head (limits.ts: 400 for bad framing or Host, 413,
+//   414, 501, 503, 505), answered with refusal()'s words, the connection closed, and nothing pipelined
+//   behind a refused request read. `options.limits` through resolveLimits(); a limit the engine cannot
+//   enforce is a ChaussetteError naming its flag. Bytes it cannot parse: a 4xx or a close, never the app.
+// - ServeOptions: accessLog once per response, trustedProxies through clientAddress(), backendOptions
+//   refused when unknown (refuseBackendOptions() for a backend that takes none).
+// - `supports`: only what it lists (core refuses the others' flags before serve()).
+// - ServerHandle.close(): see its comment; no request on a kept connection is lost.
+// - Errors the user can fix are ChaussetteErrors (one line, no stack); listen errors go through as they are.
+// A backend on a node:http server gets all of this from @chaussette/node-http's serveOnNodeServer().
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FetchServer, WebSocketHandler } from './websocket.js';
@@ -22,6 +39,8 @@ export type AppKind = 'node' | 'fetch';
 interface AppBase {
   /** Says what was loaded, for the "Application is …" line: `an Express app (node request listener)`. */
   description: string;
+  /** What the app needs and lacks, one line each, logged at start-up (a framework build's ORIGIN unset…). */
+  notes?: readonly string[];
   /** The value the app module exported (or its factory returned), for backends that serve a framework natively. */
   source: unknown;
   /** Awaited once before the server starts listening (e.g. `fastify.ready()`). */
@@ -161,10 +180,13 @@ export interface Backend {
   /** Optional features it implements; core refuses the flags of the others, with a clear message. */
   supports?: { reusePort?: boolean; peerCredentials?: boolean; websocket?: boolean };
   /**
-   * Optional: claim an exported value before core's own detection, to serve a framework natively
-   * (a Fastify backend claims Fastify plugins). Return undefined to let core detect it.
+   * Optional: claim an exported value before core's own detection, to serve a framework natively (a
+   * Fastify backend claims Fastify plugins). Return undefined to let core detect it. `native` false:
+   * another backend serves it (core asks only about bare functions it would otherwise take for a
+   * listener by their parameters): return an app that backend can serve (a node listener over the
+   * framework), or undefined.
    */
-  recognize?: (value: unknown) => App | undefined;
+  recognize?: (value: unknown, native: boolean) => App | undefined;
   /** Start serving `app` on `target`; resolves once the server accepts connections. */
   serve(app: App, target: ListenTarget, options: ServeOptions): Promise<ServerHandle>;
 }

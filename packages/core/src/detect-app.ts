@@ -52,11 +52,6 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
         `${label} is the class ${value.name || '(anonymous)'}, not an app: export an instance (new ${value.name || 'App'}()), or a function that makes one and pass --factory`,
       );
     }
-    if (Symbol.for('skip-override') in value || Symbol.for('fastify.display-name') in value) {
-      throw new ChaussetteError(
-        `${label} is a Fastify plugin: serve it with --backend fastify, as the only app (a plugin cannot be mounted with --mount; installed with npm install @chaussette/backend-fastify)`,
-      );
-    }
     if (typeof shape.handle === 'function' && typeof shape.use === 'function') {
       const framework = typeof shape.set === 'function' && typeof shape.engine === 'function' ? 'an Express app' : 'a Connect app';
       return nodeApp(value, `${framework} (node request listener)`, value as NodeListener);
@@ -68,6 +63,16 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
     );
   }
   throw notAnApp(label, value);
+}
+
+/**
+ * A function that toApp() can only tell by its parameters (no framework's shape, no class): what a
+ * backend that serves a framework natively may recognise as the framework's (a Fastify plugin).
+ */
+export function isBareFunction(value: unknown): boolean {
+  if (typeof value !== 'function' || isClass(value)) return false;
+  const shape = value as Shape;
+  return typeof shape.fetch !== 'function' && typeof shape.handle !== 'function' && typeof shape.callback !== 'function';
 }
 
 function isClass(fn: Function): boolean {

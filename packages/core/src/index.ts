@@ -39,6 +39,7 @@ export { ChaussetteError, errorCode, errorMessage, invalidOption, isChaussetteEr
 export {
   type InheritedSocket,
   inspectInheritedSocket,
+  readSocketTable,
   SD_LISTEN_FDS_START,
   type SocketFamily,
   type SystemdSocket,
@@ -56,11 +57,28 @@ export {
 } from './listen-target.js';
 export { DEFAULT_LIMITS, isValidHost, refusal, refusalFor, type RequestHead, resolveLimits } from './limits.js';
 export { forwardMissingMembers } from './forward-members.js';
-export { recycleBody } from './body-pool.js';
-export { discardResponse, installFastResponse, type ResponseParts, responseParts, streamedResponseParts, type StreamedResponseParts } from './fast-response.js';
+export {
+  bodyUntouched,
+  byteLength,
+  callFetch,
+  discardResponse,
+  installFastResponse,
+  INTERNAL_ERROR_BODY,
+  isResponse,
+  LazyRequest,
+  NO_WEBSOCKETS,
+  partsOf,
+  recycleBody,
+  type ResponseParts,
+  responseParts,
+  streamedResponseParts,
+  type StreamedResponseParts,
+} from './fetch-layer.js';
+export { guardedListener, respondWithError } from './guarded-listener.js';
+export { MAX_TIMEOUT_MS, waitAtMost } from './timers.js';
 export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
-export { composeMounts, type Mount, parseMount } from './mounts.js';
+export { composeMounts, type Mount, parseMount, refuseSharedPrefixes } from './mounts.js';
 export { importModule, loadExport, parseExportSpecifier } from './load-module.js';
-export { listInstalledBackends, OFFICIAL_BACKENDS, resolveBackend, type ResolveBackendOptions } from './resolve-backend.js';
+export { listInstalledBackends, loadInstalledBackends, resolveBackend, type ResolveBackendOptions } from './resolve-backend.js';
 export { type Listening, listenError, type RunningServer, startServer, type StartOptions } from './serve.js';
 export { type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from './unix-socket.js';

@@ -84,16 +84,16 @@ function findSocketEntry(inode: number): SocketEntry | undefined | 'unknown' {
   const wanted = String(inode);
   let sawTable = false;
   for (const [file, table] of [
-    ['/proc/net/tcp', 'tcp'], ['/proc/net/tcp6', 'tcp'], ['/proc/net/udp', 'udp'], ['/proc/net/udp6', 'udp'],
+    ['tcp', 'tcp'], ['tcp6', 'tcp'], ['udp', 'udp'], ['udp6', 'udp'],
   ] as const) {
-    const rows = readTable(file);
+    const rows = readSocketTable(file);
     if (rows === undefined) continue;
     sawTable = true;
     // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
     const row = rows.find((fields) => fields[9] === wanted);
     if (row) return { table, state: row[3] ?? '' };
   }
-  const unixRows = readTable('/proc/net/unix');
+  const unixRows = readSocketTable('unix');
   if (unixRows !== undefined) {
     sawTable = true;
     // Num RefCount Protocol Flags Type St Inode Path
@@ -104,10 +104,15 @@ function findSocketEntry(inode: number): SocketEntry | undefined | 'unknown' {
   return sawTable ? undefined : 'unknown';
 }
 
-function readTable(file: string): string[][] | undefined {
+/**
+ * One of the kernel's socket tables (/proc/net/tcp…), as rows of whitespace-separated fields, header
+ * left out; undefined where there is none (not Linux). tcp and udp: `sl local_address rem_address st
+ * tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode`; unix: `Num RefCount Protocol Flags Type St Inode Path`.
+ */
+export function readSocketTable(table: 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'unix'): string[][] | undefined {
   let text: string;
   try {
-    text = readFileSync(file, 'latin1');
+    text = readFileSync(`/proc/net/${table}`, 'latin1');
   } catch {
     return undefined;
   }

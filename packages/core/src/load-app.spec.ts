@@ -87,9 +87,17 @@ describe('toApp', () => {
     expect(() => toApp(value, 'x')).toThrow('Accepted: a node (req, res) listener (Express, Connect), a fetch (request) => Response handler');
   });
 
-  test('a function fastify-plugin marked is sent to the Fastify backend', () => {
-    const plugin = Object.assign(async (_fastify: unknown, _options: unknown) => {}, { [Symbol.for('skip-override')]: true });
-    expect(() => toApp(plugin, 'routes.js:default')).toThrow('routes.js:default is a Fastify plugin: serve it with --backend fastify, as the only app');
+  test('a bare function the chosen backend does not claim is offered to the other backends, as not theirs to serve', async () => {
+    const seen: [unknown, boolean][] = [];
+    const claimed = { kind: 'node' as const, listener: () => {}, description: 'through another', source: null };
+    const other = { recognize: (value: unknown, native: boolean) => (seen.push([value, native]), claimed) };
+    const chosen = { recognize: (_value: unknown, native: boolean) => (seen.push(['chosen', native]), undefined) };
+    expect(await loadApp('apps.mjs:listener', { cwd, backend: chosen, otherBackends: async () => [other] })).toBe(claimed);
+    expect(seen.map(([value, native]) => [typeof value, native])).toEqual([['string', true], ['function', false]]);
+    // A framework's shape (an object with fetch()) is core's to tell: the others are not asked.
+    seen.length = 0;
+    expect((await loadApp('apps.mjs:withFetch', { cwd, backend: chosen, otherBackends: async () => [other] })).kind).toBe('fetch');
+    expect(seen).toEqual([['chosen', true]]);
   });
 
   test('--interface overrides detection by parameter count', () => {
@@ -107,9 +115,11 @@ describe('resolveBackend', () => {
     );
   });
 
-  test('a missing backend names the install command', async () => {
-    await expect(resolveBackend('fastify', { searchFrom: [cwd], installCommand: 'pnpm add' })).rejects.toThrow(
-      'Backend "fastify" is not installed: run `pnpm add @chaussette/backend-fastify`',
+  test('a missing backend names the install command: the offered one its package, an unknown one both', async () => {
+    const search = { searchFrom: [cwd], installCommand: 'pnpm add', offered: ['node', 'fastify'] };
+    await expect(resolveBackend('fastify', search)).rejects.toThrow('Backend "fastify" is not installed: run `pnpm add @chaussette/backend-fastify`');
+    await expect(resolveBackend('mine', search)).rejects.toThrow(
+      "Unknown backend \"mine\": neither @chaussette/backend-mine nor chaussette-backend-mine is installed (installed backends: none; chaussette's own: node, fastify). To use a third-party one, run `pnpm add chaussette-backend-mine`",
     );
   });
 });

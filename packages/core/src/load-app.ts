@@ -1,6 +1,9 @@
+import { resolve as resolvePath } from 'node:path';
 import type { App, Backend } from './backend.js';
-import { type AppInterface, describeValue, toApp } from './detect-app.js';
+import { type AppInterface, describeValue, isBareFunction, toApp } from './detect-app.js';
 import { ChaussetteError, errorMessage } from './errors.js';
+import { recognizeBuild } from './frameworks/index.js';
+import { nestModuleApp } from './frameworks/nest.js';
 import { loadExport, parseExportSpecifier } from './load-module.js';
 
 export interface LoadAppOptions {
@@ -12,6 +15,11 @@ export interface LoadAppOptions {
   interface?: AppInterface;
   /** The backend that will serve the app, given first look at the export (see Backend.recognize). */
   backend?: Pick<Backend, 'recognize'>;
+  /**
+   * The other backends there are (the CLI: the installed ones), asked to recognise a bare function
+   * that the chosen backend did not claim: a framework's plugin is no (req, res) listener.
+   */
+  otherBackends?: () => Promise<readonly Pick<Backend, 'recognize'>[]>;
 }
 
 /**
@@ -21,6 +29,9 @@ export interface LoadAppOptions {
 export async function loadApp(specifier: string, options: LoadAppOptions): Promise<App> {
   const { module, exportPath } = parseExportSpecifier(specifier);
   const label = `${module}:${exportPath.join('.')}`;
+  // A framework's build is named by its directory (or a file of it), with no export.
+  const build = module === specifier && !options.factory ? recognizeBuild(resolvePath(options.cwd, module), options.cwd) : undefined;
+  if (build) return build.load();
   let value = unwrapTranspiledDefault(await loadExport(specifier, options.cwd));
   if (options.factory) {
     if (typeof value !== 'function') {
@@ -34,12 +45,24 @@ export async function loadApp(specifier: string, options: LoadAppOptions): Promi
   } else if (isPromise(value)) {
     value = await value;
   }
-  return detectApp(unwrapTranspiledDefault(value), options.factory ? `what ${label} returned` : label, options);
+  value = unwrapTranspiledDefault(value);
+  const nest = await nestModuleApp(value, label, options.cwd);
+  if (nest) return nest;
+  const where = options.factory ? `what ${label} returned` : label;
+  const claimed = options.backend?.recognize?.(value, true);
+  if (claimed || !options.otherBackends || (options.interface ?? 'auto') !== 'auto' || !isBareFunction(value)) {
+    return claimed ?? toApp(value, where, options.interface);
+  }
+  for (const other of await options.otherBackends()) {
+    const app = other.recognize?.(value, false);
+    if (app) return app;
+  }
+  return toApp(value, where, options.interface);
 }
 
 /** Recognises an app value already in hand (e.g. the built-in app). */
 export function detectApp(value: unknown, label: string, options: Pick<LoadAppOptions, 'interface' | 'backend'> = {}): App {
-  return options.backend?.recognize?.(value) ?? toApp(value, label, options.interface);
+  return options.backend?.recognize?.(value, true) ?? toApp(value, label, options.interface);
 }
 
 // A transpiled ES module loaded as CommonJS arrives as { __esModule: true, default: app }.

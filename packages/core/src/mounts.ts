@@ -32,16 +32,18 @@ function normalizePrefix(prefix: string, option: string, text = prefix): string 
   return prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
 }
 
+/** Two apps at one prefix are an error; `rootHint` says where the one at `/` comes from. */
+export function refuseSharedPrefixes(prefixes: readonly string[], rootHint = ''): void {
+  const twice = prefixes.find((prefix, index) => prefixes.indexOf(prefix) !== index);
+  if (twice) throw new ChaussetteError(`Two apps are mounted at ${twice}${twice === '/' ? rootHint : ''}: give each prefix one app`);
+}
+
 /**
  * One app that serves every mount. All fetch apps: a fetch app. Otherwise a node app, with the fetch
  * apps made node listeners by `asListener` (a backend's bridge).
  */
 export function composeMounts(mounts: readonly Mount[], asListener: (app: FetchApp) => NodeListener): App {
-  const seen = new Set<string>();
-  for (const { prefix } of mounts) {
-    if (seen.has(prefix)) throw new ChaussetteError(`Two apps are mounted at ${prefix}: give each prefix one app`);
-    seen.add(prefix);
-  }
+  refuseSharedPrefixes(mounts.map(({ prefix }) => prefix));
   // Longest first: the first match is the longest.
   const sorted = [...mounts].sort((a, b) => b.prefix.length - a.prefix.length);
   const common = {

@@ -5,14 +5,13 @@ import { ChaussetteError } from './errors.js';
 import { importModule, resolveModule } from './load-module.js';
 import { describeValue } from './detect-app.js';
 
-/** The backends the chaussette project publishes, by `--backend` name. */
-export const OFFICIAL_BACKENDS = ['node', 'fastify', 'uws'] as const;
-
 export interface ResolveBackendOptions {
   /** Directories to resolve packages from, in order (the project's directory, then the CLI's own). */
   searchFrom: readonly string[];
   /** The install command for a missing package, e.g. `npm install`. */
   installCommand?: string;
+  /** `--backend` names the tool offers (the CLI: its optional peer backends), named when an unknown one is asked for. */
+  offered?: readonly string[];
 }
 
 /**
@@ -53,13 +52,23 @@ function backendNotFound(name: string, candidates: string[], isPath: boolean, op
   const install = options.installCommand ?? 'npm install';
   const installed = listInstalledBackends(options.searchFrom);
   const available = `installed backends: ${installed.length ? installed.join(', ') : 'none'}`;
-  const official = (OFFICIAL_BACKENDS as readonly string[]).includes(name);
-  if (official || candidates.length === 1) {
+  const offered = options.offered ?? [];
+  if (offered.includes(name) || candidates.length === 1) {
     return new ChaussetteError(`Backend ${JSON.stringify(name)} is not installed: run \`${install} ${candidates[0]}\` (${available})`);
   }
   return new ChaussetteError(
-    `Unknown backend ${JSON.stringify(name)}: neither ${candidates.join(' nor ')} is installed (${available}; chaussette's own: ${OFFICIAL_BACKENDS.join(', ')}). To use a third-party one, run \`${install} ${candidates[1]}\``,
+    `Unknown backend ${JSON.stringify(name)}: neither ${candidates.join(' nor ')} is installed (${available}${offered.length ? `; chaussette's own: ${offered.join(', ')}` : ''}). To use a third-party one, run \`${install} ${candidates[1]}\``,
   );
+}
+
+/**
+ * Every installed backend but `except`, loaded: what the others can do, for the hints in messages
+ * (see StartOptions.otherBackends). One that fails to load is left out.
+ */
+export async function loadInstalledBackends(options: ResolveBackendOptions, except?: string): Promise<Backend[]> {
+  const names = listInstalledBackends(options.searchFrom).filter((name) => name !== except);
+  const loaded = await Promise.allSettled(names.map((name) => resolveBackend(name, options)));
+  return loaded.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
 }
 
 /** Backend names found in the node_modules folders that `searchFrom` resolves through. */

@@ -16,6 +16,11 @@ export interface StartOptions {
   backendOptions?: ServeOptions['backendOptions'];
   limits?: ServeOptions['limits'];
   peerCredentials?: ServeOptions['peerCredentials'];
+  /**
+   * The other backends there are (the CLI: the installed ones, see loadInstalledBackends), asked only
+   * when `backend` cannot do what is asked: the message names those that can.
+   */
+  otherBackends?: () => Promise<readonly Backend[]>;
 }
 
 export interface Listening {
@@ -40,7 +45,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       `The ${backend.name} backend cannot serve ${app.description}: it serves ${backend.appKinds.join(' and ')} apps. Pick another --backend`,
     );
   }
-  refuseUnsupported(options);
+  await refuseUnsupported(options);
   await app.ready?.();
   const started: { handle: ServerHandle; socketFile?: OwnedSocketFile }[] = [];
   const listening: Listening[] = [];
@@ -87,21 +92,32 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 }
 
 /** Flags the backend does not implement, or that none of the targets can use, are errors rather than ignored. */
-function refuseUnsupported({ app, backend, targets, peerCredentials, socketMode }: StartOptions): void {
+async function refuseUnsupported({ app, backend, targets, peerCredentials, socketMode, otherBackends }: StartOptions): Promise<void> {
+  const pickAnother = async (can: (other: Backend) => boolean | undefined) => {
+    const names = ((await otherBackends?.()) ?? []).filter(can).map(({ name }) => name);
+    if (names.length === 0) return 'No other installed backend can: install one that does';
+    return `Use --backend ${names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`}`;
+  };
   if (socketMode !== undefined && !targets.some((target) => target.type === 'unix')) {
     throw new ChaussetteError(
       '--socket-mode sets the mode of a unix socket chaussette binds (--bind unix:/path); an inherited socket keeps the mode its manager gave it (Circus: umask in [socket:NAME]; systemd: SocketMode=; Supervisor: socket_mode)',
     );
   }
   if (app.kind === 'fetch' && app.websocket && !backend.supports?.websocket) {
-    throw new ChaussetteError(`The ${backend.name} backend cannot serve WebSocket handlers (the app's websocket member). Use --backend node, fastify or uws`);
+    throw new ChaussetteError(
+      `The ${backend.name} backend cannot serve WebSocket handlers (the app's websocket member). ${await pickAnother((other) => other.supports?.websocket)}`,
+    );
   }
   if (targets.some((target) => target.type === 'tcp' && target.reusePort) && !backend.supports?.reusePort) {
-    throw new ChaussetteError(`The ${backend.name} backend cannot share a port with other processes (--reuse-port). Use --backend node, fastify or uws`);
+    throw new ChaussetteError(
+      `The ${backend.name} backend cannot share a port with other processes (--reuse-port). ${await pickAnother((other) => other.supports?.reusePort)}`,
+    );
   }
   if (!peerCredentials) return;
   if (!backend.supports?.peerCredentials) {
-    throw new ChaussetteError(`The ${backend.name} backend cannot read a client's peer credentials (--peercreds). Use --backend node or fastify`);
+    throw new ChaussetteError(
+      `The ${backend.name} backend cannot read a client's peer credentials (--peercreds). ${await pickAnother((other) => other.supports?.peerCredentials)}`,
+    );
   }
   if (!targets.some((target) => target.type === 'unix' || (target.type === 'fd' && target.family === 'unix'))) {
     throw new ChaussetteError('--peercreds gives apps the credentials of unix-socket clients, and this server listens on no unix socket: add --bind unix:/path');

@@ -49,7 +49,16 @@ test('core refuses WebSocket handlers for a backend that does not list supports.
   };
   const app = toApp({ fetch: () => new Response(''), websocket: { message() {} } }, 'app.mjs');
   const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-  await expect(startServer({ app, backend, targets: [{ type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }], logger: quiet })).rejects.toThrow(
-    "The plain backend cannot serve WebSocket handlers (the app's websocket member). Use --backend node, fastify or uws",
+  const targets = [{ type: 'tcp', host: '127.0.0.1', port: 0, backlog: 511 }] as const;
+  const others = [
+    { ...backend, name: 'sockets', supports: { websocket: true } },
+    { ...backend, name: 'more-sockets', supports: { websocket: true } },
+    { ...backend, name: 'http-only', supports: { reusePort: true } },
+  ];
+  await expect(startServer({ app, backend, targets, logger: quiet, otherBackends: async () => others })).rejects.toThrow(
+    "The plain backend cannot serve WebSocket handlers (the app's websocket member). Use --backend sockets or more-sockets",
+  );
+  await expect(startServer({ app, backend, targets, logger: quiet })).rejects.toThrow(
+    "The plain backend cannot serve WebSocket handlers (the app's websocket member). No other installed backend can: install one that does",
   );
 });

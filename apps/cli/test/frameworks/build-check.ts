@@ -1,0 +1,147 @@
+// A framework's production build, made from the framework's own npm packages (examples/frameworks/NAME,
+// its `app:build` script: `pnpm build` builds chaussette only), then served by chaussette on every
+// backend and checked the way a browser and a form would use it. Every example app has the same routes:
+//   GET  /            an HTML page that says "chaussette example"
+//   GET  /api/hello   JSON { "hello": NAME }
+//   POST /form        name=Ada, form-encoded: a body with "Hello, Ada"
+//   GET  /static.txt  a static asset of STATIC_BYTES bytes, from the framework's public files
+//   GET  /stream      "chunk 1 chunk 2 chunk 3", sent as it is made
+//   GET  /cookie      sets visited=yes; with that cookie back, says "visited: yes"
+import { execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type CliProcess, startCli } from '../helpers.js';
+
+const run = promisify(execFile);
+export const EXAMPLES = fileURLToPath(new URL('../../../../examples/frameworks/', import.meta.url));
+export const BACKENDS = ['node', 'fastify', 'uws'] as const;
+/** The bytes of every example's /static.txt: "static asset\n" repeated. */
+export const STATIC_TEXT = 'static asset\n'.repeat(100);
+
+export interface BuildCheck {
+  /** The directory under examples/frameworks. */
+  example: string;
+  /** What to hand chaussette, from the example's directory (`build`, `.output`…). */
+  args: string[];
+  /** What the start-up line must say the app is. */
+  recognised: RegExp;
+  /** Environment for the build and the server. */
+  env?: NodeJS.ProcessEnv;
+  /** The answer to POST /form may be a redirect (303) to a page that says it; default: the body says it. */
+  formRedirects?: boolean;
+}
+
+/** Builds the example once, then runs the same checks on each backend. */
+export function describeBuild(check: BuildCheck): void {
+  const cwd = `${EXAMPLES}${check.example}`;
+  describe(`${check.example}: its production build, served by chaussette`, () => {
+    beforeAll(async () => {
+      await run('npx', ['-y', 'pnpm@10', 'run', 'app:build'], { cwd, env: { ...process.env, ...check.env }, maxBuffer: 64 * 1024 * 1024 });
+    }, 300_000);
+
+    describe.each(BACKENDS)('on the %s backend', (backend) => {
+      let server: CliProcess;
+      let where: string;
+      beforeAll(async () => {
+        server = await startCli(['--backend', backend, '--port', '0', ...check.args], { cwd, env: check.env });
+        where = server.addresses[0]!;
+      }, 60_000);
+      afterAll(async () => {
+        if (server) expect(await server.stop()).toBe(0);
+      });
+
+      test('says at start-up what it recognised, and serves a page', async () => {
+        expect(server.output()).toMatch(check.recognised);
+        const page = await fetchFrom(where, '/');
+        expect(page.status).toBe(200);
+        expect(page.headers['content-type']).toMatch(/text\/html/);
+        expect(page.body).toContain('chaussette example');
+      });
+
+      test('a JSON route', async () => {
+        const json = await fetchFrom(where, '/api/hello');
+        expect(json.status).toBe(200);
+        expect(json.headers['content-type']).toMatch(/application\/json/);
+        expect(JSON.parse(json.body)).toEqual({ hello: check.example });
+      });
+
+      test('a form POST', async () => {
+        const posted = await fetchFrom(where, '/form', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: `http://${where}` },
+          body: 'name=Ada',
+        });
+        if (check.formRedirects && posted.status === 303) {
+          const followed = await fetchFrom(where, posted.headers.location as string);
+          expect(followed.body).toContain('Hello, Ada');
+        } else {
+          expect(posted.status).toBe(200);
+          expect(posted.body).toContain('Hello, Ada');
+        }
+      });
+
+      test('a static asset, whole, by Range and by HEAD', async () => {
+        const whole = await fetchFrom(where, '/static.txt');
+        expect(whole.status).toBe(200);
+        expect(whole.body).toBe(STATIC_TEXT);
+        const part = await fetchFrom(where, '/static.txt', { headers: { range: 'bytes=7-12' } });
+        // A server may ignore Range (RFC 9110 §14.2); one that honours it sends exactly those bytes.
+        if (part.status === 206) {
+          expect(part.body).toBe(STATIC_TEXT.slice(7, 13));
+          expect(part.headers['content-range']).toBe(`bytes 7-12/${STATIC_TEXT.length}`);
+        } else {
+          expect(part.status).toBe(200);
+          expect(part.body).toBe(STATIC_TEXT);
+        }
+        const head = await fetchFrom(where, '/static.txt', { method: 'HEAD' });
+        expect(head.status).toBe(200);
+        expect(head.body).toBe('');
+        if (head.headers['content-length'] !== undefined) expect(head.headers['content-length']).toBe(String(STATIC_TEXT.length));
+      });
+
+      test('a streamed response arrives in pieces, as it is made', async () => {
+        const streamed = await fetchFrom(where, '/stream');
+        expect(streamed.status).toBe(200);
+        expect(streamed.body.replace(/\s+/g, ' ').trim()).toContain('chunk 1 chunk 2 chunk 3');
+        expect(streamed.chunks).toBeGreaterThan(1);
+      });
+
+      test('cookies, set and sent back', async () => {
+        const first = await fetchFrom(where, '/cookie');
+        const setCookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []);
+        expect(setCookie.some((cookie) => cookie.startsWith('visited=yes'))).toBe(true);
+        const again = await fetchFrom(where, '/cookie', { headers: { cookie: 'visited=yes' } });
+        expect(again.body).toContain('visited: yes');
+      });
+    });
+  });
+}
+
+interface Fetched {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  /** How many reads the body came in: more than one for a response sent as it is made. */
+  chunks: number;
+}
+
+/** One request on a fresh connection, as a browser's first would be; `where` is `host:port`. */
+export function fetchFrom(where: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Fetched> {
+  const [host, port] = [where.slice(0, where.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(where.slice(where.lastIndexOf(':') + 1))];
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host, port, path, method: init.method ?? 'GET', headers: init.headers, agent: false }, (res) => {
+      let body = '';
+      let chunks = 0;
+      res.on('data', (chunk: Buffer) => {
+        chunks++;
+        body += chunk.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, chunks }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}

@@ -1,0 +1,200 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { errorCode, errorMessage, type Limits, type Logger, type NodeListener, refusal, refusalFor } from '@chaussette/core';
+
+/**
+ * The limits node:http enforces itself: the size of a request head (431) and the timeouts (a head
+ * that does not arrive in time gets 408); and one answer per request to what it cannot parse (see
+ * answerClientErrorsOnce). Call before listen(), once the server has its own 'clientError' listener (Fastify's).
+ */
+export function applyServerLimits(server: Server, limits: Limits): void {
+  answerClientErrorsOnce(server);
+  // refusalOf() checks Host (RFC 9112 §3.2), and closes the connection after: node:http's own check
+  // reads on, and hands the app a request pipelined behind the refused one.
+  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
+  const tunable = server as Server & { maxHeaderSize?: number; connectionsCheckingInterval: number };
+  tunable.maxHeaderSize = limits.requestHeadersBytes;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // node:http looks for late heads only this often, 30 s by default: a slow client would get twice its time.
+  if (limits.headersTimeoutMs) tunable.connectionsCheckingInterval = Math.min(Math.max(limits.headersTimeoutMs / 4, 100), 30_000);
+}
+
+/**
+ * Chaussette's limits (see Limits) on a node:http server, whatever listens to its requests: the ones
+ * node:http enforces itself, and limitedListener() in front of each 'request' listener (the app's, or
+ * Fastify's). Call it once the server has its request listeners, before listen().
+ */
+export function limitServer(server: Server, limits: Limits): void {
+  applyServerLimits(server, limits);
+  const listeners = server.listeners('request') as NodeListener[];
+  server.removeAllListeners('request');
+  for (const listener of listeners) server.on('request', limitedListener(listener, limits));
+}
+
+type ClientError = Error & { code?: string };
+type ClientErrorListener = (error: ClientError, socket: Duplex) => void;
+/** What node:http keeps on a connection's socket: its parser (and the request it parses), the response under way. */
+type HttpSocket = Socket & { parser?: { incoming?: IncomingMessage | null } | null; _httpMessage?: (ServerResponse & { _headerSent?: boolean }) | null };
+
+// node:http's own answers to bytes it cannot parse (socketOnError in its lib/_http_server.js).
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+const closing = new WeakSet<Duplex>();
+const answeringOnce = new WeakSet<Server>();
+
+/**
+ * One answer per request when node:http cannot parse a client's bytes ('clientError'). node:http
+ * answers 400 (431, 408…) and closes, unless a response on the socket has written its head; Fastify's
+ * handler answers whatever is on the socket. A request whose response is out before its chunked body
+ * turns out malformed (an app that answers without reading it, Fastify's own 400 to a bad URL) gets
+ * both: the client takes the 400 for the answer to its next request. Once a request has its answer,
+ * or one is under way, a parse error now closes the connection without another (after the bytes
+ * already written, when the answer is complete); the others get the server's own handler (Fastify's,
+ * or the app's clientErrorHandler), or node:http's answer.
+ */
+export function answerClientErrorsOnce(server: Server): void {
+  if (answeringOnce.has(server)) return;
+  answeringOnce.add(server);
+  const handlers = server.listeners('clientError') as ClientErrorListener[];
+  server.removeAllListeners('clientError');
+  server.on('clientError', (error: ClientError, socket: Duplex) => {
+    if (socket.destroyed || closing.has(socket)) return; // node:http reports each later read of a broken parser too
+    const current = (socket as HttpSocket)._httpMessage;
+    if (error.code === 'HPE_CLOSED_CONNECTION') {
+      // Bytes after a request that said `Connection: close`: not read (RFC 9112 §9.6); its answer, under
+      // way or sent, closes the connection.
+      closing.add(socket);
+      if (!current) (socket as Socket).destroySoon();
+    } else if (current?._headerSent) {
+      socket.destroy(); // the answer is on the wire: cut, as node:http does (headersSent is true from writeHead() on)
+    } else if (!current && answeredBeforeItsBody(socket as HttpSocket)) {
+      closing.add(socket);
+      (socket as Socket).destroySoon(); // once the answer's last bytes are out
+    } else if (handlers.length > 0) {
+      for (const handler of handlers) handler.call(server, error, socket);
+    } else {
+      const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request';
+      if (socket.writable && error.code !== 'ECONNRESET') socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+      socket.destroy(error);
+    }
+  });
+}
+
+/**
+ * The bytes node:http could not parse are the body of a request that has been answered: no response
+ * is on the socket (node:http takes a finished one off, and queues later ones behind the current one),
+ * and the request it parses last has not ended.
+ */
+function answeredBeforeItsBody(socket: HttpSocket): boolean {
+  const incoming = socket.parser?.incoming;
+  return incoming != null && !incoming.complete;
+}
+
+const NO_LENGTH: readonly string[] = [];
+
+/**
+ * The limits checked per request, before `listener` sees it: the request line (414), the body's
+ * declared length (413), requests in flight (503); a chunked body that grows past its limit is cut
+ * (413 if the app has not answered yet).
+ */
+export function limitedListener(listener: NodeListener, limits: Limits): NodeListener {
+  const { requestBodyBytes, concurrency } = limits;
+  let inFlight = 0;
+  const leave = () => void inFlight--;
+  return (req, res) => {
+    // Pipelined behind a refused request, read from the same bytes: it gets no answer, the connection
+    // closes after the refusal (a smuggled request must not reach the app).
+    if (refusedConnections.has(req.socket)) return;
+    const status = refusalOf(req, limits, inFlight);
+    if (status) {
+      refusedConnections.add(req.socket);
+      return refuse(res, status);
+    }
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (concurrency) {
+      inFlight++;
+      res.once('close', leave);
+    }
+    if (requestBodyBytes && chunked) capBody(req, res, requestBodyBytes);
+    return listener(req, res);
+  };
+}
+
+const refusedConnections = new WeakSet<Duplex>();
+
+/** The status refusing this request (see refusalFor), 0 if it may go on. */
+export function refusalOf(req: IncomingMessage, limits: Limits, inFlight: number): number {
+  const length = req.headers['content-length'];
+  const transferEncoding = req.headers['transfer-encoding'];
+  return refusalFor(
+    {
+      method: req.method!,
+      url: req.url!,
+      contentLengths: length === undefined ? NO_LENGTH : [length],
+      transferEncodings: transferEncoding === undefined ? NO_LENGTH : [transferEncoding],
+      hosts: hostsOf(req),
+      httpVersion: req.httpVersion,
+      inFlight,
+    },
+    limits,
+  );
+}
+
+/** Every Host field of the request: node:http keeps the first one only in req.headers. */
+function hostsOf(req: IncomingMessage): readonly string[] {
+  const raw = req.rawHeaders;
+  let hosts: string[] | undefined;
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') (hosts ??= []).push(raw[index + 1]!);
+  }
+  return hosts ?? NO_LENGTH;
+}
+
+/** Answers `status` (see refusal) and closes the connection: the request's body, if any, is not read. */
+export function refuse(res: ServerResponse, status: number): void {
+  const { headers, body } = refusal(status);
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function capBody(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  let received = 0;
+  const push = req.push;
+  // node:http's parser hands every chunk of the body to push(): counting there costs the reader nothing.
+  req.push = function (chunk: Buffer | null, encoding?: BufferEncoding) {
+    if (chunk !== null && (received += chunk.length) > limit) {
+      req.push = () => false; // false also stops reading the socket
+      if (res.headersSent) res.destroy();
+      else refuse(res, 413);
+      return false;
+    }
+    return push.call(this, chunk, encoding);
+  };
+}
+
+const ACCEPT_ERROR_INTERVAL_MS = 5000;
+
+/**
+ * A server that cannot accept a connection says so, at most every few seconds, and goes on: without a
+ * listener, node:http's 'error' event would end the process. Out of file descriptors (EMFILE), libuv
+ * itself closes the waiting connections with a spare descriptor and reports nothing, unless that fails.
+ */
+export function reportAcceptErrors(server: Server, logger: Logger): void {
+  let reported = 0;
+  server.on('error', (error) => {
+    if (Date.now() - reported < ACCEPT_ERROR_INTERVAL_MS) return;
+    reported = Date.now();
+    const code = errorCode(error);
+    const hint =
+      code === 'EMFILE' || code === 'ENFILE'
+        ? ': out of file descriptors, so new connections are dropped until some close. Raise the limit (ulimit -n, LimitNOFILE= in systemd, minfds in Supervisor) or lower --limit-concurrency'
+        : '';
+    logger.warn(`Cannot accept a connection: ${errorMessage(error)}${hint}`);
+  });
+}

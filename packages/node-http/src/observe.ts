@@ -1,0 +1,56 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { clientAddress, type ServeOptions } from '@chaussette/core';
+import { exposePeerCredentials } from './peer-credentials.js';
+
+/**
+ * The per-request options of ServeOptions for a node:http server, before the app sees the request:
+ * with `trustedProxies`, `req.socket.remoteAddress` becomes the client's address from X-Forwarded-For
+ * (for this request: the next one on the connection is judged again); with `accessLog`, one entry per
+ * response, when it is complete or the client left; with `peerCredentials`, `req.peerCredentials` on
+ * unix sockets (see exposePeerCredentials). Costs nothing when none is set.
+ */
+export function observeRequests(
+  server: Server,
+  { accessLog, trustedProxies, peerCredentials }: Pick<ServeOptions, 'accessLog' | 'trustedProxies' | 'peerCredentials'>,
+): void {
+  if (peerCredentials) exposePeerCredentials(server);
+  if (!accessLog && !trustedProxies) return;
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => observeRequest(req, res, { accessLog, trustedProxies }));
+}
+
+/** observeRequests() for one request: also for a WebSocket handshake's (a 101 once upgraded). */
+export function observeRequest(req: IncomingMessage, res: ServerResponse, { accessLog, trustedProxies }: Pick<ServeOptions, 'accessLog' | 'trustedProxies'>): void {
+  const started = performance.now();
+  const socket = req.socket as Socket & { remoteAddress?: string };
+  if (trustedProxies) {
+    if (Object.hasOwn(socket, 'remoteAddress')) delete socket.remoteAddress; // the previous request's client
+    const peer = socket.remoteAddress;
+    const forwarded = req.headers['x-forwarded-for'];
+    const client = clientAddress(peer, Array.isArray(forwarded) ? forwarded.join(',') : forwarded, trustedProxies);
+    if (client !== peer) Object.defineProperty(socket, 'remoteAddress', { value: client, configurable: true, enumerable: true });
+  }
+  if (accessLog) {
+    const remoteAddress = socket.remoteAddress;
+    const url = req.url ?? '/'; // as the client sent it: routers (and --mount) rewrite req.url
+    res.once('close', () => {
+      // The header block as sent: headers given to writeHead() never show in getHeader().
+      const sent = (res as ServerResponse & { _header?: string | null })._header;
+      const length = Number(sent ? CONTENT_LENGTH.exec(sent)?.[1] : res.getHeader('content-length'));
+      accessLog({
+        remoteAddress,
+        method: req.method ?? 'GET',
+        url,
+        httpVersion: req.httpVersion,
+        status: res.statusCode,
+        bytes: Number.isInteger(length) && length >= 0 ? length : undefined,
+        referer: req.headers.referer,
+        userAgent: req.headers['user-agent'],
+        durationMs: performance.now() - started,
+        aborted: !res.writableFinished && res.statusCode !== 101,
+      });
+    });
+  }
+}
+
+const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)/i;

@@ -1,0 +1,81 @@
+// The names of the kit's cases, as a backend sees them: each findable (a full name of its own, under
+// the describe of its concern), and each name a backend may list in knownFailures checked.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { nameProblems } from './names.js';
+
+const PACKAGE = fileURLToPath(new URL('..', import.meta.url));
+const VITEST = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
+
+/** The concerns, in the order the suite runs them: one top-level describe each, one file each. */
+const CONCERNS = [
+  'serving',
+  'bodies and streaming',
+  'access log',
+  'proxy headers',
+  'listening',
+  'inherited sockets',
+  'hostile clients',
+  'HTTP/1.1 framing (RFC 9112)',
+  'node:http compatibility (what middleware relies on)',
+  'bodies in pieces',
+  'WebSockets (a fetch app with websocket handlers)',
+  'stopping under load',
+  'graceful close',
+];
+
+/** vitest on the fixture suite, in a process of its own (this one's VITEST_* settings left out). */
+function vitest(args: string[], env: Record<string, string> = {}): { status: number | null; output: string } {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
+  const result = spawnSync(process.execPath, [VITEST, ...args, '--root', PACKAGE, '--config', join(PACKAGE, 'src/__fixtures__/vitest.config.ts')], {
+    env: { ...clean, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe('the names of the kit\'s cases', () => {
+  let cases: string[][];
+
+  beforeAll(() => {
+    const directory = mkdtempSync(join(tmpdir(), 'chaussette-kit-names-'));
+    try {
+      const file = join(directory, 'cases.json');
+      const { status, output } = vitest(['list', `--json=${file}`]);
+      expect(status, output).toBe(0);
+      cases = (JSON.parse(readFileSync(file, 'utf8')) as { name: string }[]).map(({ name }) => name.split(' > '));
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test('every case has a full name of its own', () => {
+    expect(cases.length).toBeGreaterThan(200);
+    expect(nameProblems(cases)).toEqual([]);
+  });
+
+  test('every case is under the describe of its concern, one per concern, in the suite\'s order', () => {
+    expect(new Set(cases.map((path) => path[0]))).toEqual(new Set(['chaussette backend conformance (kit-fixture)']));
+    expect([...new Set(cases.map((path) => path[1]))]).toEqual(CONCERNS);
+  });
+
+  test('nameProblems() reports a full name two cases share, and a knownFailures name that is no case', () => {
+    const some = cases.slice(0, 3);
+    expect(nameProblems(some, some.map((path) => path.at(-1)!))).toEqual([]);
+    expect(nameProblems([...some, some[1]!])).toEqual([`two cases are named ${JSON.stringify(some[1]!.join(' > '))}`]);
+    expect(nameProblems(some, ['no such case'])).toEqual(['knownFailures lists "no such case", which is not the name of a case of the kit']);
+  });
+
+  test('a suite whose knownFailures lists a name that is no case fails, saying which', () => {
+    const { status, output } = vitest(['run', '-t', 'graceful close'], { KIT_KNOWN_FAILURES: JSON.stringify(['refuses a chunk size `0x5`', 'refuses a chunk size 0x5']) });
+    expect(status).not.toBe(0);
+    expect(output).toContain('knownFailures lists "refuses a chunk size 0x5", which is not the name of a case of the kit');
+    expect(output).not.toContain('knownFailures lists "refuses a chunk size `0x5`"');
+  }, 60_000);
+});
