@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/__fixtures__/**', '**/fixtures/**', 'bench/**', 'scripts/**', '**/vitest.config.ts', 'eslint.config.js', 'vitest.config.ts', '**/bin/**'] },
+  { ignores: ['examples/frameworks/**', '**/dist/**', '**/node_modules/**', '**/__fixtures__/**', '**/fixtures/**', 'bench/**', 'scripts/**', '**/vitest.config.ts', 'eslint.config.js', 'vitest.config.ts', '**/bin/**'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],

@@ -62,9 +62,9 @@ export const median = (values) => {
 };
 
 /** Starts a server (node with `args(port)`) on core 0; resolves once it answers GET / on its port. */
-export async function startServer({ name, args }, cwd) {
+export async function startServer({ name, args, command = process.execPath }, cwd) {
   const port = await freePort();
-  const child = spawn(...onCore(0, process.execPath, args(port)), { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(...onCore(0, command, args(port)), { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
     try {

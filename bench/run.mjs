@@ -26,6 +26,7 @@ const WORKLOADS = {
 
 const cli = here('../apps/cli/bin/chaussette.js');
 const raw = (name, script) => ({ name, args: (port) => [here(`apps/${script}`), String(port)] });
+const bun = here('node_modules/bun/bin/bun.exe'); // the binary itself: its CPU and memory are measured
 const chaussette = (backend, app, kind) => ({
   name: `chaussette ${backend}, ${kind}`,
   args: (port) => [cli, here(`apps/${app}`), '--backend', backend, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error'],
@@ -37,6 +38,7 @@ const SERVERS = {
   // With a logger, as `fastify start` runs a plugin and as chaussette's fastify backend does.
   rawFastify: raw('raw Fastify', 'raw-fastify.mjs'),
   rawUws: raw('raw uWebSockets.js', 'raw-uws.mjs'),
+  bunServe: { ...raw('Bun.serve()', 'raw-bun.mjs'), command: bun },
   nodeNode: chaussette('node', 'node.cjs', 'node app'),
   nodeFetch: chaussette('node', 'fetch.mjs', 'fetch app'),
   fastifyPlugin: chaussette('fastify', 'plugin.mjs', 'Fastify plugin'),
@@ -46,15 +48,17 @@ const SERVERS = {
   uwsNode: chaussette('uws', 'node.cjs', 'node app'),
 };
 const COMPARISONS = [
-  { server: 'nodeNode', baseline: 'rawNode', target: 0.9 },
-  { server: 'nodeFetch', baseline: 'rawNode', target: 0.8 },
+  { server: 'nodeNode', baseline: 'rawNode', target: 0.95 },
+  { server: 'nodeFetch', baseline: 'rawNode', target: 0.9, targetWorkloads: ['hello', 'json'] },
   { server: 'nodeFetch', baseline: 'hono', target: 1 },
   { server: 'fastifyPlugin', baseline: 'rawFastify', target: 0.95 },
   { server: 'fastifyNode', baseline: 'rawNode' },
   { server: 'fastifyFetch', baseline: 'hono' },
-  { server: 'uwsFetch', baseline: 'rawUws', target: 0.7 },
+  { server: 'uwsFetch', baseline: 'rawUws', target: 0.85 },
   { server: 'uwsFetch', baseline: 'nodeFetch', target: 2.5, targetWorkloads: ['hello'] },
-  { server: 'uwsNode', baseline: 'rawUws' },
+  { server: 'uwsFetch', baseline: 'bunServe', target: 1 },
+  { server: 'fastifyFetch', baseline: 'nodeFetch', target: 0.9 },
+  { server: 'uwsNode', baseline: 'rawUws', target: 0.6 },
   { server: 'uwsNode', baseline: 'rawNode' },
   // What uWebSockets.js itself gains over node:http: the ceiling for the uws ÷ node comparisons.
   { server: 'rawUws', baseline: 'rawNode' },

@@ -19,6 +19,8 @@ const COMPARISONS = [
   'chaussette uws, fetch app ÷ raw uWebSockets.js',
   'chaussette uws, fetch app ÷ chaussette node, fetch app',
   'chaussette uws, node app ÷ raw uWebSockets.js',
+  'chaussette uws, fetch app ÷ Bun.serve()',
+  'chaussette fastify, fetch app ÷ chaussette node, fetch app',
 ];
 
 const outputs: string[] = [];
@@ -32,11 +34,12 @@ test('bench --quick serves every workload on every server and writes the report 
   await bench('--quick', '--out', out);
   const report = readFileSync(join(out, 'results.md'), 'utf8');
   for (const workload of ['hello', 'JSON', '64 KiB POST echo', '1 MiB stream']) expect(report).toContain(`### ${workload}, 16 connections`);
-  for (const comparison of COMPARISONS) expect(report).toMatch(new RegExp(`\\| ${comparison} \\| \\d+ \\| \\d+ \\| \\d+\\.\\d\\dx \\|`));
+  for (const comparison of COMPARISONS) expect(report).toMatch(new RegExp(`\\| ${comparison.replace(/[()]/g, '\\$&')} \\| \\d+ \\| \\d+ \\| \\d+\\.\\d\\dx \\|`));
   expect(report).toMatch(/\| raw uWebSockets\.js \| \d+ \| \d+ \|/); // memory
+  expect(report).toMatch(/\| Bun\.serve\(\) \| \d{2,} \| \d{2,} \|/); // bun's own process, not a wrapper's
   const chart = readFileSync(join(out, 'results.svg'), 'utf8');
   expect(chart).toMatch(/^<svg /);
-  expect(chart.match(/<rect [^>]*><title>/g)).toHaveLength(12 * 4);
+  expect(chart.match(/<rect [^>]*><title>/g)).toHaveLength(14 * 4); // 14 comparisons, 4 workloads
 }, 300_000);
 
 test('bench falls back to autocannon (from npm) where wrk is not installed', async () => {

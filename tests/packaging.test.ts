@@ -1,7 +1,7 @@
 // The packages as users meet them: packed as tarballs, installed with plain npm into a project outside
-// the workspace, and run with the installed `chaussette` bin. The CLI alone brings no Fastify and no
-// uWebSockets.js; each backend, added on its own, serves; and each backend installed alone, with core,
-// pulls in its engine and nothing of the other backends.
+// the workspace, and run as the docs say, with `npx @chaussette/cli` (the installed bin). The CLI alone
+// brings no Fastify and no uWebSockets.js; each backend, added on its own, serves; and each backend
+// installed alone, with core, pulls in its engine and nothing of the other backends.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,11 +57,22 @@ describe('installed from tarballs with npm, outside the workspace', () => {
     expect(await serveOnce([])).toBe('hello from a user project\n');
   }, 60_000);
 
+  test('a Fastify plugin before the Fastify backend is installed: one line naming it, not a listener that answers 500', async () => {
+    writeFileSync(join(project, 'plugin.mjs'), "const plugin = async (fastify) => fastify.get('/', async () => 'hi');\nplugin[Symbol.for('skip-override')] = true;\nexport default plugin;\n");
+    const result = await run('npx', ['@chaussette/cli', 'plugin.mjs'], { cwd: project, env: userEnv }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
+    expect(result.stderr).toContain('plugin.mjs is a Fastify plugin, and no installed backend serves one: run `npm install @chaussette/backend-fastify`');
+  }, 60_000);
+
   test.each([
     ['uws', '@chaussette/backend-uws'],
     ['fastify', '@chaussette/backend-fastify'],
   ])('--backend %s before it is installed: the exact install command', async (backend, pkg) => {
-    const result = await run('npx', ['chaussette', '--backend', backend, 'app.mjs'], { cwd: project, env: userEnv }).then(
+    const result = await run('npx', ['@chaussette/cli', '--backend', backend, 'app.mjs'], { cwd: project, env: userEnv }).then(
       () => ({ code: 0, stderr: '' }),
       (error: { code: number; stderr: string }) => error,
     );
@@ -115,11 +126,11 @@ process.stdout.write(await response.text());
 await server.close(1000);
 `;
 
-/** Starts `npx chaussette … app.mjs` on a free port, GETs `/`, stops it with SIGTERM; resolves with the body. */
+/** Starts `npx @chaussette/cli … app.mjs` (the docs' command) on a free port, GETs `/`, stops it with SIGTERM; resolves with the body. */
 async function serveOnce(args: string[]): Promise<string> {
   const port = await freePort();
   // In a process group of its own: npx does not pass SIGTERM on to chaussette, so the group gets it.
-  const child = spawn('npx', ['chaussette', ...args, '--port', String(port), '--host', '127.0.0.1', 'app.mjs'], {
+  const child = spawn('npx', ['@chaussette/cli', ...args, '--port', String(port), '--host', '127.0.0.1', 'app.mjs'], {
     cwd: project,
     env: userEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

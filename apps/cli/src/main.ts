@@ -23,9 +23,12 @@ import {
 import type { Logger } from 'pino';
 import { helloApp } from './hello.js';
 import { createLogger } from './logger.js';
+import { defaultNodeEnv } from './node-env.js';
+import { refuseUnclaimedPlugin } from './unclaimed-plugin.js';
 import { createAccessLog } from './access-log.js';
 import { loadConfig } from './config.js';
-import { runWithReloader } from './reloader.js';
+import { reportLoadedFiles } from './loaded-files.js';
+import { refuseReloadOptionsWithoutReloader, runWithReloader } from './reloader.js';
 import { enableTypeScript, isTypeScript } from './typescript.js';
 import { type CliOptions, DEFAULT_LISTEN, readCommandLine, resolveOptions, USAGE } from './options.js';
 
@@ -60,7 +63,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     logger = createLogger(options);
+    defaultNodeEnv(options.useReloader, logger);
     const cwd = process.cwd();
+    refuseReloadOptionsWithoutReloader(options);
     const targets = await acquireListenTargets({
       bind: options.bind,
       host: options.host,
@@ -80,6 +85,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       return await runWithReloader(options, targets, cwd, logger);
     }
+    const sendLoadedFiles = process.env.CHAUSSETTE_RELOADER_CHILD === '1' ? reportLoadedFiles() : undefined; // for the reloader to watch
     const backendSearch = { searchFrom: [cwd, cliDirectory], installCommand: installCommand(), offered: offeredBackends() };
     const backend = await resolveBackend(options.backend, backendSearch);
     let others: Promise<Backend[]> | undefined;
@@ -96,6 +102,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         : options.application
           ? await loadApp(options.application, { ...loadOptions, backend })
           : helloApp;
+    if (options.application && options.mounts.length === 0) refuseUnclaimedPlugin(app, options.application, backendSearch.installCommand);
     logger.info(`Application is ${app.description}`);
     for (const note of app.notes ?? []) logger.warn(note);
     // Until here a signal stops us the default way (nothing is served yet); from here it is graceful,
@@ -122,6 +129,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (tcp) origin = formatAddress(tcp.bound);
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
     logger.info(`Using the ${backend.name} backend${backend.engine ? ` (${backend.engine})` : ''}`);
+    sendLoadedFiles?.(); // before it serves: the reloader watches them from then on
     process.send?.({ chaussette: 'serving' }); // to a parent that asked with an IPC channel (--use-reloader)
     const { exitCode } = await stopGracefully(await stop.reason, server, options, logger);
     if (options.postHook) await runHook('--post-hook', options.postHook, options);

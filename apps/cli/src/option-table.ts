@@ -28,8 +28,11 @@ Serves a Node web app on a host:port it binds, or on a socket inherited from a p
 
 Application: path-or-package[:export], resolved from the current directory (default export
 when none is named): a node (req, res) listener (Express, Connect), a fetch handler or an
-object with fetch() (Hono), a Koa app, a Fastify instance. None: a built-in hello app.
-Arguments after the application go to its factory (--factory).`;
+object with fetch() (Hono), either with Bun-style websocket handlers, a Koa app, a Fastify
+instance or plugin, a NestJS module or application, an http.Server that does not listen yet;
+or a framework's production build by its directory: build (SvelteKit), .output (Nuxt, Nitro),
+dist (Astro), .next (Next.js). --factory: a function that returns one. None: a built-in
+hello app. Arguments after the application go to its factory (--factory).`;
 
 interface OptionFields {
   /**
@@ -153,9 +156,23 @@ export const OPTIONS = {
     flag: 'use-reloader', type: 'boolean', default: false, child: false, // the child only serves
     section: 'running',
     help: [
-      'restart the server when a file under the current directory',
-      'changes (development; node_modules and dotfiles are ignored)',
+      'restart the server when a module it loaded or a source file under',
+      "the app's directory changes (development; *.js, *.mjs, *.cjs, *.ts,",
+      '*.mts, *.cts; node_modules and dot-directories are ignored)',
     ],
+  },
+  // What --use-reloader watches (reloader.ts refuses them without it); the reloader's child only serves.
+  reloadDirs: {
+    flag: 'reload-dir', valueName: 'DIR', type: 'array of strings', default: [], child: false,
+    section: 'running', help: ["look for source files under DIR instead of the app's directory;", 'repeatable'],
+  },
+  reloadIncludes: {
+    flag: 'reload-include', valueName: 'GLOB', type: 'array of strings', default: [], child: false,
+    section: 'running', help: ['also reload for files matching GLOB there (e.g. *.html, *.json);', 'repeatable'],
+  },
+  reloadExcludes: {
+    flag: 'reload-exclude', valueName: 'GLOB', type: 'array of strings', default: [], child: false,
+    section: 'running', help: ['never reload for files or directories matching GLOB (e.g.', 'uploads, src/generated/*.js); repeatable'],
   },
   preHook: {
     flag: 'pre-hook', valueName: 'SPEC', type: 'string',

@@ -1,27 +1,38 @@
 // --use-reloader: this process holds the listening sockets and runs the server in a child process; on
-// a change to the app's files it starts a new child, waits until it serves, then stops the old one
-// gracefully. The sockets never close, so no connection is refused during a reload.
+// a change to the app's files (watch.ts says which) it starts a new child, waits until it serves, then
+// stops the old one gracefully. The sockets never close, so no connection is refused during a reload.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { type FSWatcher, watch, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChaussetteError, type ListenTarget, listenError, type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from '@chaussette/core';
 import type { Logger } from 'pino';
-import { type CliOptions, type ConfigValue, type ConfigValues, configKeyOf, OPTION_ENTRIES } from './option-table.js';
+import { type CliOptions, type ConfigValue, type ConfigValues, configKeyOf, OPTION_ENTRIES, OPTIONS } from './option-table.js';
+import { AppWatcher, type ReloadScope, reloadScope } from './watch.js';
 
 const CLI = fileURLToPath(new URL('../bin/chaussette.js', import.meta.url));
 const DEBOUNCE_MS = 200;
-const IGNORED = /(^|[/\\])(node_modules|\.git|\.reports|coverage)([/\\]|$)|(^|[/\\])\.[^/\\]+$|~$|\.sw.$/;
+const RELOAD_OPTIONS = ['reloadDirs', 'reloadIncludes', 'reloadExcludes'] as const;
+
+/** --reload-dir, --reload-include and --reload-exclude say what the reloader watches: without it they cannot apply. */
+export function refuseReloadOptionsWithoutReloader(options: CliOptions): void {
+  if (options.useReloader) return;
+  const given = RELOAD_OPTIONS.filter((name) => options[name].length > 0).map((name) => `--${OPTIONS[name].flag}`);
+  if (given.length === 0) return;
+  const one = given.length === 1;
+  throw new ChaussetteError(`${given.join(', ')} ${one ? 'applies' : 'apply'} only with --use-reloader (what it watches): add --use-reloader, or drop ${one ? 'it' : 'them'}`);
+}
 
 interface HeldSocket {
   fd: number;
   close(): Promise<void>;
 }
 
-/** Watches `directory` and serves through child processes until SIGTERM or SIGINT; resolves with the exit code. */
-export async function runWithReloader(options: CliOptions, targets: readonly ListenTarget[], directory: string, logger: Logger): Promise<number> {
+/** Serves through child processes, a new one on each change to the app's files, until SIGTERM or SIGINT; resolves with the exit code. */
+export async function runWithReloader(options: CliOptions, targets: readonly ListenTarget[], cwd: string, logger: Logger): Promise<number> {
+  const scope = reloadScope(options, cwd);
   const sockets: HeldSocket[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'chaussette-reloader-'));
   // From the start: a stop while the first child loads must stop it too, not leave it serving alone.
@@ -30,12 +41,24 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   }).finally(() => (stopped = true));
-  // What chaussette itself writes under the watched directory must not trigger a reload.
+  // What chaussette itself writes next to the app must not trigger a reload.
   const ownFiles = new Set(
     [options.logOutput, options.accessLog, ...targets.map((target) => (target.type === 'unix' ? target.path : undefined))]
       .filter((file): file is string => file !== undefined && file !== '-')
-      .map((file) => resolve(directory, file)),
+      .map((file) => resolve(cwd, file)),
   );
+  let reload: ((file: string) => Promise<void>) | undefined; // once the first server started (or failed to)
+  let reloading: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = new AppWatcher(scope, ownFiles, (file) => {
+    const reloadFor = reload;
+    if (!reloadFor) return;
+    // Debounced: an editor's save is often several events; the last one names the file.
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      reloading = (reloading ?? Promise.resolve()).then(() => reloadFor(file));
+    }, DEBOUNCE_MS);
+  });
   try {
     for (const target of targets) sockets.push(await holdSocket(target, options.socketMode, logger));
     await makeListening(sockets.map((socket) => socket.fd), options.backlog);
@@ -43,15 +66,20 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
     const config = join(scratch, 'options.json');
     writeFileSync(config, JSON.stringify(childConfig(options)));
     const args = ['--config', config, ...sockets.flatMap((_, index) => ['--bind', `fd://${3 + index}`])];
-    const supervisor = new Supervisor(args, sockets.map((socket) => socket.fd), logger);
+    const supervisor = new Supervisor(args, sockets.map((socket) => socket.fd), logger, (files) => watcher.addLoaded(files));
+    // The sources there as a server starts are those it may run; the app's files written later are not.
+    const start = async () => {
+      watcher.rescan();
+      const started = await supervisor.start();
+      watcher.reloadOnNewSources = !started;
+      return started;
+    };
 
-    let child = await Promise.race([supervisor.start(), stopSignal.then(() => undefined)]);
+    let child = await Promise.race([start(), stopSignal.then(() => undefined)]);
     if (!child && !stopped) logger.warn('The app did not start; waiting for a change to its files');
-    let reloading: Promise<void> | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const reload = async (file: string) => {
-      logger.info(`${file} changed: reloading`);
-      const next = await supervisor.start();
+    reload = async (file: string) => {
+      logger.info(`${shown(file, cwd)} changed: reloading`);
+      const next = await start();
       if (!next) {
         logger.warn(child ? 'The new version did not start: still serving the previous one' : 'The app did not start; waiting for a change to its files');
         return;
@@ -60,16 +88,7 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
       child = next;
       if (previous) await supervisor.stop(previous);
     };
-    const watcher: FSWatcher = watch(directory, { recursive: true }, (_event, name) => {
-      const file = name ? String(name) : '';
-      if (!file || IGNORED.test(file) || ownFiles.has(resolve(directory, file))) return;
-      // Debounced: an editor's save is often several events; the last one names the file.
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        reloading = (reloading ?? Promise.resolve()).then(() => reload(file));
-      }, DEBOUNCE_MS);
-    });
-    logger.info(`Reloader watching ${directory} for changes (node_modules and dotfiles ignored)`);
+    logger.info(describeWatched(scope, cwd));
 
     const signal = await stopSignal;
     logger.info(`${signal} received: stopping the server`);
@@ -80,9 +99,23 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
     await supervisor.stopAll();
     return 0;
   } finally {
+    watcher.close();
     await Promise.all(sockets.map((socket) => socket.close()));
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** `Reloader watching …`: what a change to reloads the app. */
+function describeWatched({ roots, includes, excludes }: ReloadScope, cwd: string): string {
+  const under = roots.map((root) => shown(root, cwd) || '.').join(', ');
+  const except = excludes.length > 0 ? `; not ${excludes.join(', ')}` : '';
+  return `Reloader watching the modules the app loaded and ${includes.join(', ')} under ${under} (node_modules and dot-directories ignored${except})`;
+}
+
+/** A path as the user would type it from here: relative when under the current directory. */
+function shown(path: string, cwd: string): string {
+  const rest = relative(cwd, path);
+  return rest.startsWith('..') || isAbsolute(rest) ? path : rest;
 }
 
 /** The resolved options, as the child's config file: each option as the table says it goes to the child. */
@@ -149,6 +182,8 @@ class Supervisor {
     private readonly args: string[],
     private readonly fds: number[],
     private readonly logger: Logger,
+    /** The files a child reports it loaded (loaded-files.ts). */
+    private readonly onLoaded: (files: readonly string[]) => void,
   ) {}
 
   /** A new child, once it serves; undefined if it exited first (an error in the app, already printed). */
@@ -162,6 +197,9 @@ class Supervisor {
     });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
+    child.on('message', (message: { chaussette?: string; files?: unknown }) => {
+      if (message?.chaussette === 'loaded' && Array.isArray(message.files)) this.onLoaded(message.files.filter((file) => typeof file === 'string'));
+    });
     return new Promise((resolve) => {
       const onExit = () => resolve(undefined);
       child.once('exit', onExit);

@@ -1,3 +1,4 @@
+import { Server } from 'node:http';
 import type { App, Backend, ListenTarget, Logger, NodeListener } from '@chaussette/core';
 import { ChaussetteError, toApp } from '@chaussette/core';
 import { listenOptions, serveOnNodeServer } from '@chaussette/node-http';
@@ -15,9 +16,10 @@ const PLUGIN_PARAMETERS = new Set(['fastify', 'app', 'instance', 'server', 'f'])
 // The first parameter's name: `async function name(first…`, `async (first…`, `first =>`.
 const FIRST_PARAMETER = /^(?:async\s*)?(?:function\s*\*?\s*[\w$]*\s*\(\s*|\(\s*)?([\w$]+)/;
 
+// A NestJS application on Fastify has register(), inject() and listen() too, but no `server`.
 function isFastifyInstance(value: unknown): value is FastifyInstance {
   const shape = value as Partial<FastifyInstance> | null;
-  return typeof shape?.register === 'function' && typeof shape.inject === 'function' && typeof shape.listen === 'function';
+  return typeof shape?.register === 'function' && typeof shape.inject === 'function' && typeof shape.listen === 'function' && shape.server instanceof Server;
 }
 
 /**

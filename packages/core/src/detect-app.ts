@@ -7,7 +7,7 @@ import { isWebSocketHandler, websocketSettings } from './websocket.js';
 export type AppInterface = 'auto' | AppKind;
 
 const ACCEPTED =
-  'a node (req, res) listener (Express, Connect), a fetch (request) => Response handler, an object with a fetch() method (Hono), a Koa app, a Fastify instance or an unstarted http.Server';
+  'a node (req, res) listener (Express, Connect), a fetch (request) => Response handler, an object with a fetch() method (Hono), a Koa app, a Fastify instance, a NestJS module or application, an unstarted http.Server, or a framework build directory (build, .output, dist, .next)';
 
 type Shape = Record<string, unknown> & ((...args: unknown[]) => unknown);
 
@@ -30,6 +30,7 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
     return fetchApp(value, `${describeFunction(shape)} (fetch handler, as --interface fetch says)`, value as FetchHandler);
   }
 
+  if (isNestApplication(value)) return nestApplicationApp(value, label);
   if (isFastify(shape)) {
     const server = shape.server as HttpServer;
     return withUpgrades(server, {
@@ -39,8 +40,16 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
     });
   }
   if (value instanceof HttpServer) {
-    if (value.listening) throw notAnApp(label, value, 'it is an http.Server that already listens; export it without calling listen()');
-    return withUpgrades(value, nodeApp(value, 'an http.Server (its request and upgrade listeners)', (req, res) => value.emit('request', req, res)));
+    const listens = () => notAnApp(label, value, 'it is an http.Server that already listens; export it without calling listen()');
+    if (value.listening) throw listens();
+    const app = nodeApp(value, 'an http.Server (its request and upgrade listeners)', (req, res) => value.emit('request', req, res));
+    // A listen() its module called completes after the import, once its host is looked up (adapter-node's
+    // build/index.js): give it a moment to show.
+    app.ready = async () => {
+      if (!value.listening) await listeningWithin(value, LISTEN_GRACE_MS);
+      if (value.listening) throw listens();
+    };
+    return withUpgrades(value, app);
   }
   if (typeof shape.callback === 'function' && typeof shape.use === 'function' && Array.isArray(shape.middleware)) {
     return nodeApp(value, 'a Koa app (node request listener from callback())', (shape.callback as () => NodeListener).call(value));
@@ -75,6 +84,20 @@ export function isBareFunction(value: unknown): boolean {
   return typeof shape.fetch !== 'function' && typeof shape.handle !== 'function' && typeof shape.callback !== 'function';
 }
 
+const LISTEN_GRACE_MS = 100;
+
+function listeningWithin(server: HttpServer, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      server.off('listening', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    server.once('listening', done);
+  });
+}
+
 function isClass(fn: Function): boolean {
   return /^class[\s{]/.test(Function.prototype.toString.call(fn));
 }
@@ -106,6 +129,48 @@ function fetchObject(shape: Shape, label: string): App {
 function withUpgrades(server: HttpServer, app: NodeApp): NodeApp {
   const upgrade: UpgradeListener = (req, socket, head) => server.emit('upgrade', req, socket, head);
   return Object.defineProperty(app, 'upgrade', { get: () => (server.listenerCount('upgrade') > 0 ? upgrade : undefined), enumerable: true });
+}
+
+/** What NestFactory.create() makes (a NestApplication, on whichever platform), as far as serving it goes. */
+export interface NestApplication {
+  getHttpAdapter(): { getType(): string; getInstance(): unknown };
+  getHttpServer(): HttpServer;
+  init(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export function isNestApplication(value: unknown): value is NestApplication {
+  const shape = value as Partial<Record<keyof NestApplication, unknown>> | null;
+  return (
+    typeof value === 'object' &&
+    typeof shape?.getHttpAdapter === 'function' &&
+    typeof shape.getHttpServer === 'function' &&
+    typeof shape.init === 'function' &&
+    typeof shape.close === 'function'
+  );
+}
+
+/**
+ * A NestJS application, served through its server's request and upgrade listeners once init() has
+ * registered its routes (without it, every route is a 404). `description` says where it came from.
+ */
+export function nestApplicationApp(instance: NestApplication, label: string, description = 'a NestJS application'): NodeApp {
+  const server = instance.getHttpServer();
+  if (server.listening) {
+    throw new ChaussetteError(`${label} is a NestJS application that already listens: export it without calling listen(), chaussette calls init() and serves it`);
+  }
+  const platform = instance.getHttpAdapter().getType();
+  // The source is its server, not the instance: the fastify backend would take a NestFastifyApplication
+  // (it has register(), inject() and listen()) for a Fastify instance of its own to serve natively.
+  return withUpgrades(server, {
+    ...nodeApp(server, `${description} (${platform} platform)`, (req, res) => server.emit('request', req, res)),
+    ready: async () => {
+      await instance.init();
+      // Fastify adds the routes Nest gave it once it is ready, which Nest leaves to fastify.listen().
+      if (platform === 'fastify') await (instance.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
+    },
+    close: () => instance.close(),
+  });
 }
 
 function isFastify(shape: Shape): boolean {

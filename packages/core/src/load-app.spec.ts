@@ -123,3 +123,14 @@ describe('resolveBackend', () => {
     );
   });
 });
+
+test('an http.Server whose listen() was called as the module loaded (its host looked up first) is refused before serving', async () => {
+  const server = createServer();
+  server.listen(0, 'localhost'); // listening only once the lookup is done: after toApp()
+  try {
+    const app = toApp(server, 'server.js:server');
+    await expect(app.ready!()).rejects.toThrow('server.js:server is a Server instance, not an app (it is an http.Server that already listens; export it without calling listen())');
+  } finally {
+    server.close();
+  }
+});

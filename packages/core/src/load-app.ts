@@ -29,9 +29,14 @@ export interface LoadAppOptions {
 export async function loadApp(specifier: string, options: LoadAppOptions): Promise<App> {
   const { module, exportPath } = parseExportSpecifier(specifier);
   const label = `${module}:${exportPath.join('.')}`;
-  // A framework's build is named by its directory (or a file of it), with no export.
-  const build = module === specifier && !options.factory ? recognizeBuild(resolvePath(options.cwd, module), options.cwd) : undefined;
-  if (build) return build.load();
+  // A framework's build is named by its directory or a file of it. With an export too, the file may
+  // be one that listens when imported (SvelteKit's build/index.js): the build is served all the same.
+  const build = options.factory ? undefined : recognizeBuild(resolvePath(options.cwd, module), options.cwd);
+  if (build) {
+    const app = await build.load();
+    if (module === specifier) return app;
+    return Object.assign(app, { notes: [...(app.notes ?? []), `${specifier}: chaussette serves ${build.description} itself, whatever the export; name the build alone (chaussette ${module})`] });
+  }
   let value = unwrapTranspiledDefault(await loadExport(specifier, options.cwd));
   if (options.factory) {
     if (typeof value !== 'function') {
