@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ratioChart } from './chart.mjs';
 import { defaultLoadGenerator, load, pinned, postBody } from './load.mjs';
 import { benchOptions, cpuMicros, list, median, memorySection, startServer } from './process.mjs';
+import { SERVERS } from './servers.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const { options, quick, rounds, seconds, connectionsList, outDir } = benchOptions({
@@ -24,29 +25,6 @@ const WORKLOADS = {
   stream: { label: '1 MiB stream', path: '/stream', expectedBytes: 1024 * 1024 },
 };
 
-const cli = here('../apps/cli/bin/chaussette.js');
-const raw = (name, script) => ({ name, args: (port) => [here(`apps/${script}`), String(port)] });
-const bun = here('node_modules/bun/bin/bun.exe'); // the binary itself: its CPU and memory are measured
-const chaussette = (backend, app, kind) => ({
-  name: `chaussette ${backend}, ${kind}`,
-  args: (port) => [cli, here(`apps/${app}`), '--backend', backend, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error'],
-});
-const SERVERS = {
-  rawNode: raw('raw node:http', 'raw-node.mjs'),
-  rawNodeAgain: raw('raw node:http, a second process', 'raw-node.mjs'),
-  hono: raw('@hono/node-server', 'raw-hono.mjs'),
-  // With a logger, as `fastify start` runs a plugin and as chaussette's fastify backend does.
-  rawFastify: raw('raw Fastify', 'raw-fastify.mjs'),
-  rawUws: raw('raw uWebSockets.js', 'raw-uws.mjs'),
-  bunServe: { ...raw('Bun.serve()', 'raw-bun.mjs'), command: bun },
-  nodeNode: chaussette('node', 'node.cjs', 'node app'),
-  nodeFetch: chaussette('node', 'fetch.mjs', 'fetch app'),
-  fastifyPlugin: chaussette('fastify', 'plugin.mjs', 'Fastify plugin'),
-  fastifyNode: chaussette('fastify', 'node.cjs', 'node app'),
-  fastifyFetch: chaussette('fastify', 'fetch.mjs', 'fetch app'),
-  uwsFetch: chaussette('uws', 'fetch.mjs', 'fetch app'),
-  uwsNode: chaussette('uws', 'node.cjs', 'node app'),
-};
 const COMPARISONS = [
   { server: 'nodeNode', baseline: 'rawNode', target: 0.95 },
   { server: 'nodeFetch', baseline: 'rawNode', target: 0.9, targetWorkloads: ['hello', 'json'] },

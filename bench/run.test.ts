@@ -1,6 +1,6 @@
 // The benchmark's smoke test (`pnpm bench --quick`): every server starts, answers every workload with the
 // right bytes under load, and the report and chart are written. No timing is asserted.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,3 +61,22 @@ test('the WebSocket bench --quick echoes on every server and writes its report',
     expect(report).toMatch(new RegExp(`\\| ${comparison} \\| 16 \\| \\d+ \\| \\d+ \\| \\d+\\.\\d\\dx \\|`));
   }
 }, 150_000);
+
+// valgrind is not on a fresh machine (the README's command skips this test there); .ci/run installs it,
+// and there (CHAUSSETTE_REQUIRE_MANAGERS) a missing one fails the test instead.
+const hasValgrind = spawnSync('valgrind', ['--version']).status === 0;
+
+test.skipIf(!hasValgrind && !process.env.CHAUSSETTE_REQUIRE_MANAGERS)('the instruction count (bench:instructions) counts each server under callgrind, against the server it wraps', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'chaussette-bench-test-'));
+  outputs.push(out);
+  const script = fileURLToPath(new URL('instructions.mjs', import.meta.url));
+  const args = ['--servers', 'rawUws,uwsFetch', '--workloads', 'hello', '--warmup', '200', '--requests', '200', '--out', join(out, 'instructions.md')];
+  await promisify(execFile)(process.execPath, [script, ...args], { timeout: 150_000 });
+  const report = readFileSync(join(out, 'instructions.md'), 'utf8');
+  const raw = Number(/\| raw uWebSockets\.js \| (\d+) \|/.exec(report)?.[1]);
+  const served = /\| chaussette uws, fetch app \| (\d+) \((\d+\.\d\d)x raw uWebSockets\.js\) \|/.exec(report);
+  // uWS alone runs its C++ and a few JS calls; chaussette adds the Request, the app and the Response.
+  expect(raw).toBeGreaterThan(5000);
+  expect(Number(served?.[1])).toBeGreaterThan(raw);
+  expect(Number(served?.[2])).toBeCloseTo(Number(served?.[1]) / raw, 2);
+}, 180_000);

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { byteLength, clientAddress, type Limits, refusal, refusalFor, type ServeOptions } from '@chaussette/core';
+import { byteLength, clientAddress, type Limits, refusal, refusalFor, type RequestHead, type ServeOptions } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { loadUws } from './uws.js';
 
@@ -16,8 +16,7 @@ export class ServerState {
 
   /** Answers a request over the limits (see refusalFor) before the app sees it; true if it did. */
   refused(exchange: Exchange): boolean {
-    const { method, url, contentLengths, transferEncodings, hosts } = exchange;
-    const status = refusalFor({ method, url, contentLengths, transferEncodings, hosts, inFlight: this.count - 1 }, this.limits);
+    const status = refusalFor(exchange, this.limits);
     if (status === 400) exchange.refuseMalformed();
     else if (status) exchange.refuse(status);
     return status !== 0;
@@ -29,15 +28,26 @@ export class ServerState {
     this.count++;
   }
   delete(): void {
-    if (--this.count === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    if (--this.count === 0 && this.#idle.length > 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
   idle(): Promise<void> {
     return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve));
   }
 }
 
-// uWS writes these itself (framing, Date), or chaussette decides them (Connection).
-const MANAGED_HEADERS = new Set(['content-length', 'transfer-encoding', 'date', 'connection', 'keep-alive']);
+/** uWS writes these itself (framing, Date), or chaussette decides them (Connection). */
+function isManagedHeader(name: string): boolean {
+  switch (name) {
+    case 'content-length':
+    case 'transfer-encoding':
+    case 'date':
+    case 'connection':
+    case 'keep-alive':
+      return true;
+    default:
+      return false;
+  }
+}
 const BODY_HIGH_WATER_MARK = 64 * 1024;
 // A response body this small fits the socket's send buffer: end() sends it at once.
 const SMALL_BODY = 64 * 1024;
@@ -62,7 +72,7 @@ const collectHeader = (name: string, value: string) => void collecting.push(name
  * everything the app may read later is copied here first. Every write after the handler returns is corked,
  * respects backpressure (`tryEnd`/`write` + `onWritable`), and does nothing once the client is gone.
  */
-export class Exchange {
+export class Exchange implements RequestHead {
   readonly method: string;
   /** Path and query, as the request line had them. */
   readonly url: string;
@@ -72,7 +82,9 @@ export class Exchange {
   readonly contentLengths: string[] = NO_LENGTHS;
   readonly transferEncodings: string[] = NO_LENGTHS;
   /** Every Host the request has: uWS 20.57 refuses a missing one and two, not an invalid one; 20.30 none. */
-  readonly hosts: string[] = [];
+  readonly hosts: string[] = NO_LENGTHS;
+  /** Requests in flight when this one arrived. */
+  readonly inFlight: number;
   readonly body: RequestBody | undefined;
   aborted = false;
   /** True while uWS's request handler runs (see leaveHandler()). */
@@ -106,6 +118,7 @@ export class Exchange {
     collecting = headers;
     req.forEach(collectHeader);
     this.headers = headers;
+    this.inFlight = state.count;
     state.add();
     if (state.accessLog) {
       this.#started = performance.now();
@@ -117,7 +130,8 @@ export class Exchange {
         if (this.contentLengths === NO_LENGTHS) this.contentLengths = [];
         this.contentLengths.push(headers[index + 1]!);
       } else if (name === 'host') {
-        this.hosts.push(headers[index + 1]!);
+        if (this.hosts === NO_LENGTHS) this.hosts = [headers[index + 1]!];
+        else this.hosts.push(headers[index + 1]!);
       } else if (name === 'transfer-encoding') {
         if (this.transferEncodings === NO_LENGTHS) this.transferEncodings = [];
         this.transferEncodings.push(headers[index + 1]!);
@@ -132,6 +146,11 @@ export class Exchange {
    * Called when uWS's request handler returns. A response still to come needs an abort handler (uWS's
    * rule for answering later); one already sent does not, which saves a closure and a native call.
    */
+  /** The response is complete and nothing is left to do on the connection: leaveHandler() needs no wait. */
+  get answered(): boolean {
+    return this.done && !this.#closePending;
+  }
+
   leaveHandler(): void {
     this.inHandler = false;
     if (!this.done || this.#closePending) this.#watchAbort();
@@ -178,43 +197,49 @@ export class Exchange {
    */
   respond(status: number, statusText: string, headers: readonly string[], body: string | Uint8Array | null): Promise<void> | undefined {
     if (this.aborted || this.done) return undefined;
+    if (this.inHandler) return this.#respondNow(status, statusText, headers, body);
     let sent: Promise<void> | undefined;
-    this.corked(() => {
-      const declared = this.#writeHead(status, statusText, headers, false);
-      this.#bytes = body === null ? (this.isHead ? 0 : declared ?? 0) : this.isHead ? 0 : byteLength(body);
-      if (this.isHead || body === null || status === 204 || status === 304) {
-        // uWS 20.30's endWithoutBody(): without arguments it writes no Content-Length; with any (even
-        // undefined) it writes its own, 9223372036854775808 unless given, and with a length above 0 it
-        // waits for that body. The request's `Connection: close` it ignores.
-        const close = this.#closeConnection || /\bclose\b/i.test(this.header('connection') ?? '');
-        this.#discardBody();
-        // uWS 20.30 does not count endWithoutBody() as an answer in the handler: it wants an abort handler.
-        this.#watchAbort();
-        // HEAD tells the length GET would have; a response without a body (but 204 and 304) says 0.
-        const length = status === 204 || status === 304 ? undefined : !this.isHead ? 0 : body === null ? declared : byteLength(body);
-        if (close) {
-          // uWS 20.57 writes the length given and closes; 20.30 would wait for that many body bytes.
-          this.res.endWithoutBody(CURRENT_ENGINE ? (length ?? 0) : 0, true);
-        } else {
-          if (length !== undefined) this.res.writeHeader('content-length', String(length));
-          this.res.endWithoutBody();
-        }
-        this.#finish();
-        return;
-      }
-      // uWS takes strings as they are (UTF-8 encoded in C++).
-      if (this.#closeConnection || (typeof body === 'string' ? body.length * 3 <= SMALL_BODY : body.byteLength <= SMALL_BODY)) {
-        // Goes out at once (or, with `closeConnection`, uWS says `Connection: close` and closes once it is out).
-        this.#discardBody();
-        this.res.end(body, this.#closeConnection);
-        this.#finish();
-        return;
-      }
-      const bytes = typeof body === 'string' ? utf8.encode(body) : body;
-      this.#contentLength = bytes.byteLength;
-      sent = this.#send(bytes, true);
+    this.res.cork(() => {
+      sent = this.#respondNow(status, statusText, headers, body);
     });
     return sent;
+  }
+
+  #respondNow(status: number, statusText: string, headers: readonly string[], body: string | Uint8Array | null): Promise<void> | undefined {
+    const declared = this.#writeHead(status, statusText, headers, false);
+    // Counted for the access log only.
+    if (this.state.accessLog) this.#bytes = body === null ? (this.isHead ? 0 : declared ?? 0) : this.isHead ? 0 : byteLength(body);
+    if (this.isHead || body === null || status === 204 || status === 304) {
+      // uWS 20.30's endWithoutBody(): without arguments it writes no Content-Length; with any (even
+      // undefined) it writes its own, 9223372036854775808 unless given, and with a length above 0 it
+      // waits for that body. The request's `Connection: close` it ignores.
+      const close = this.#closeConnection || /\bclose\b/i.test(this.header('connection') ?? '');
+      this.#discardBody();
+      // uWS 20.30 does not count endWithoutBody() as an answer in the handler: it wants an abort handler.
+      this.#watchAbort();
+      // HEAD tells the length GET would have; a response without a body (but 204 and 304) says 0.
+      const length = status === 204 || status === 304 ? undefined : !this.isHead ? 0 : body === null ? declared : byteLength(body);
+      if (close) {
+        // uWS 20.57 writes the length given and closes; 20.30 would wait for that many body bytes.
+        this.res.endWithoutBody(CURRENT_ENGINE ? (length ?? 0) : 0, true);
+      } else {
+        if (length !== undefined) this.res.writeHeader('content-length', String(length));
+        this.res.endWithoutBody();
+      }
+      this.#finish();
+      return undefined;
+    }
+    // uWS takes strings as they are (UTF-8 encoded in C++).
+    if (this.#closeConnection || (typeof body === 'string' ? body.length * 3 <= SMALL_BODY : body.byteLength <= SMALL_BODY)) {
+      // Goes out at once (or, with `closeConnection`, uWS says `Connection: close` and closes once it is out).
+      this.#discardBody();
+      this.res.end(body, this.#closeConnection);
+      this.#finish();
+      return undefined;
+    }
+    const bytes = typeof body === 'string' ? utf8.encode(body) : body;
+    this.#contentLength = bytes.byteLength;
+    return this.#send(bytes, true);
   }
 
   /**
@@ -295,7 +320,7 @@ export class Exchange {
         // uWS writes `200 OK` before a header unless a status came first; upgrade() keeps the one given.
         this.res.writeStatus('101 Switching Protocols');
         headers.forEach((value, name) => {
-          if (name !== 'sec-websocket-protocol' && !MANAGED_HEADERS.has(name)) this.res.writeHeader(name, value);
+          if (name !== 'sec-websocket-protocol' && !isManagedHeader(name)) this.res.writeHeader(name, value);
         });
       }
       const offered = this.header('sec-websocket-protocol')?.split(',')[0]?.trim() ?? '';
@@ -349,7 +374,7 @@ export class Exchange {
       // Names arrive lowercase: from Headers, and from node's getHeaders().
       const name = headers[index]!;
       const value = headers[index + 1]!;
-      if (!MANAGED_HEADERS.has(name)) {
+      if (!isManagedHeader(name)) {
         this.res.writeHeader(name, value);
       } else if (name === 'content-length') {
         declared = Number(value);

@@ -85,7 +85,8 @@ export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => 
       // uWS.js runs the microtasks its handler queued before it checks that the request was answered or
       // has an abort handler. An async fetch that answers at once (its then() was queued above, before
       // this) so still answers inside the handler: no abort handler, no cork. A later answer gets both.
-      void RESOLVED.then(() => exchange.leaveHandler()); // a promise job: cheaper than queueMicrotask()
+      if (exchange.answered) exchange.leaveHandler();
+      else void RESOLVED.then(() => exchange.leaveHandler()); // a promise job: cheaper than queueMicrotask()
     }
   };
 }

@@ -8,13 +8,15 @@
 // of GET, with the Content-Length the app declared, whatever it writes. Not covered, and throwing when used: the raw socket
 // (req.socket.write…), trailers, 1xx responses (writeContinue, writeEarlyHints) and upgrades.
 import { EventEmitter } from 'node:events';
-import { IncomingMessage, type OutgoingHttpHeaders, ServerResponse, STATUS_CODES } from 'node:http';
+import { IncomingMessage, type OutgoingHttpHeaders, ServerResponse, STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
 import type { NodeListener } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
 
 // node builds req.headers from the first kHeadersCount entries of rawHeaders, on first use.
 const kHeadersCount = Object.getOwnPropertySymbols(new IncomingMessage(null as never)).find((symbol) => symbol.description === 'kHeadersCount');
+// Where a node response keeps what setHeader() stored: null until the first call.
+const kOutHeaders = Object.getOwnPropertySymbols(new ServerResponse(new IncomingMessage(null as never))).find((symbol) => symbol.description === 'kOutHeaders');
 
 function unsupported(what: string): Error {
   return new Error(`${what} is not supported by the uws backend (uWebSockets.js owns the socket): serve this app with --backend node`);
@@ -84,6 +86,11 @@ interface ResponseState {
   flushed: boolean;
   /** 'close' was emitted on the response (by an abort or destroy()). */
   closeEmitted: boolean;
+  /**
+   * The headers writeHead() was given, flat and checked, when they are all of the head (no setHeader()
+   * before): node:http writes those as they are too, without storing them (getHeader() does not see them).
+   */
+  head?: string[];
 }
 
 export function nodeHandler(listener: NodeListener, server: ServerState) {
@@ -164,52 +171,79 @@ function createRequest(exchange: Exchange, socket: UwsSocket): IncomingMessage {
   return req;
 }
 
+const compatState = Symbol('compatState');
+const stateOf = (res: ServerResponse): ResponseState => (res as unknown as CompatResponse)[compatState];
+
+// The methods that write through uWS. One function each for every response (not a closure per
+// request): they find the response's state on it.
+const compatMethods = {
+  writeHead,
+  write(this: ServerResponse, chunk: Chunk, encoding?: BufferEncoding | Callback, callback?: Callback) {
+    return write(this, stateOf(this), chunk, encoding, callback);
+  },
+  end(this: ServerResponse, chunk?: Chunk | Callback, encoding?: BufferEncoding | Callback, callback?: Callback) {
+    return end(this, stateOf(this), chunk, encoding, callback);
+  },
+  flushHeaders(this: ServerResponse) {
+    const state = stateOf(this);
+    // node:http: `if (!this._header) this._implicitHeader()`, then the head goes out.
+    implicitHead(this);
+    if (state.flushed) return;
+    if (state.exchange.isHead) void sendHeadResponse(this, state, null); // the head is all of a HEAD response
+    else startStream(this, state);
+  },
+  destroy(this: ServerResponse, error?: Error) {
+    if (this.destroyed) return this;
+    const state = stateOf(this);
+    this.destroyed = true;
+    state.exchange.destroy(); // may run the abort listener at once, which says 'close'
+    if (error && this.listenerCount('error') > 0) process.nextTick(() => this.emit('error', error));
+    process.nextTick(() => {
+      if (state.closeEmitted) return;
+      state.closeEmitted = true;
+      this.emit('close');
+    });
+    return this;
+  },
+  addTrailers() {
+    throw unsupported('res.addTrailers()');
+  },
+  writeContinue() {
+    throw unsupported('res.writeContinue()');
+  },
+  writeProcessing() {
+    throw unsupported('res.writeProcessing()');
+  },
+  writeEarlyHints() {
+    throw unsupported('res.writeEarlyHints()');
+  },
+};
+
+// The methods as own properties, so they survive Express's swap of the prototype: class fields, which
+// V8 defines as fast as the constructor's own (Object.assign() per response cost more than the rest of it).
+const NodeResponse = ServerResponse as unknown as new (req: IncomingMessage) => object;
+class CompatResponse extends NodeResponse {
+  readonly [compatState]: ResponseState;
+  writeHead = compatMethods.writeHead;
+  write = compatMethods.write;
+  end = compatMethods.end;
+  flushHeaders = compatMethods.flushHeaders;
+  destroy = compatMethods.destroy;
+  addTrailers = compatMethods.addTrailers;
+  writeContinue = compatMethods.writeContinue;
+  writeProcessing = compatMethods.writeProcessing;
+  writeEarlyHints = compatMethods.writeEarlyHints;
+
+  constructor(req: IncomingMessage, state: ResponseState, socket: UwsSocket) {
+    super(req);
+    this[compatState] = state;
+    (this as unknown as { socket: unknown }).socket = socket;
+  }
+}
+
 function createResponse(req: IncomingMessage, exchange: Exchange, socket: UwsSocket): [ServerResponse, ResponseState] {
-  const res = new ServerResponse(req);
   const state: ResponseState = { exchange, flushed: false, closeEmitted: false };
-  (res as { socket: unknown }).socket = socket;
-  // Own properties, so they survive Express's swap of the prototype.
-  Object.assign(res, {
-    writeHead: writeHead,
-    write(this: ServerResponse, chunk: Chunk, encoding?: BufferEncoding | Callback, callback?: Callback) {
-      return write(this, state, chunk, encoding, callback);
-    },
-    end(this: ServerResponse, chunk?: Chunk | Callback, encoding?: BufferEncoding | Callback, callback?: Callback) {
-      return end(this, state, chunk, encoding, callback);
-    },
-    flushHeaders(this: ServerResponse) {
-      // node:http: `if (!this._header) this._implicitHeader()`, then the head goes out.
-      implicitHead(this);
-      if (state.flushed) return;
-      if (exchange.isHead) void sendHeadResponse(this, state, null); // the head is all of a HEAD response
-      else startStream(this, state);
-    },
-    destroy(this: ServerResponse, error?: Error) {
-      if (this.destroyed) return this;
-      this.destroyed = true;
-      exchange.destroy(); // may run the abort listener at once, which says 'close'
-      if (error && this.listenerCount('error') > 0) process.nextTick(() => this.emit('error', error));
-      process.nextTick(() => {
-        if (state.closeEmitted) return;
-        state.closeEmitted = true;
-        this.emit('close');
-      });
-      return this;
-    },
-    addTrailers() {
-      throw unsupported('res.addTrailers()');
-    },
-    writeContinue() {
-      throw unsupported('res.writeContinue()');
-    },
-    writeProcessing() {
-      throw unsupported('res.writeProcessing()');
-    },
-    writeEarlyHints() {
-      throw unsupported('res.writeEarlyHints()');
-    },
-  });
-  return [res, state];
+  return [new CompatResponse(req, state, socket) as unknown as ServerResponse, state];
 }
 
 function writeHead(this: ServerResponse, statusCode: number, reason?: string | OutgoingHttpHeaders | readonly unknown[], headers?: OutgoingHttpHeaders | readonly unknown[]) {
@@ -226,7 +260,11 @@ function writeHead(this: ServerResponse, statusCode: number, reason?: string | O
   }
   this.statusCode = status;
   if (reason !== undefined) this.statusMessage = reason;
-  if (Array.isArray(headers)) {
+  const nothingSet = kOutHeaders !== undefined && (this as unknown as Record<symbol, unknown>)[kOutHeaders] == null;
+  if (nothingSet && headers && !Array.isArray(headers)) {
+    // The common case, as node:http has it: the head is these headers, checked, without setHeader().
+    stateOf(this).head = checkedHead(headers as OutgoingHttpHeaders);
+  } else if (Array.isArray(headers)) {
     // [name, value, name, value…] or [[name, value]…], as node takes them.
     if (Array.isArray(headers[0])) for (const [name, value] of headers as [string, string][]) this.appendHeader(name, value);
     else for (let index = 0; index < headers.length; index += 2) this.appendHeader(headers[index] as string, headers[index + 1] as string);
@@ -241,7 +279,31 @@ function writeHead(this: ServerResponse, statusCode: number, reason?: string | O
   return this;
 }
 
+/** Headers given to writeHead(), checked as node:http checks them, as a flat list with lowercase names. */
+function checkedHead(headers: OutgoingHttpHeaders): string[] {
+  const list: string[] = [];
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    validateHeaderName(name);
+    const lower = name.toLowerCase();
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        validateHeaderValue(name, item);
+        list.push(lower, item);
+      }
+    } else {
+      const text = String(value);
+      validateHeaderValue(name, text);
+      list.push(lower, text);
+    }
+  }
+  return list;
+}
+
 function headerList(res: ServerResponse): string[] {
+  const head = stateOf(res).head;
+  if (head) return head;
   const list: string[] = [];
   const headers = res.getHeaders();
   for (const name of Object.keys(headers)) {
@@ -281,7 +343,13 @@ function startStream(res: ServerResponse, state: ResponseState): void {
  */
 function sendHeadResponse(res: ServerResponse, state: ResponseState, body: Uint8Array | null): Promise<void> | undefined {
   state.flushed = true;
-  return state.exchange.respond(res.statusCode, statusText(res), headerList(res), res.hasHeader('content-length') ? null : body);
+  const headers = headerList(res);
+  return state.exchange.respond(res.statusCode, statusText(res), headers, hasContentLength(headers) ? null : body);
+}
+
+function hasContentLength(headers: readonly string[]): boolean {
+  for (let index = 0; index < headers.length; index += 2) if (headers[index] === 'content-length') return true;
+  return false;
 }
 
 const toBytes = (chunk: Chunk, encoding?: BufferEncoding): Uint8Array => (typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);

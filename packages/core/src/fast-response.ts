@@ -12,7 +12,6 @@ import { forwardMissingMembers } from './forward-members.js';
 // Node's own Response, read on first use: reading the global loads undici, which a process serving no
 // fetch app (a Fastify plugin, a node listener) should not pay for.
 let NativeResponse: typeof Response;
-const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const native = Symbol('native');
 
 type KeptBody = string | Uint8Array | null;
@@ -39,11 +38,26 @@ function copyOf(body: ArrayBuffer | ArrayBufferView): Uint8Array {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
 const HTTP_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 const isHttpWhitespace = (code: number) => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
-// An app sends the same few header names over and over: each is checked once.
-const checkedNames = new Set<string>();
+// An app sends the same few header names over and over: each is checked and lowercased once.
+const checkedNames = new Map<string, string>();
+
+function checkedName(name: string): string {
+  if (!TOKEN.test(name)) throw new TypeError(`Headers.append: "${name}" is an invalid header name.`);
+  const lower = name.toLowerCase();
+  if (checkedNames.size < 256) checkedNames.set(name, lower);
+  return lower;
+}
+
+/** NUL, CR and LF, which no header value may hold (a loop: cheaper than a regular expression on short values). */
+function hasForbiddenChar(value: string): boolean {
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if (code === 0x0a || code === 0x0d || code === 0) return true;
+  }
+  return false;
+}
 
 /**
  * The common case, headers as a plain object of strings, checked and copied as Headers would (names
@@ -52,20 +66,20 @@ const checkedNames = new Set<string>();
  */
 function headerList(init: unknown): string[] | undefined {
   if (init === undefined || init === null) return [];
-  if (typeof init !== 'object' || Object.getPrototypeOf(init) !== Object.prototype) return undefined;
-  const list: string[] = [];
-  for (const name of Object.keys(init)) {
+  // A plain object (the constructor, not Object.getPrototypeOf(), which is a runtime call here).
+  if (typeof init !== 'object' || (init as object).constructor !== Object) return undefined;
+  const names = Object.keys(init);
+  const list: string[] = new Array(names.length * 2);
+  for (let at = 0; at < names.length; at++) {
+    const name = names[at]!;
     const value = (init as Record<string, unknown>)[name];
     if (typeof value !== 'string') return undefined;
-    if (!checkedNames.has(name)) {
-      if (!TOKEN.test(name)) throw new TypeError(`Headers.append: "${name}" is an invalid header name.`);
-      if (checkedNames.size < 256) checkedNames.add(name);
-    }
-    const lower = name.toLowerCase();
+    const lower = checkedNames.get(name) ?? checkedName(name);
     const trimmed = isHttpWhitespace(value.charCodeAt(0)) || isHttpWhitespace(value.charCodeAt(value.length - 1)) ? value.replace(HTTP_WHITESPACE, '') : value;
-    if (FORBIDDEN_IN_VALUE.test(trimmed)) throw new TypeError(`Headers.append: "${value}" is an invalid header value.`);
-    for (let index = 0; index < list.length; index += 2) if (list[index] === lower) return undefined;
-    list.push(lower, trimmed);
+    if (hasForbiddenChar(trimmed)) throw new TypeError(`Headers.append: "${value}" is an invalid header value.`);
+    for (let index = 0; index < 2 * at; index += 2) if (list[index] === lower) return undefined;
+    list[2 * at] = lower;
+    list[2 * at + 1] = trimmed;
   }
   return list;
 }
@@ -107,9 +121,10 @@ class ChaussetteResponse {
       throw new RangeError('init["status"] must be in the range of 200 to 599, inclusive.');
     }
     const statusText = init?.statusText === undefined ? '' : String(init.statusText);
-    if (!REASON_PHRASE.test(statusText)) throw new TypeError('Invalid statusText');
+    if (statusText !== '' && !REASON_PHRASE.test(statusText)) throw new TypeError('Invalid statusText');
     const headers = headerList(init?.headers) ?? new Headers(init?.headers);
-    if (body != null && NULL_BODY_STATUS.has(status)) {
+    // The null body statuses: 101 and 103 are out of the range above.
+    if (body != null && (status === 204 || status === 205 || status === 304)) {
       throw new TypeError(`Response constructor: Invalid response status code ${status}`);
     }
     if (isStream) {
@@ -129,6 +144,14 @@ class ChaussetteResponse {
     this.#headers = headers;
     this.#status = status;
     this.#statusText = statusText;
+  }
+
+  /**
+   * One of these and not of a subclass (whose members may differ). A brand check and the constructor:
+   * Object.getPrototypeOf() is a runtime call here.
+   */
+  static isExactly(value: unknown): value is ChaussetteResponse {
+    return typeof value === 'object' && value !== null && #sent in value && value.constructor === ChaussetteResponse;
   }
 
   static json(data: unknown, init?: ResponseInit): Response {
@@ -267,7 +290,7 @@ export function responseParts(response: Response | undefined): ResponseParts | u
 
 /** The response as chaussette's own (not a subclass, not Node's), or undefined. */
 function ours(response: Response | undefined): ChaussetteResponse | undefined {
-  return response instanceof Object && Object.getPrototypeOf(response) === ChaussetteResponse.prototype ? (response as unknown as ChaussetteResponse) : undefined;
+  return ChaussetteResponse.isExactly(response) ? response : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorCode, errorMessage, type Limits, type Logger, type NodeListener, refusal, refusalFor } from '@chaussette/core';
+import { errorCode, errorMessage, type Limits, type Logger, type NodeListener, refusal, refusalFor, type RequestHead } from '@chaussette/core';
 
 /**
  * The limits node:http enforces itself: the size of a request head (431) and the timeouts (a head
@@ -110,12 +110,13 @@ export function limitedListener(listener: NodeListener, limits: Limits): NodeLis
     // Pipelined behind a refused request, read from the same bytes: it gets no answer, the connection
     // closes after the refusal (a smuggled request must not reach the app).
     if (refusedConnections.has(req.socket)) return;
-    const status = refusalOf(req, limits, inFlight);
+    const head = requestHead(req, inFlight);
+    const status = refusalFor(head, limits);
     if (status) {
       refusedConnections.add(req.socket);
       return refuse(res, status);
     }
-    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const chunked = head.transferEncodings.length > 0;
     if (concurrency) {
       inFlight++;
       res.once('close', leave);
@@ -129,31 +130,39 @@ const refusedConnections = new WeakSet<Duplex>();
 
 /** The status refusing this request (see refusalFor), 0 if it may go on. */
 export function refusalOf(req: IncomingMessage, limits: Limits, inFlight: number): number {
-  const length = req.headers['content-length'];
-  const transferEncoding = req.headers['transfer-encoding'];
-  return refusalFor(
-    {
-      method: req.method!,
-      url: req.url!,
-      contentLengths: length === undefined ? NO_LENGTH : [length],
-      transferEncodings: transferEncoding === undefined ? NO_LENGTH : [transferEncoding],
-      hosts: hostsOf(req),
-      httpVersion: req.httpVersion,
-      inFlight,
-    },
-    limits,
-  );
+  return refusalFor(requestHead(req, inFlight), limits);
 }
 
-/** Every Host field of the request: node:http keeps the first one only in req.headers. */
-function hostsOf(req: IncomingMessage): readonly string[] {
+/**
+ * What refusalFor() reads of a request, from its raw headers: every Content-Length, Transfer-Encoding
+ * and Host field (req.headers keeps the first Host only), without building req.headers, which node:http
+ * does on first use, at a cost per request that an app reading no header need not pay.
+ */
+function requestHead(req: IncomingMessage, inFlight: number): RequestHead {
   const raw = req.rawHeaders;
+  let contentLengths: string[] | undefined;
+  let transferEncodings: string[] | undefined;
   let hosts: string[] | undefined;
   for (let index = 0; index < raw.length; index += 2) {
     const name = raw[index]!;
-    if (name.length === 4 && name.toLowerCase() === 'host') (hosts ??= []).push(raw[index + 1]!);
+    if (name.length === 4 && isNamed(name, 'host', 'Host')) (hosts ??= []).push(raw[index + 1]!);
+    else if (name.length === 14 && isNamed(name, 'content-length', 'Content-Length')) (contentLengths ??= []).push(raw[index + 1]!);
+    else if (name.length === 17 && isNamed(name, 'transfer-encoding', 'Transfer-Encoding')) (transferEncodings ??= []).push(raw[index + 1]!);
   }
-  return hosts ?? NO_LENGTH;
+  return {
+    method: req.method!,
+    url: req.url!,
+    contentLengths: contentLengths ?? NO_LENGTH,
+    transferEncodings: transferEncodings ?? NO_LENGTH,
+    hosts: hosts ?? NO_LENGTH,
+    httpVersion: req.httpVersion,
+    inFlight,
+  };
+}
+
+/** A header name, compared case-insensitively: its two usual spellings first, which need no lowercase copy. */
+function isNamed(name: string, lower: string, capitalized: string): boolean {
+  return name === lower || name === capitalized || name.toLowerCase() === lower;
 }
 
 /** Answers `status` (see refusal) and closes the connection: the request's body, if any, is not read. */

@@ -40,7 +40,13 @@ class NodeBackedRequest extends LazyRequest {
   }
 
   protected hostHeader(): string | undefined {
-    return this.#req.headers.host;
+    // From the raw headers: req.headers would be built for this alone (see requestHead in limits.ts).
+    const raw = this.#req.rawHeaders;
+    for (let index = 0; index < raw.length; index += 2) {
+      const name = raw[index]!;
+      if (name.length === 4 && (name === 'host' || name === 'Host' || name.toLowerCase() === 'host')) return raw[index + 1];
+    }
+    return undefined;
   }
 
   protected headerList(): readonly string[] {
