@@ -279,22 +279,43 @@ function writeHead(this: ServerResponse, statusCode: number, reason?: string | O
   return this;
 }
 
+// An app sends the same few header names over and over: each is checked, and lowercased, once.
+const checkedNames = new Map<string, string>();
+
+function checkedName(name: string): string {
+  let lower = checkedNames.get(name);
+  if (lower === undefined) {
+    validateHeaderName(name); // node:http's check, and its error
+    lower = name.toLowerCase();
+    if (checkedNames.size < 256) checkedNames.set(name, lower);
+  }
+  return lower;
+}
+
+/** node:http's check of a header value (no control character but tab, nothing past U+00FF), as a loop. */
+function checkValue(name: string, value: string): void {
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f || code > 0xff) validateHeaderValue(name, value); // throws node:http's error
+  }
+}
+
 /** Headers given to writeHead(), checked as node:http checks them, as a flat list with lowercase names. */
 function checkedHead(headers: OutgoingHttpHeaders): string[] {
   const list: string[] = [];
   for (const name of Object.keys(headers)) {
     const value = headers[name];
     if (value === undefined) continue;
-    validateHeaderName(name);
-    const lower = name.toLowerCase();
+    const lower = checkedName(name);
     if (Array.isArray(value)) {
       for (const item of value) {
-        validateHeaderValue(name, item);
-        list.push(lower, item);
+        const text = String(item);
+        checkValue(name, text);
+        list.push(lower, text);
       }
     } else {
       const text = String(value);
-      validateHeaderValue(name, text);
+      checkValue(name, text);
       list.push(lower, text);
     }
   }
@@ -341,7 +362,7 @@ function startStream(res: ServerResponse, state: ResponseState): void {
  * Content-Length it declared (RFC 9110 §9.3.2: the header fields GET would have), so a body is passed
  * only to tell the length GET would have when none was declared.
  */
-function sendHeadResponse(res: ServerResponse, state: ResponseState, body: Uint8Array | null): Promise<void> | undefined {
+function sendHeadResponse(res: ServerResponse, state: ResponseState, body: string | Uint8Array | null): Promise<void> | undefined {
   state.flushed = true;
   const headers = headerList(res);
   return state.exchange.respond(res.statusCode, statusText(res), headers, hasContentLength(headers) ? null : body);
@@ -353,6 +374,9 @@ function hasContentLength(headers: readonly string[]): boolean {
 }
 
 const toBytes = (chunk: Chunk, encoding?: BufferEncoding): Uint8Array => (typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
+/** A whole body as uWS takes it: a UTF-8 string as it is (uWS encodes it), anything else as bytes. */
+const wholeBody = (chunk: Chunk, encoding?: BufferEncoding): string | Uint8Array =>
+  typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8') ? chunk : toBytes(chunk, encoding);
 
 function write(res: ServerResponse, state: ResponseState, chunk: Chunk, encoding?: BufferEncoding | Callback, callback?: Callback): boolean {
   if (typeof encoding === 'function') {
@@ -410,7 +434,7 @@ function end(res: ServerResponse, state: ResponseState, chunk?: Chunk | Callback
   if (!state.flushed) {
     // The whole response is known: uWS frames it with its content-length.
     implicitHead(res);
-    const bytes = chunk === undefined || chunk === null ? null : toBytes(chunk, encoding as BufferEncoding | undefined);
+    const bytes = chunk === undefined || chunk === null ? null : wholeBody(chunk, encoding as BufferEncoding | undefined);
     let pending: Promise<void> | undefined;
     if (exchange.isHead) {
       pending = sendHeadResponse(res, state, bytes);
