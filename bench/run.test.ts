@@ -70,7 +70,7 @@ test.skipIf(!hasValgrind && !process.env.CHAUSSETTE_REQUIRE_MANAGERS)('the instr
   const out = mkdtempSync(join(tmpdir(), 'chaussette-bench-test-'));
   outputs.push(out);
   const script = fileURLToPath(new URL('instructions.mjs', import.meta.url));
-  const args = ['--servers', 'rawUws,uwsFetch', '--workloads', 'hello', '--warmup', '200', '--requests', '200', '--out', join(out, 'instructions.md')];
+  const args = ['--servers', 'rawUws,uwsFetch', '--workloads', 'hello', '--warmup', '200', '--requests', '200', '--runs', '1', '--out', join(out, 'instructions.md')];
   await promisify(execFile)(process.execPath, [script, ...args], { timeout: 150_000 });
   const report = readFileSync(join(out, 'instructions.md'), 'utf8');
   const raw = Number(/\| raw uWebSockets\.js \| (\d+) \|/.exec(report)?.[1]);
