@@ -9,7 +9,7 @@
 // (req.socket.write…), trailers, 1xx responses (writeContinue, writeEarlyHints) and upgrades.
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, type OutgoingHttpHeaders, ServerResponse, STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
-import type { NodeListener } from '@chaussette/core';
+import { hasContentLength, type NodeListener } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
 
@@ -366,11 +366,6 @@ function sendHeadResponse(res: ServerResponse, state: ResponseState, body: strin
   state.flushed = true;
   const headers = headerList(res);
   return state.exchange.respond(res.statusCode, statusText(res), headers, hasContentLength(headers) ? null : body);
-}
-
-function hasContentLength(headers: readonly string[]): boolean {
-  for (let index = 0; index < headers.length; index += 2) if (headers[index] === 'content-length') return true;
-  return false;
 }
 
 const toBytes = (chunk: Chunk, encoding?: BufferEncoding): Uint8Array => (typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);

@@ -247,7 +247,8 @@ class ChaussetteResponse {
 /** ResponseParts with the body as a stream. */
 export type StreamedResponseParts = Omit<ResponseParts, 'body'> & { stream: ReadableStream<Uint8Array> };
 
-function hasContentLength(headers: string[]): boolean {
+/** Whether a flat `[name, value…]` list with lowercase names has a Content-Length. */
+export function hasContentLength(headers: readonly string[]): boolean {
   for (let index = 0; index < headers.length; index += 2) if (headers[index] === 'content-length') return true;
   return false;
 }

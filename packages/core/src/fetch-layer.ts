@@ -19,7 +19,7 @@ import { type ResponseParts, responseParts, streamedResponseParts } from './fast
 import type { FetchServer } from './websocket.js';
 
 export { bodyUntouched, LazyRequest } from './lazy-request.js';
-export { discardResponse, installFastResponse, type ResponseParts, responseParts, streamedResponseParts, type StreamedResponseParts } from './fast-response.js';
+export { discardResponse, hasContentLength, installFastResponse, type ResponseParts, responseParts, streamedResponseParts, type StreamedResponseParts } from './fast-response.js';
 export { recycleBody } from './body-pool.js';
 export { INTERNAL_ERROR_BODY } from './guarded-listener.js';
 

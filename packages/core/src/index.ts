@@ -67,6 +67,7 @@ export {
   isResponse,
   LazyRequest,
   NO_WEBSOCKETS,
+  hasContentLength,
   partsOf,
   recycleBody,
   type ResponseParts,

@@ -161,7 +161,7 @@ function requestHead(req: IncomingMessage, inFlight: number): RequestHead {
 }
 
 /** A header name, compared case-insensitively: its two usual spellings first, which need no lowercase copy. */
-function isNamed(name: string, lower: string, capitalized: string): boolean {
+export function isNamed(name: string, lower: string, capitalized: string): boolean {
   return name === lower || name === capitalized || name.toLowerCase() === lower;
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LazyRequest } from '@chaussette/core';
+import { isNamed } from './limits.js';
 import type { PeerCredentials } from './peer-credentials.js';
 
 /** A LazyRequest over a node IncomingMessage. */
@@ -44,7 +45,7 @@ class NodeBackedRequest extends LazyRequest {
     const raw = this.#req.rawHeaders;
     for (let index = 0; index < raw.length; index += 2) {
       const name = raw[index]!;
-      if (name.length === 4 && (name === 'host' || name === 'Host' || name.toLowerCase() === 'host')) return raw[index + 1];
+      if (name.length === 4 && isNamed(name, 'host', 'Host')) return raw[index + 1];
     }
     return undefined;
   }
