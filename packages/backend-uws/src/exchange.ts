@@ -1,7 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { byteLength, clientAddress, type Limits, refusal, refusalFor, type RequestHead, type ServeOptions } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { loadUws } from './uws.js';
 
 /** What the exchanges of one server share: the requests in flight (for a graceful close) and the options. */
 export class ServerState {
@@ -12,6 +11,8 @@ export class ServerState {
     readonly accessLog: ServeOptions['accessLog'],
     readonly trustedProxies: ServeOptions['trustedProxies'],
     readonly limits: Limits,
+    /** uWebSockets.js 20.57 or later (see LoadedUws.current). */
+    readonly currentEngine: boolean,
   ) {}
 
   /** Answers a request over the limits (see refusalFor) before the app sees it; true if it did. */
@@ -55,7 +56,6 @@ const utf8 = new TextEncoder();
 const decoder = new TextDecoder();
 
 const NO_LENGTHS: string[] = [];
-const CURRENT_ENGINE = loadUws().current;
 const EVENT_STREAM = /^\s*text\/event-stream\s*(?:;|$)/i;
 
 function isEventStream(headers: readonly string[]): boolean {
@@ -221,7 +221,7 @@ export class Exchange implements RequestHead {
       const length = status === 204 || status === 304 ? undefined : !this.isHead ? 0 : body === null ? declared : byteLength(body);
       if (close) {
         // uWS 20.57 writes the length given and closes; 20.30 would wait for that many body bytes.
-        this.res.endWithoutBody(CURRENT_ENGINE ? (length ?? 0) : 0, true);
+        this.res.endWithoutBody(this.state.currentEngine ? (length ?? 0) : 0, true);
       } else {
         if (length !== undefined) this.res.writeHeader('content-length', String(length));
         this.res.endWithoutBody();

@@ -1,5 +1,5 @@
 import { ChaussetteError, type Limits } from '@chaussette/core';
-import { loadUws } from './uws.js';
+import { type LoadedUws, loadUws } from './uws.js';
 
 interface FixedLimit {
   value: number;
@@ -19,18 +19,18 @@ function fixedLimitsOf(current: boolean): Partial<Record<keyof Limits, FixedLimi
   };
 }
 
-const FIXED_LIMITS = fixedLimitsOf(loadUws().current);
-
-export function refuseFixedLimits(limits: Partial<Limits> | undefined): void {
-  for (const [key, fixed] of Object.entries(FIXED_LIMITS)) {
+export function refuseFixedLimits(limits: Partial<Limits> | undefined, engine: LoadedUws): void {
+  for (const [key, fixed] of Object.entries(fixedLimitsOf(engine.current))) {
     const given = limits?.[key as keyof Limits];
     if (given !== undefined && given !== fixed.value) {
       throw new ChaussetteError(
-        `The uws backend cannot change ${fixed.flag}: uWebSockets.js ${loadUws().release} has ${fixed.says}, built in. Drop ${fixed.flag}, or use --backend node or fastify`,
+        `The uws backend cannot change ${fixed.flag}: uWebSockets.js ${engine.release} has ${fixed.says}, built in. Drop ${fixed.flag}, or use --backend node or fastify`,
       );
     }
   }
 }
 
 /** The built-in values of the engine this process loads, as Limits (for the conformance kit's `fixedLimits`). */
-export const FIXED_LIMIT_VALUES: Partial<Limits> = Object.fromEntries(Object.entries(FIXED_LIMITS).map(([key, { value }]) => [key, value]));
+export function fixedLimitValues(): Partial<Limits> {
+  return Object.fromEntries(Object.entries(fixedLimitsOf(loadUws().current)).map(([key, { value }]) => [key, value]));
+}

@@ -10,25 +10,37 @@ import { type UwsWebSockets, uwsWebSocketsFor } from './websocket.js';
 
 const QUIET_MS = 200;
 
-const { uws, version, warning } = loadUws();
 let warned = false;
 
-/** uWebSockets.js: fetch handlers natively, node listeners through a compatibility layer (see node-compat.ts). */
+/**
+ * uWebSockets.js: fetch handlers natively, node listeners through a compatibility layer (see node-compat.ts).
+ * The engine loads on the first serve() (or read of `engine`), so that importing this package works on a
+ * Node.js its build has no binary for, and says so in one line only when asked to serve.
+ */
 const uwsBackend: Backend = {
   name: 'uws',
-  engine: version,
+  get engine() {
+    return loadUws().version;
+  },
   appKinds: ['node', 'fetch'],
   // No peerCredentials: uWebSockets.js gives no access to a connection's socket.
   supports: { reusePort: true, websocket: true },
   async serve(app, target, { logger, accessLog, trustedProxies, backendOptions, limits }) {
     refuseBackendOptions(backendOptions, 'uws');
-    refuseFixedLimits(limits);
-    if (warning && !warned) {
+    if (app.kind === 'node' && app.upgrade) {
+      throw new ChaussetteError(
+        "The uws backend cannot hand a node app's upgrade requests to its own 'upgrade' listeners (ws, socket.io): use --backend node, or give a fetch app WebSocket handlers",
+      );
+    }
+    const engine = loadUws();
+    const { uws } = engine;
+    refuseFixedLimits(limits, engine);
+    if (engine.warning && !warned) {
       warned = true;
-      logger.warn(warning);
+      logger.warn(engine.warning);
     }
     let origin = 'localhost';
-    const state = new ServerState(accessLog, trustedProxies, resolveLimits(limits));
+    const state = new ServerState(accessLog, trustedProxies, resolveLimits(limits), engine.current);
     const server = uws.App();
     let websockets: UwsWebSockets | undefined;
     if (app.kind === 'fetch') {
@@ -39,11 +51,6 @@ const uwsBackend: Backend = {
       }
       server.any('/*', fetchHandler(app.fetch, logger, () => origin, state, websockets?.fetchServer));
     } else {
-      if (app.upgrade) {
-        throw new ChaussetteError(
-          "The uws backend cannot hand a node app's upgrade requests to its own 'upgrade' listeners (ws, socket.io): use --backend node, or give a fetch app WebSocket handlers",
-        );
-      }
       server.any('/*', nodeHandler(guardedListener(app.listener, logger), state));
     }
     const listener = await listen(uws, server, target);

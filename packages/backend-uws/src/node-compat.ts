@@ -12,11 +12,7 @@ import { IncomingMessage, type OutgoingHttpHeaders, ServerResponse, STATUS_CODES
 import { hasContentLength, type NodeListener } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
-
-// node builds req.headers from the first kHeadersCount entries of rawHeaders, on first use.
-const kHeadersCount = Object.getOwnPropertySymbols(new IncomingMessage(null as never)).find((symbol) => symbol.description === 'kHeadersCount');
-// Where a node response keeps what setHeader() stored: null until the first call.
-const kOutHeaders = Object.getOwnPropertySymbols(new ServerResponse(new IncomingMessage(null as never))).find((symbol) => symbol.description === 'kOutHeaders');
+import { decideHead, headDecided, implicitHeader, isInvalidHeaderValueCode, markConsuming, markFinished, noHeaderSet, setRawHeaders } from './node-internals.js';
 
 function unsupported(what: string): Error {
   return new Error(`${what} is not supported by the uws backend (uWebSockets.js owns the socket): serve this app with --backend node`);
@@ -84,7 +80,7 @@ interface ResponseState {
   exchange: Exchange;
   /** Status and headers went to uWS (with the first write or end). */
   flushed: boolean;
-  /** 'close' was emitted on the response (by an abort or destroy()). */
+  /** 'close' was emitted on the response (once finished, or by an abort or destroy()). */
   closeEmitted: boolean;
   /**
    * The headers writeHead() was given, flat and checked, when they are all of the head (no setHeader()
@@ -108,7 +104,7 @@ export function nodeHandler(listener: NodeListener, server: ServerState) {
       socket.writable = socket.readable = false;
       res.destroyed = true;
       if (!req.complete) req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-      if (!res.writableFinished && !state.closeEmitted) {
+      if (!state.closeEmitted) {
         state.closeEmitted = true;
         res.emit('close');
       }
@@ -129,16 +125,7 @@ function createRequest(exchange: Exchange, socket: UwsSocket): IncomingMessage {
   req.httpVersion = '1.1'; // the only version uWebSockets.js 20 speaks
   req.httpVersionMajor = 1;
   req.httpVersionMinor = 1;
-  req.rawHeaders = exchange.headers;
-  if (kHeadersCount) {
-    (req as unknown as Record<symbol, number>)[kHeadersCount] = exchange.headers.length;
-  } else {
-    const headers = {};
-    const raw = exchange.headers;
-    const withAddLine = req as unknown as { _addHeaderLine(name: string, value: string, into: object): void };
-    for (let index = 0; index < raw.length; index += 2) withAddLine._addHeaderLine(raw[index]!, raw[index + 1]!, headers);
-    req.headers = headers;
-  }
+  setRawHeaders(req, exchange.headers);
   const body = exchange.body;
   if (!body) {
     req.complete = true;
@@ -146,13 +133,8 @@ function createRequest(exchange: Exchange, socket: UwsSocket): IncomingMessage {
     return req;
   }
   let reading = false;
-  const consumer = req as unknown as { _consuming: boolean; _readableState: { readingMore: boolean } };
   req._read = () => {
-    if (!consumer._consuming) {
-      // What IncomingMessage's own _read does first: node:http holds reads back until the app consumes.
-      consumer._consuming = true;
-      consumer._readableState.readingMore = false;
-    }
+    markConsuming(req);
     if (reading) return;
     reading = true;
     body.read().then(
@@ -260,8 +242,7 @@ function writeHead(this: ServerResponse, statusCode: number, reason?: string | O
   }
   this.statusCode = status;
   if (reason !== undefined) this.statusMessage = reason;
-  const nothingSet = kOutHeaders !== undefined && (this as unknown as Record<symbol, unknown>)[kOutHeaders] == null;
-  if (nothingSet && headers && !Array.isArray(headers)) {
+  if (noHeaderSet(this) && headers && !Array.isArray(headers)) {
     // The common case, as node:http has it: the head is these headers, checked, without setHeader().
     stateOf(this).head = checkedHead(headers as OutgoingHttpHeaders);
   } else if (Array.isArray(headers)) {
@@ -275,7 +256,7 @@ function writeHead(this: ServerResponse, statusCode: number, reason?: string | O
     }
   }
   // From here on headersSent is true and setHeader() throws, as on node:http; they go out with the body.
-  (this as unknown as { _header: string })._header = ' ';
+  decideHead(this);
   return this;
 }
 
@@ -295,8 +276,7 @@ function checkedName(name: string): string {
 /** node:http's check of a header value (no control character but tab, nothing past U+00FF), as a loop. */
 function checkValue(name: string, value: string): void {
   for (let index = 0; index < value.length; index++) {
-    const code = value.charCodeAt(index);
-    if ((code < 0x20 && code !== 0x09) || code === 0x7f || code > 0xff) validateHeaderValue(name, value); // throws node:http's error
+    if (isInvalidHeaderValueCode(value.charCodeAt(index))) validateHeaderValue(name, value); // throws node:http's error
   }
 }
 
@@ -345,10 +325,9 @@ function statusText(res: ServerResponse): string {
  * (on-headers: compression, express-session's Set-Cookie, morgan) and may still set headers.
  */
 function implicitHead(res: ServerResponse): void {
-  const withHeader = res as unknown as { _header: string | null; _implicitHeader(): void };
-  if (withHeader._header) return;
-  withHeader._implicitHeader();
-  withHeader._header ||= ' '; // a patched writeHead that did not call through: the head is decided all the same
+  if (headDecided(res)) return;
+  implicitHeader(res);
+  if (!headDecided(res)) decideHead(res); // a patched writeHead that did not call through: the head is decided all the same
 }
 
 // Both are called once implicitHead() has decided the head.
@@ -416,11 +395,13 @@ function end(res: ServerResponse, state: ResponseState, chunk?: Chunk | Callback
   }
   if (callback) res.once('finish', () => callback());
   if (res.writableEnded) return res;
-  res.finished = true;
+  markFinished(res);
   const { exchange } = state;
   const finished = () => {
     if (exchange.aborted) return;
     process.nextTick(() => {
+      if (state.closeEmitted) return;
+      state.closeEmitted = true;
       res.emit('prefinish');
       res.emit('finish');
       res.emit('close');

@@ -4,8 +4,14 @@ import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import type { App, NodeListener, ServerHandle } from '@chaussette/core';
 import { recordingLogger } from '@chaussette/testkit';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import backend from './index.js';
+import { uwsUnavailableReason } from './uws.js';
+
+const unavailable = uwsUnavailableReason();
+beforeEach((context) => {
+  if (unavailable) context.skip(unavailable);
+});
 
 const encoder = new TextEncoder();
 const handles: ServerHandle[] = [];

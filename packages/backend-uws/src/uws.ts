@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -36,6 +36,57 @@ const CHECKED_MINOR = 57;
 
 let loaded: LoadedUws | undefined;
 
+// process.versions.modules of each Node.js release line, to name the versions a build has binaries for.
+const NODE_MAJOR_BY_ABI: ReadonlyMap<number, number> = new Map([
+  [93, 16],
+  [108, 18],
+  [115, 20],
+  [127, 22],
+  [131, 23],
+  [137, 24],
+  [141, 25],
+  [147, 26],
+]);
+const BINARY_NAME = /^uws_(\w+)_(\w+)_(\d+)\.node$/;
+
+/**
+ * Why uWebSockets.js cannot run on this Node.js, without loading it: the installed build ships binaries
+ * for this platform, none for this Node's ABI. Undefined when it has one (or when its binaries cannot be
+ * listed: loading it then says what is wrong). `engine` is a package name or path, as CHAUSSETTE_UWS_MODULE.
+ */
+export function uwsUnavailableReason(engine = ENGINE): string | undefined {
+  const manifest = engineManifest(engine);
+  if (!manifest.directory) return undefined;
+  const abis = binaryAbis(manifest.directory);
+  if (abis.length === 0 || abis.includes(Number(process.versions.modules))) return undefined;
+  const nodes = abis.map((abi) => (NODE_MAJOR_BY_ABI.has(abi) ? `${NODE_MAJOR_BY_ABI.get(abi)}` : `ABI ${abi}`));
+  const listed = nodes.length === 1 ? nodes[0] : `${nodes.slice(0, -1).join(', ')} and ${nodes.at(-1)}`;
+  return (
+    `${describeEngine(manifest)} has no binary for Node.js ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch}): ` +
+    `it has binaries for Node.js ${listed} only. Use one of those Node.js versions, or --backend node or --backend fastify`
+  );
+}
+
+/** The ABIs the build in `directory` has binaries for on this platform and architecture, in order; its binaries may be in a subdirectory. */
+function binaryAbis(directory: string): number[] {
+  const abis = new Set<number>();
+  const visit = (folder: string, depth: number) => {
+    let entries;
+    try {
+      entries = readdirSync(folder, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const binary = BINARY_NAME.exec(entry.name);
+      if (binary && binary[1] === process.platform && binary[2] === process.arch) abis.add(Number(binary[3]));
+      else if (entry.isDirectory() && depth > 0 && entry.name !== 'node_modules') visit(join(folder, entry.name), depth - 1);
+    }
+  };
+  visit(directory, 1);
+  return [...abis].sort((a, b) => a - b);
+}
+
 /**
  * uWebSockets.js, refusing its pure-JS imitation: the republished builds fall back to one, with a
  * warning on the console, when its native binary does not load (another Node ABI, another libc). On a
@@ -43,8 +94,10 @@ let loaded: LoadedUws | undefined;
  */
 export function loadUws(): LoadedUws {
   if (loaded) return loaded;
-  const manifest = engineManifest();
-  let version = `uWebSockets.js ${manifest.version ?? '(unknown version)'}${manifest.name && manifest.name !== 'uWebSockets.js' ? ` (${manifest.name})` : ''}`;
+  const unavailable = uwsUnavailableReason();
+  if (unavailable) throw new ChaussetteError(unavailable);
+  const manifest = engineManifest(ENGINE);
+  let version = describeEngine(manifest);
   let uws: Uws;
   try {
     uws = silently(() => require(ENGINE) as Uws);
@@ -114,10 +167,21 @@ function silently<T>(load: () => T): T {
   }
 }
 
-/** The package that answers to ENGINE: the official build, a republished one (npm alias), or another build. */
-function engineManifest(): { name?: string; version?: string; directory?: string } {
+interface EngineManifest {
+  name?: string;
+  version?: string;
+  directory?: string;
+}
+
+/** `uWebSockets.js 20.57.0 (@btc-vision/uwebsockets.js)`: the version, and the package name when it is another. */
+function describeEngine(manifest: EngineManifest): string {
+  return `uWebSockets.js ${manifest.version ?? '(unknown version)'}${manifest.name && manifest.name !== 'uWebSockets.js' ? ` (${manifest.name})` : ''}`;
+}
+
+/** The package that answers to `engine`: the official build, a republished one (npm alias), or another build. */
+function engineManifest(engine: string): EngineManifest {
   try {
-    const main = require.resolve(ENGINE);
+    const main = require.resolve(engine);
     for (let directory = dirname(main); directory !== dirname(directory); directory = dirname(directory)) {
       try {
         return { ...(require(join(directory, 'package.json')) as { name?: string; version?: string }), directory };
