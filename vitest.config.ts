@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// One run over every package, so CI gets one set of totals (.reports/vitest.json).
+// One run over every package, so CI gets one set of totals per Node release: each run's report is named
+// after the Node that ran it (scripts/test-runtimes.mjs runs the tests on every supported one).
 export default defineConfig({
   test: {
     projects: [
@@ -11,6 +12,7 @@ export default defineConfig({
       // The benchmark's smoke test loads both cores: it runs after everything else.
       { test: { name: 'bench', include: ['bench/**/*.test.ts'], sequence: { groupOrder: 1 } } },
     ],
-    reporters: ['default', ['json', { outputFile: '.reports/vitest.json' }]],
+    reporters: ['default', 'json'],
+    outputFile: { json: `.reports/vitest-node-${process.versions.node}.json` },
   },
 });

@@ -1,21 +1,36 @@
-// Prints the closing line CI reads, `N passed, N failed`, from vitest's JSON report.
+// Prints the closing line CI reads, `N passed, N failed, N skipped`, summed over vitest's JSON reports
+// (one per Node release, .reports/vitest-node-<version>.json), after a line for each of them.
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
-const file = process.argv[2] ?? '.reports/vitest.json';
-let report;
-try {
-  report = JSON.parse(readFileSync(file, 'utf8'));
-} catch {
-  console.error(`No vitest report at ${file}: the tests did not run.`);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
+const files = process.argv.length > 2 ? process.argv.slice(2) : ['.reports/vitest.json'];
+const sum = { passed: 0, failed: 0, skipped: 0 };
+for (const file of files) {
+  const counts = countsOf(file);
+  const release = /^vitest-node-(.+)\.json$/.exec(basename(file))?.[1];
+  if (files.length > 1 || !counts.report) console.log(`${release ? `Node ${release}` : file}: ${format(counts)}`);
+  for (const key of Object.keys(sum)) sum[key] += counts[key];
 }
-// A test file that failed to load, or an unhandled error, fails the run without failing a test: count it.
-const brokenFiles = report.testResults.filter(
-  (result) => result.status === 'failed' && !result.assertionResults.some((test) => test.status === 'failed'),
-).length;
-let failed = report.numFailedTests + brokenFiles;
-if (!report.success && failed === 0) failed = 1;
-const skipped = report.numPendingTests + report.numTodoTests;
-console.log(`${report.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(failed > 0 ? 1 : 0);
+console.log(format(sum));
+process.exit(sum.failed > 0 ? 1 : 0);
+
+/** The counts of one report; a missing or unreadable report is one failure (its tests did not run). */
+function countsOf(file) {
+  let report;
+  try {
+    report = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return { passed: 0, failed: 1, skipped: 0, report: false, note: `no vitest report at ${file}: the tests did not run` };
+  }
+  // A test file that failed to load, or an unhandled error, fails the run without failing a test: count it.
+  const brokenFiles = report.testResults.filter(
+    (result) => result.status === 'failed' && !result.assertionResults.some((test) => test.status === 'failed'),
+  ).length;
+  let failed = report.numFailedTests + brokenFiles;
+  if (!report.success && failed === 0) failed = 1;
+  return { passed: report.numPassedTests, failed, skipped: report.numPendingTests + report.numTodoTests, report: true };
+}
+
+function format({ passed, failed, skipped, note }) {
+  return `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}${note ? ` (${note})` : ''}`;
+}

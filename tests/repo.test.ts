@@ -22,8 +22,9 @@ describe('the repository', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
+  // With the package's own TypeScript, the one its build uses (the root's is the 6 typescript-eslint needs).
   test.each(packages)('%s type-checks, tests included', (directory) => {
-    const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+    const tsc = `${root}/${directory}/node_modules/typescript/bin/tsc`;
     expect(() => execFileSync(process.execPath, [tsc, '--noEmit', '-p', `${root}/${directory}`], { stdio: 'pipe' })).not.toThrow();
   }, 120_000);
 
@@ -35,7 +36,7 @@ describe('the repository', () => {
     };
     expect(existsSync(`${root}/${directory}/README.md`)).toBe(true);
     expect(readFileSync(`${root}/${directory}/LICENSE`, 'utf8')).toBe(readFileSync(`${root}/LICENSE`, 'utf8'));
-    expect(manifest).toMatchObject({ license: 'MIT', engines: { node: '>=20' }, repository: { directory } });
+    expect(manifest).toMatchObject({ license: 'MIT', engines: { node: '>=22.12' }, repository: { directory } });
   });
 
   test('changesets plans the bumps the changesets say: no major from a peer dependency on core, in 0.x', () => {
