@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { expectOneLineError, FIXTURES, listeningSocket, runCli } from './helpers.js';
+import { datagramSocketFd } from '@chaussette/testkit';
+import { expectOneLineError, FIXTURES, listeningSocket, runCli, skipUnlessServable } from './helpers.js';
 
 const handleFd = (object: unknown) => (object as { _handle: { fd: number } })._handle.fd;
 
@@ -46,9 +47,16 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
     ['negative timeout', ['--timeout-headers', '-5'], 'Invalid --timeout-headers "-5" (expected a number of seconds, 0 or more)'],
     ['fractional count', ['--limit-concurrency', '2.5'], 'Invalid --limit-concurrency "2.5" (expected a whole number, 0 or more)'],
     ['unknown rejection policy', ['--on-unhandled-rejection', 'ignore'], 'Invalid --on-unhandled-rejection "ignore" (expected one of exit, continue)'],
-    ['a limit uWebSockets.js has built in', ['--backend', 'uws', '--port', '0', '--timeout-keep-alive', '12'], /The uws backend cannot change --timeout-keep-alive: uWebSockets\.js 20\.\d+\.\d+ has 30 seconds for an idle connection, built in\. Drop --timeout-keep-alive, or use --backend node or fastify$/],
   ])('%s', async (_name, args, fragment) => {
     expectOneLineError(await runCli(args as string[]), fragment);
+  });
+
+  test('a limit uWebSockets.js has built in', async (context) => {
+    skipUnlessServable('uws', context);
+    expectOneLineError(
+      await runCli(['--backend', 'uws', '--port', '0', '--timeout-keep-alive', '12']),
+      /The uws backend cannot change --timeout-keep-alive: uWebSockets\.js 20\.\d+\.\d+ has 30 seconds for an idle connection, built in\. Drop --timeout-keep-alive, or use --backend node or fastify$/,
+    );
   });
 
   // Every official backend is installed here (the CLI's dev dependencies); core's tests and the packaging
@@ -106,7 +114,7 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
     udp.bind(0, '127.0.0.1');
     await once(udp, 'listening');
     try {
-      const result = await runCli(['--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', handleFd(udp)] });
+      const result = await runCli(['--fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', datagramSocketFd(udp)] });
       expectOneLineError(result, 'is a UDP (datagram) socket; chaussette needs a listening stream socket');
     } finally {
       udp.close();

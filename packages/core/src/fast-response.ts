@@ -260,7 +260,7 @@ function wire(): void {
   wired = true;
   NativeResponse = globalThis.Response;
   // Everything else a Response has (body, bodyUsed, clone(), text(), json(), arrayBuffer(), blob()…) is the real one's.
-  forwardMissingMembers(ChaussetteResponse, NativeResponse, new NativeResponse(null), (light) => (light as ChaussetteResponse)[native]);
+  forwardMissingMembers(ChaussetteResponse, NativeResponse, (light) => (light as ChaussetteResponse)[native]);
   // `x instanceof Response` holds for ours and for Node's own (from fetch()), whichever Response is global.
   Object.defineProperty(ChaussetteResponse, Symbol.hasInstance, {
     value(this: unknown, value: unknown): boolean {

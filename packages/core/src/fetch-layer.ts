@@ -16,9 +16,10 @@
 // fetch-handler.ts. The conformance kit (@chaussette/testkit) checks the result.
 import type { FetchHandler } from './backend.js';
 import { type ResponseParts, responseParts, streamedResponseParts } from './fast-response.js';
+import { undiciBodySource } from './undici-internals.js';
 import type { FetchServer } from './websocket.js';
 
-export { bodyUntouched, LazyRequest } from './lazy-request.js';
+export { acceptLazyRequests, bodyUntouched, LazyRequest } from './lazy-request.js';
 export { discardResponse, hasContentLength, installFastResponse, type ResponseParts, responseParts, streamedResponseParts, type StreamedResponseParts } from './fast-response.js';
 export { recycleBody } from './body-pool.js';
 export { INTERNAL_ERROR_BODY } from './guarded-listener.js';
@@ -65,7 +66,7 @@ export function partsOf(response: Response): Omit<ResponseParts, 'body'> & { bod
     headers.push(name, value);
     if (name === 'content-length') hasContentLength = true;
   }
-  return { status: response.status, statusText: response.statusText, headers, hasContentLength, body: wholeBody(response) };
+  return { status: response.status, statusText: response.statusText, headers, hasContentLength, body: undiciBodySource(response) };
 }
 
 /** The bytes a body takes on the wire. */
@@ -80,16 +81,3 @@ export function isResponse(value: unknown): value is Response {
   return typeof candidate?.status === 'number' && typeof candidate.headers?.forEach === 'function' && 'body' in candidate;
 }
 
-// undici keeps the string or bytes a Response was made from; sending them skips reading its stream.
-let undiciState: symbol | undefined | null = null; // null: not looked up yet (that loads undici)
-
-/** The complete body when it is known without reading the stream; null for no body; undefined to stream. */
-function wholeBody(response: Response): string | Uint8Array | null | undefined {
-  if (undiciState === null) undiciState = Object.getOwnPropertySymbols(new Response('')).find((symbol) => symbol.description === 'state');
-  if (undiciState === undefined || response.bodyUsed) return undefined;
-  const body = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: ReadableStream } | null }>)[undiciState]?.body;
-  if (body === null) return null;
-  const source = body?.source;
-  if ((typeof source === 'string' || source instanceof Uint8Array) && body?.stream?.locked === false) return source;
-  return undefined;
-}

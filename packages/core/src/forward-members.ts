@@ -1,18 +1,13 @@
 /**
  * Makes instances of `Light` stand in for instances of `Native` (a Request or Response that is built
- * only when needed): every member of `Native.prototype` that `Light.prototype` lacks, and every
- * symbol-keyed own property of `sample` (the state undici reads from a Request or Response it is given),
- * is forwarded to the real object that `real(this)` returns. `instanceof Native` then holds.
+ * only when needed): every member of `Native.prototype` that `Light.prototype` lacks is forwarded to
+ * the real object that `real(this)` returns. `instanceof Native` then holds.
  */
-export function forwardMissingMembers(
-  Light: { prototype: object },
-  Native: { prototype: object },
-  sample: object,
-  real: (light: object) => object,
-): void {
+export function forwardMissingMembers(Light: { prototype: object }, Native: { prototype: object }, real: (light: object) => object): void {
   const own = new Set(Reflect.ownKeys(Light.prototype));
-  const forward = (key: string | symbol, isMethod: boolean) => {
-    if (own.has(key) || key === 'constructor' || key === Symbol.toStringTag) return;
+  for (const key of Reflect.ownKeys(Native.prototype)) {
+    if (own.has(key) || key === 'constructor' || key === Symbol.toStringTag) continue;
+    const isMethod = typeof Object.getOwnPropertyDescriptor(Native.prototype, key)?.value === 'function';
     Object.defineProperty(
       Light.prototype,
       key,
@@ -32,10 +27,6 @@ export function forwardMissingMembers(
             },
           },
     );
-  };
-  for (const key of Reflect.ownKeys(Native.prototype)) {
-    forward(key, typeof Object.getOwnPropertyDescriptor(Native.prototype, key)?.value === 'function');
   }
-  for (const key of Object.getOwnPropertySymbols(sample)) forward(key, false);
   Object.setPrototypeOf(Light.prototype, Native.prototype);
 }

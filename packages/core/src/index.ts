@@ -58,6 +58,7 @@ export {
 export { DEFAULT_LIMITS, isValidHost, refusal, refusalFor, type RequestHead, resolveLimits } from './limits.js';
 export { forwardMissingMembers } from './forward-members.js';
 export {
+  acceptLazyRequests,
   bodyUntouched,
   byteLength,
   callFetch,

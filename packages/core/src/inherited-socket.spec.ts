@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,15 @@ import { describe, expect, test } from 'vitest';
 import { inspectInheritedSocket, systemdSockets } from './inherited-socket.js';
 
 const fdOf = (object: unknown) => (object as { _handle: { fd: number } })._handle.fd;
+/** The fd whose socket has `inode` (dgram keeps its handle where no public member reaches it). */
+const fdOfInode = (inode: string) => Number(readdirSync('/proc/self/fd').find((fd) => readlinkSafely(`/proc/self/fd/${fd}`) === `socket:[${inode}]`));
+const readlinkSafely = (path: string) => {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+};
 
 describe('inspectInheritedSocket', () => {
   test('a listening TCP socket is tcp, a listening unix socket is unix', async () => {
@@ -42,7 +51,9 @@ describe('inspectInheritedSocket', () => {
 
     const udp = createSocket('udp4').bind(0, '127.0.0.1');
     await once(udp, 'listening');
-    expect(() => inspectInheritedSocket(fdOf(udp))).toThrow('is a UDP (datagram) socket');
+    const port = `:${udp.address().port.toString(16).toUpperCase().padStart(4, '0')}`;
+    const inode = readFileSync('/proc/net/udp', 'utf8').split('\n').map((line) => line.trim().split(/\s+/)).find((fields) => fields[1]?.endsWith(port))![9]!;
+    expect(() => inspectInheritedSocket(fdOfInode(inode))).toThrow('is a UDP (datagram) socket');
     udp.close();
   });
 });

@@ -118,7 +118,7 @@ export abstract class LazyRequest {
   /** The real Request, made on first use of anything the fast paths above do not cover. */
   get [realRequest](): Request {
     if (this.#real === undefined) {
-      const real = new Request(this.url, {
+      const real = new NativeRequest!(this.url, {
         method: this.method,
         headers: this.headers,
         signal: this.signal,
@@ -142,9 +142,46 @@ export function bodyUntouched(request: Request): boolean {
 }
 
 let wired = false;
-/** Everything else (body, clone(), formData()…, and the state undici reads in `new Request(request)`), from the real Request. */
+/** Everything else (body, clone(), formData()…), from the real Request. */
 function wire(): void {
+  acceptLazyRequests();
   // On first use, not at import: reading the global Request loads undici.
-  forwardMissingMembers(LazyRequest, Request, new Request('http://localhost/'), (light) => (light as LazyRequest)[realRequest]);
+  forwardMissingMembers(LazyRequest, NativeRequest!, (light) => (light as LazyRequest)[realRequest]);
   wired = true;
+}
+
+let NativeRequest: typeof Request | undefined;
+type RequestInput = ConstructorParameters<typeof Request>[0];
+
+/**
+ * Makes the global `Request` constructor and `fetch()` take a LazyRequest as their input, as the proxy
+ * pattern does (`fetch(request, { headers })`, `new Request(request, init)`): undici reads its Request's
+ * state from private fields (Node 24 and later), which no other object has, so the real Request goes in
+ * instead. `Request` stays the runtime's for everything else: `instanceof`, subclasses, its members.
+ * Called before the app is imported, so that a class or a fetch the app keeps at import is this one.
+ */
+export function acceptLazyRequests(): void {
+  if (NativeRequest) return;
+  NativeRequest = globalThis.Request;
+  const Native = NativeRequest;
+  const nativeFetch = globalThis.fetch;
+  const unwrap = (input: unknown) => (input instanceof LazyRequest ? input[realRequest] : input);
+  const Request = class Request extends Native {
+    constructor(input: RequestInput, init?: RequestInit) {
+      super(unwrap(input) as RequestInput, init);
+    }
+  };
+  // `x instanceof Request` holds for every Request, made here or by undici (fetch's, the framework's own).
+  Object.defineProperty(Request, Symbol.hasInstance, {
+    value(this: unknown, value: unknown): boolean {
+      return this === Request ? value instanceof Native : Function.prototype[Symbol.hasInstance].call(this, value);
+    },
+  });
+  const fetch = {
+    fetch(input: RequestInput, init?: RequestInit): Promise<Response> {
+      return nativeFetch(unwrap(input) as RequestInput, init);
+    },
+  }.fetch;
+  globalThis.Request = Request as typeof globalThis.Request;
+  globalThis.fetch = fetch;
 }

@@ -4,6 +4,7 @@ import { type AppInterface, describeValue, isBareFunction, toApp } from './detec
 import { ChaussetteError, errorMessage } from './errors.js';
 import { recognizeBuild } from './frameworks/index.js';
 import { nestModuleApp } from './frameworks/nest.js';
+import { acceptLazyRequests } from './lazy-request.js';
 import { loadExport, parseExportSpecifier } from './load-module.js';
 
 export interface LoadAppOptions {
@@ -27,6 +28,7 @@ export interface LoadAppOptions {
  * ESM or CommonJS, and recognises its kind.
  */
 export async function loadApp(specifier: string, options: LoadAppOptions): Promise<App> {
+  acceptLazyRequests();
   const { module, exportPath } = parseExportSpecifier(specifier);
   const label = `${module}:${exportPath.join('.')}`;
   // A framework's build is named by its directory or a file of it. With an export too, the file may

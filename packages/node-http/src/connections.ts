@@ -1,6 +1,7 @@
 import type { Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import { MAX_TIMEOUT_MS } from '@chaussette/core';
+import { parsesHttp, responseUnderWay } from './node-internals.js';
 import type { WebSocketHub } from './websocket.js';
 
 /** What graceful shutdown needs from a node:http server's connections (see trackConnections). */
@@ -41,10 +42,9 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
   const idle = new WeakMap<Socket, IdleSince>();
   let closing = false;
   let noneLeft: (() => void) | undefined;
-  const speaksHttp = (socket: Socket) => (socket as Socket & { parser?: unknown }).parser != null; // node:http frees it on upgrade
   const checkDrained = () => {
     if (!noneLeft) return;
-    for (const socket of connections) if (speaksHttp(socket)) return;
+    for (const socket of connections) if (parsesHttp(socket)) return;
     noneLeft();
   };
   const forget = (socket: Socket) => {
@@ -55,17 +55,15 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
     connections.add(socket);
     socket.once('close', () => forget(socket));
   });
-  // node:http's current response on a connection (the field http-terminator relies on too).
-  const currentResponse = (socket: Socket) => (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   // Idle: no response under way and not a byte read since the last look (a request may be half read).
-  const stillIdle = (socket: Socket, seen: IdleSince) => !currentResponse(socket) && socket.bytesRead === seen.bytesRead;
+  const stillIdle = (socket: Socket, seen: IdleSince) => !responseUnderWay(socket) && socket.bytesRead === seen.bytesRead;
   return {
     beginClose() {
       if (closing) return;
       closing = true;
       server.prependListener('request', (_req, res: ServerResponse) => void (res.shouldKeepAlive = false));
       for (const socket of connections) {
-        const res = currentResponse(socket);
+        const res = responseUnderWay(socket);
         if (res && !res.headersSent) res.shouldKeepAlive = false;
       }
     },
@@ -78,7 +76,7 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
           socket.destroy();
           continue;
         }
-        if (!speaksHttp(socket)) continue;
+        if (!parsesHttp(socket)) continue;
         const seen = idle.get(socket);
         if (!seen || !stillIdle(socket, seen)) idle.set(socket, { bytesRead: socket.bytesRead, since: now });
         else if (now - seen.since >= IDLE_BEFORE_CLOSE_MS) due.push([socket, seen]);

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorCode, errorMessage, type Limits, type Logger, type NodeListener, refusal, refusalFor, type RequestHead } from '@chaussette/core';
+import { headWritten, interceptBodyChunks, requestBeingParsed, responseUnderWay } from './node-internals.js';
 
 /**
  * The limits node:http enforces itself: the size of a request head (431) and the timeouts (a head
@@ -35,8 +36,6 @@ export function limitServer(server: Server, limits: Limits): void {
 
 type ClientError = Error & { code?: string };
 type ClientErrorListener = (error: ClientError, socket: Duplex) => void;
-/** What node:http keeps on a connection's socket: its parser (and the request it parses), the response under way. */
-type HttpSocket = Socket & { parser?: { incoming?: IncomingMessage | null } | null; _httpMessage?: (ServerResponse & { _headerSent?: boolean }) | null };
 
 // node:http's own answers to bytes it cannot parse (socketOnError in its lib/_http_server.js).
 const CLIENT_ERROR_STATUS: Record<string, string> = {
@@ -64,15 +63,15 @@ export function answerClientErrorsOnce(server: Server): void {
   server.removeAllListeners('clientError');
   server.on('clientError', (error: ClientError, socket: Duplex) => {
     if (socket.destroyed || closing.has(socket)) return; // node:http reports each later read of a broken parser too
-    const current = (socket as HttpSocket)._httpMessage;
+    const current = responseUnderWay(socket);
     if (error.code === 'HPE_CLOSED_CONNECTION') {
       // Bytes after a request that said `Connection: close`: not read (RFC 9112 §9.6); its answer, under
       // way or sent, closes the connection.
       closing.add(socket);
       if (!current) (socket as Socket).destroySoon();
-    } else if (current?._headerSent) {
+    } else if (current && headWritten(current)) {
       socket.destroy(); // the answer is on the wire: cut, as node:http does (headersSent is true from writeHead() on)
-    } else if (!current && answeredBeforeItsBody(socket as HttpSocket)) {
+    } else if (!current && answeredBeforeItsBody(socket)) {
       closing.add(socket);
       (socket as Socket).destroySoon(); // once the answer's last bytes are out
     } else if (handlers.length > 0) {
@@ -90,8 +89,8 @@ export function answerClientErrorsOnce(server: Server): void {
  * is on the socket (node:http takes a finished one off, and queues later ones behind the current one),
  * and the request it parses last has not ended.
  */
-function answeredBeforeItsBody(socket: HttpSocket): boolean {
-  const incoming = socket.parser?.incoming;
+function answeredBeforeItsBody(socket: Duplex): boolean {
+  const incoming = requestBeingParsed(socket);
   return incoming != null && !incoming.complete;
 }
 
@@ -174,17 +173,12 @@ export function refuse(res: ServerResponse, status: number): void {
 
 function capBody(req: IncomingMessage, res: ServerResponse, limit: number): void {
   let received = 0;
-  const push = req.push;
-  // node:http's parser hands every chunk of the body to push(): counting there costs the reader nothing.
-  req.push = function (chunk: Buffer | null, encoding?: BufferEncoding) {
-    if (chunk !== null && (received += chunk.length) > limit) {
-      req.push = () => false; // false also stops reading the socket
-      if (res.headersSent) res.destroy();
-      else refuse(res, 413);
-      return false;
-    }
-    return push.call(this, chunk, encoding);
-  };
+  interceptBodyChunks(req, (chunk) => {
+    if ((received += chunk.length) <= limit) return true;
+    if (res.headersSent) res.destroy();
+    else refuse(res, 413);
+    return false;
+  });
 }
 
 const ACCEPT_ERROR_INTERVAL_MS = 5000;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { clientAddress, type ServeOptions } from '@chaussette/core';
+import { headAsSent } from './node-internals.js';
 import { exposePeerCredentials } from './peer-credentials.js';
 
 /**
@@ -35,7 +36,7 @@ export function observeRequest(req: IncomingMessage, res: ServerResponse, { acce
     const url = req.url ?? '/'; // as the client sent it: routers (and --mount) rewrite req.url
     res.once('close', () => {
       // The header block as sent: headers given to writeHead() never show in getHeader().
-      const sent = (res as ServerResponse & { _header?: string | null })._header;
+      const sent = headAsSent(res);
       const length = Number(sent ? CONTENT_LENGTH.exec(sent)?.[1] : res.getHeader('content-length'));
       accessLog({
         remoteAddress,

@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { ChaussetteError, errorMessage } from '@chaussette/core';
+import { socketFd } from './node-internals.js';
 
 export interface PeerCredentials {
   pid: number;
@@ -45,8 +46,8 @@ function loadGetsockopt(): Getsockopt {
 export function exposePeerCredentials(server: Server): void {
   const read = loadGetsockopt();
   server.on('connection', (socket: Socket) => {
-    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    if (fd === undefined || fd < 0 || socket.remoteFamily !== undefined) return; // TCP has a remote family; unix sockets none
+    const fd = socketFd(socket);
+    if (fd === undefined || socket.remoteFamily !== undefined) return; // TCP has a remote family; unix sockets none
     const value = Buffer.alloc(12);
     if (read(fd, SOL_SOCKET, SO_PEERCRED, value, [12]) !== 0) return;
     (socket as Socket & { [credentialsOf]?: PeerCredentials })[credentialsOf] = { pid: value.readInt32LE(0), uid: value.readUInt32LE(4), gid: value.readUInt32LE(8) };

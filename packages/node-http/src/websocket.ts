@@ -24,6 +24,7 @@ import {
 } from '@chaussette/core';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { sendResponse } from './fetch-listener.js';
+import { responseUnderWay } from './node-internals.js';
 import { createRequest } from './node-request.js';
 
 const SHUTDOWN_REASON = 'Server shutting down';
@@ -155,7 +156,7 @@ export class WebSocketHub {
       };
       // A request pipelined before this one still holds the socket (node:http lets go of it on 'finish'):
       // the upgrade waits for it.
-      const previous = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      const previous = responseUnderWay(socket);
       if (previous) previous.once('finish', run);
       else run();
     };

@@ -17,13 +17,14 @@ import { describeListening } from './listening.js';
 import { checkCaseNames } from './names.js';
 import { describeNodeCompat } from './node-compat.js';
 import { describeProxyHeaders } from './proxy-headers.js';
+import { describeRequestInput } from './request-input.js';
 import { describeServing } from './serving.js';
 import { describeStreaming } from './streaming.js';
 import { describeWebSockets } from './websocket.js';
 
 export { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 export { type ClientKind, type Load, type LoadOptions, type LoadResult, startLoad } from './load.js';
-export { socketFd } from './processes.js';
+export { datagramSocketFd, socketFd } from './processes.js';
 export { canConnect, clientRequest, type ClientResponse, type ClientTls, keepAliveAgent, openSocket, request, type RequestOptions, useTls } from './client.js';
 export { recordingLogger } from './kit.js';
 
@@ -67,6 +68,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
     describeServing(kit);
     describeStreaming(kit);
+    describeRequestInput(kit);
     describeAccessLog(kit);
     describeProxyHeaders(kit);
     describeListening(kit);

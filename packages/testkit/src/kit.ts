@@ -1,7 +1,7 @@
 // What every concern of the kit is given: the backend under test (resolved once the suite runs), the
 // suite's options, and the fixture servers the cases talk to.
 import { afterAll, beforeAll } from 'vitest';
-import { type AppKind, type Backend, type BoundAddress, type ListenTarget, type Logger, type RunningServer, startServer, type StartOptions } from '@chaussette/core';
+import { type App, type AppKind, type Backend, type BoundAddress, type ListenTarget, type Logger, type RunningServer, startServer, type StartOptions } from '@chaussette/core';
 import { createFixtureApps, type FixtureApps } from './apps.js';
 import type { ConformanceOptions } from './index.js';
 
@@ -52,13 +52,15 @@ export interface SharedFixture {
 /**
  * One fixture server of `kind` for the cases of the current describe: started in beforeAll (unless the
  * backend does not serve that kind), closed in afterAll. Read it from the cases, once it is started.
+ * `app`: serve this app (of `kind`) instead of the fixture app.
  */
-export function sharedFixture(kit: Kit, kind: AppKind): SharedFixture {
+export function sharedFixture(kit: Kit, kind: AppKind, app?: () => App): SharedFixture {
   const shared = { logger: recordingLogger() } as SharedFixture;
   let server: RunningServer | undefined;
   beforeAll(async () => {
     if (kindSkipped(kit, kind)) return;
-    ({ server, address: shared.address, fixtures: shared.fixtures } = await serveFixture(kit, kind, { logger: shared.logger }));
+    const extra = { logger: shared.logger, ...(app && { app: app() }) };
+    ({ server, address: shared.address, fixtures: shared.fixtures } = await serveFixture(kit, kind, extra));
   });
   afterAll(() => server?.close(1000));
   return shared;

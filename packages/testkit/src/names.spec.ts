@@ -16,6 +16,7 @@ const VITEST = join(dirname(createRequire(import.meta.url).resolve('vitest/packa
 const CONCERNS = [
   'serving',
   'bodies and streaming',
+  'the request handed on (new Request, fetch, clone)',
   'access log',
   'proxy headers',
   'listening',

@@ -1,6 +1,8 @@
 // The kit's child processes: a listening socket to hand over as an inherited fd, and a child's output and exit.
 import type { spawn } from 'node:child_process';
+import type { Socket as DatagramSocket } from 'node:dgram';
 import { once } from 'node:events';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 
 /** A listening socket on 127.0.0.1, or on the unix socket `path`, owned by the test as a process manager owns one. */
@@ -17,6 +19,28 @@ export function socketFd(server: Server): number {
   const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) throw new Error('this server has no file descriptor to pass on');
   return fd;
+}
+
+/**
+ * The fd of a bound IPv4 UDP socket, found as Linux shows it (its port in /proc/net/udp, that inode
+ * among /proc/self/fd): dgram keeps its handle where no public member reaches it.
+ */
+export function datagramSocketFd(socket: DatagramSocket): number {
+  const port = socket.address().port.toString(16).toUpperCase().padStart(4, '0');
+  const entry = readFileSync('/proc/net/udp', 'utf8')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find((fields) => fields[1]?.endsWith(`:${port}`));
+  const link = `socket:[${entry?.[9]}]`;
+  const fd = readdirSync('/proc/self/fd').find((name) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${name}`) === link;
+    } catch {
+      return false; // closed since the listing
+    }
+  });
+  if (!entry || fd === undefined) throw new Error(`no file descriptor of this process is the UDP socket on port ${socket.address().port}`);
+  return Number(fd);
 }
 
 /** A child's output, line by line. */
