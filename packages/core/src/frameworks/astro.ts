@@ -1,37 +1,49 @@
-// Astro's @astrojs/node build: dist/server/entry.mjs exports the handler, and in standalone mode starts a
-// server of its own when imported, unless ASTRO_NODE_AUTOSTART=disabled.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// Astro's @astrojs/node build. Its documentation names the server entry, dist/server/entry.mjs, which
+// exports `handler` in both modes; in standalone mode, importing it also starts a server of its own unless
+// ASTRO_NODE_AUTOSTART=disabled, which the @astrojs/node releases in KNOWN_MAJORS read. The mode itself is
+// only in the build's code, so it is read from the entry's `options` export once imported.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { toApp } from '../detect-app.js';
+import { ChaussetteError } from '../errors.js';
 import { importModule } from '../load-module.js';
+import { describeVersion, installedVersion } from './_installed.js';
 import type { Framework } from './index.js';
+
+/** @astrojs/node majors whose standalone entry stays off its port with ASTRO_NODE_AUTOSTART=disabled. */
+const KNOWN_MAJORS = { first: 9, last: 11 };
 
 export const astro: Framework = {
   name: 'astro',
   recognize(path, cwd) {
     const entry = entryOf(path);
-    // The arguments @astrojs/node writes into its entry: `"mode": "standalone"` (or "middleware").
-    const mode = entry && /const _args = \{[^}]*"mode": "(standalone|middleware)"/.exec(readFileSync(entry, 'utf8'))?.[1];
-    if (!entry || !mode) return undefined;
+    if (!entry) return undefined;
+    const astroVersion = installedVersion('astro', [dirname(entry), cwd]);
+    // Without astro installed, only Astro's layout (dist/client beside dist/server) says it is one.
+    if (!astroVersion && !existsSync(join(dirname(entry), '..', 'client'))) return undefined;
     const label = relative(cwd, entry);
-    const description = `an Astro build (${label}, @astrojs/node in ${mode} mode)`;
+    const adapterVersion = installedVersion('@astrojs/node', [dirname(entry), cwd]);
+    const versions = [describeVersion('astro', astroVersion), describeVersion('@astrojs/node', adapterVersion)].join(', ');
+    const major = Number(adapterVersion?.split('.', 1)[0]);
+    if (!(major >= KNOWN_MAJORS.first && major <= KNOWN_MAJORS.last)) {
+      const refusal = `${relative(cwd, path) || '.'} is an Astro build (${versions}): chaussette knows how to keep @astrojs/node ${KNOWN_MAJORS.first} to ${KNOWN_MAJORS.last} from listening on a port of its own, so it does not import ${label}`;
+      return { description: `an Astro build (${label}, ${versions})`, load: () => Promise.reject(new ChaussetteError(refusal)) };
+    }
     return {
-      description,
+      description: `an Astro build (${label}, ${versions})`,
       async load() {
         process.env.ASTRO_NODE_AUTOSTART = 'disabled';
-        const module = await importModule(entry, label);
-        const manifestFile = /from '\.\/(manifest_[\w-]+\.mjs)'/.exec(readFileSync(entry, 'utf8'))?.[1];
-        const { manifest } = manifestFile ? await importModule(join(dirname(entry), manifestFile), label) : {};
-        return { ...toApp(module.handler, `${label}:handler`, 'node'), description, notes: notes(mode, manifest as Manifest | undefined) };
+        const exports = await importModule(entry, label);
+        if (typeof exports.handler !== 'function') {
+          throw new ChaussetteError(`${label} exports no handler function (its exports: ${Object.keys(exports).join(', ') || 'none'}), as @astrojs/node documents it; ${versions} is not understood`);
+        }
+        const mode = (exports.options as { mode?: unknown } | undefined)?.mode;
+        const description = `an Astro build (${label}, ${versions}${typeof mode === 'string' ? `, ${mode} mode` : ''})`;
+        return { ...toApp(exports.handler, `${label}:handler`, 'node'), description, notes: notes(mode, serializedManifest(dirname(entry))) };
       },
     };
   },
 };
-
-interface Manifest {
-  allowedDomains?: unknown[];
-  checkOrigin?: boolean;
-}
 
 /** dist/server/entry.mjs, named as itself, as dist/server or as dist. */
 function entryOf(path: string): string | undefined {
@@ -40,9 +52,30 @@ function entryOf(path: string): string | undefined {
   return [join(path, 'entry.mjs'), join(path, 'server', 'entry.mjs')].find((file) => existsSync(file));
 }
 
-function notes(mode: string, manifest: Manifest | undefined): string[] {
+interface ManifestSettings {
+  emptyAllowedDomains: boolean;
+  checkOrigin: boolean;
+}
+
+/**
+ * The security settings Astro serializes into its server manifest, as JSON, in one of the server's files.
+ * Only for a note: a build that keeps them elsewhere gets none.
+ */
+function serializedManifest(serverDir: string): ManifestSettings | undefined {
+  const files = [serverDir, join(serverDir, 'chunks')].flatMap((directory) =>
+    existsSync(directory) ? readdirSync(directory).filter((name) => name.endsWith('.mjs')).map((name) => join(directory, name)) : [],
+  );
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    const allowedDomains = /"allowedDomains":\[([^\]]*)\]/.exec(text);
+    if (allowedDomains) return { emptyAllowedDomains: allowedDomains[1] === '', checkOrigin: text.includes('"checkOrigin":true') };
+  }
+  return undefined;
+}
+
+function notes(mode: unknown, manifest: ManifestSettings | undefined): string[] {
   const notes: string[] = [];
-  if (manifest?.allowedDomains?.length === 0) {
+  if (manifest?.emptyAllowedDomains) {
     notes.push(
       `security.allowedDomains is empty in astro.config: Astro ignores the Host header, so Astro.url is http://localhost/…${manifest.checkOrigin ? ' and form POSTs from browsers get 403 (cross-site)' : ''}; list the site's host names there and rebuild`,
     );

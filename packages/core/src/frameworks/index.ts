@@ -1,6 +1,7 @@
-// Frameworks' production builds, recognised by their files: `chaussette build` (SvelteKit),
-// `chaussette .output` (Nitro, Nuxt), `chaussette dist` (Astro), `chaussette .next` (Next.js). Each
-// framework is one module here; none lets the framework bind a port of its own.
+// Frameworks' production builds, recognised by the files each framework documents as its output, never
+// by its generated code: `chaussette build` (SvelteKit), `chaussette .output` (Nitro, Nuxt), `chaussette
+// dist` (Astro), `chaussette .next` (Next.js). Each framework is one module here; none lets the framework
+// bind a port of its own, and a build one recognises but does not understand is refused by its load().
 import type { App } from '../backend.js';
 import { astro } from './astro.js';
 import { next } from './next.js';

@@ -19,7 +19,8 @@ interface Build {
 /** nitro.json, as Nitro writes it beside the build. */
 interface BuildInfo {
   preset?: string;
-  framework?: { name?: string };
+  framework?: { name?: string; version?: string };
+  versions?: { nitro?: string };
 }
 
 export const nitro: Framework = {
@@ -31,13 +32,15 @@ export const nitro: Framework = {
     const framework = frameworkName(info.framework?.name);
     const preset = info.preset ?? 'unknown';
     const entry = relative(cwd, found.entry);
-    const description = `${framework.article} build (${entry}, Nitro ${preset} preset)`;
+    const built = `${framework.article}${info.framework?.version && info.framework.name !== 'nitro' ? ` ${info.framework.version}` : ''} build`;
+    const nitroVersion = info.versions?.nitro ? `Nitro ${info.versions.nitro}` : 'Nitro';
+    const description = `${built} (${entry}, ${nitroVersion} ${preset} preset)`;
     if (preset !== 'node-listener' && preset !== 'node') {
       const named = relative(cwd, path) || '.';
       const why = preset === 'node-server' || preset === 'node-cluster' ? 'which listens on a port of its own' : 'which is not a node request listener';
       return {
         description,
-        load: () => Promise.reject(new ChaussetteError(`${named} is ${framework.article} build with Nitro's ${preset} preset, ${why}; build it with the node-listener preset: ${framework.advice}`)),
+        load: () => Promise.reject(new ChaussetteError(`${named} is ${built} with ${nitroVersion}'s ${preset} preset, ${why}; build it with the node-listener preset: ${framework.advice}`)),
       };
     }
     return { description, load: () => loadListener(found, { entry, description, framework, cwd }) };
