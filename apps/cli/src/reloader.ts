@@ -3,12 +3,13 @@
 // stops the old one gracefully. The sockets never close, so no connection is refused during a reload.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
 import { ChaussetteError, type ListenTarget, listenError, type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from '@chaussette/core';
 import type { Logger } from 'pino';
+import { bindWithoutListening } from './node-internals.js';
 import { type CliOptions, type ConfigValue, type ConfigValues, configKeyOf, OPTION_ENTRIES, OPTIONS } from './option-table.js';
 import { AppWatcher, type ReloadScope, reloadScope } from './watch.js';
 
@@ -134,21 +135,15 @@ function childConfig(options: CliOptions): ConfigValues {
 
 type ChildValue = (value: unknown, options: CliOptions) => ConfigValue | undefined;
 
-/**
- * A socket bound by this process but never listened on through its event loop: node:net's own
- * `_createServerHandle` (cluster's primary holds sockets the same way), so this process never accepts.
- */
+/** A socket bound by this process but never listened on through its event loop, so this process never accepts. */
 async function holdSocket(target: ListenTarget, socketMode: number | undefined, logger: Logger): Promise<HeldSocket> {
   if (target.type === 'fd') return { fd: target.fd, close: async () => {} };
-  const createServerHandle = (net as unknown as { _createServerHandle?: CreateServerHandle })._createServerHandle;
-  if (!createServerHandle) throw new ChaussetteError('--use-reloader needs node:net internals this Node.js lacks: run without it');
   let owned: OwnedSocketFile | undefined;
   if (target.type === 'unix' && (await removeStaleUnixSocket(target.path))) logger.info(`Removed stale socket file ${target.path}`);
-  const handle = target.type === 'tcp'
-    ? createServerHandle(target.host, target.port, net.isIPv6(target.host) ? 6 : 4, undefined, 0)
-    : createServerHandle(target.path, -1, -1, undefined, 0);
+  const handle = target.type === 'tcp' ? bindWithoutListening(target.host, target.port) : bindWithoutListening(target.path, -1);
+  if (handle === undefined) throw new ChaussetteError('--use-reloader needs node:net internals this Node.js lacks: run without it');
   if (typeof handle === 'number') {
-    const code = (await import('node:util')).getSystemErrorName(handle);
+    const code = getSystemErrorName(handle);
     throw listenError(Object.assign(new Error(code), { code }), target);
   }
   if (target.type === 'unix') owned = await ownSocketFile(target.path, socketMode);
@@ -160,8 +155,6 @@ async function holdSocket(target: ListenTarget, socketMode: number | undefined, 
     },
   };
 }
-
-type CreateServerHandle = (address: string, port: number, addressType: number, fd: undefined, flags: number) => { fd: number; close(): void } | number;
 
 /** listen(2) on the bound sockets, from a short-lived process, so that connections queue from now on. */
 async function makeListening(fds: number[], backlog: number): Promise<void> {
