@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { ListenOptions } from 'node:net';
-import { type BoundAddress, ChaussetteError, type ListenTarget } from '@chaussette/core';
+import type { BoundAddress, ListenTarget } from '@chaussette/core';
 
 /**
  * node:net cannot name a unix socket it was handed as an fd (its address() is null, which Fastify's
@@ -24,22 +24,10 @@ export function boundAddress(server: Server): BoundAddress {
 export function listenOptions(target: ListenTarget): ListenOptions {
   switch (target.type) {
     case 'tcp':
-      if (target.reusePort && !nodeHasReusePort()) {
-        throw new ChaussetteError(
-          `--reuse-port needs Node.js 22.12 or later with node:http (this is Node.js ${process.versions.node}); the uws backend has it on any version`,
-        );
-      }
-      // Node 20 ignores `reusePort`, hence the check above.
       return { host: target.host, port: target.port, backlog: target.backlog, ...(target.reusePort && { reusePort: true }) };
     case 'unix':
       return { path: target.path, backlog: target.backlog };
     case 'fd':
       return { fd: target.fd, backlog: target.backlog } as ListenOptions; // net takes fd; @types/node's ListenOptions omits it
   }
-}
-
-/** net.Server's listen() takes `reusePort` from Node.js 22.12 and 23.1. */
-function nodeHasReusePort(): boolean {
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
