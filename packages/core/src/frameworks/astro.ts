@@ -39,7 +39,8 @@ export const astro: Framework = {
         }
         const mode = (exports.options as { mode?: unknown } | undefined)?.mode;
         const description = `an Astro build (${label}, ${versions}${typeof mode === 'string' ? `, ${mode} mode` : ''})`;
-        return { ...toApp(exports.handler, `${label}:handler`, 'node'), description, notes: notes(mode, serializedManifest(dirname(entry))) };
+        const manifest = serializedManifest(dirname(entry));
+        return { ...toApp(exports.handler, `${label}:handler`, 'node'), description, notes: notes(mode, manifest, Number(astroVersion?.split('.', 1)[0])) };
       },
     };
   },
@@ -73,12 +74,15 @@ function serializedManifest(serverDir: string): ManifestSettings | undefined {
   return undefined;
 }
 
-function notes(mode: unknown, manifest: ManifestSettings | undefined): string[] {
+function notes(mode: unknown, manifest: ManifestSettings | undefined, astroMajor: number): string[] {
   const notes: string[] = [];
-  if (manifest?.emptyAllowedDomains) {
+  // Astro 6 builds Astro.url from the Host header whatever allowedDomains says; 5 and 7 only from a listed host.
+  if (manifest?.emptyAllowedDomains && astroMajor !== 6) {
     notes.push(
       `security.allowedDomains is empty in astro.config: Astro ignores the Host header, so Astro.url is http://localhost/…${manifest.checkOrigin ? ' and form POSTs from browsers get 403 (cross-site)' : ''}; list the site's host names there and rebuild`,
     );
+  } else if (manifest?.emptyAllowedDomains) {
+    notes.push(`security.allowedDomains is empty in astro.config: Astro trusts no X-Forwarded-Host, -Proto or -For header, so behind a proxy Astro.url and clientAddress are the proxy's; list the site's host names there and rebuild`);
   }
   if (mode === 'middleware') notes.push(`@astrojs/node is in middleware mode: the files of dist/client are not served; use mode: 'standalone' to have them served`);
   return notes;
