@@ -6,39 +6,44 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type CliProcess, expectOneLineError, freePort, runCli, startCli } from '../helpers.js';
 import { BACKENDS, describeBuild, EXAMPLES, fetchFrom } from './build-check.js';
 
-const NUXT = `${EXAMPLES}nuxt`;
 // Nuxt's telemetry would ask for consent, and send, over the network.
 const env = { NUXT_TELEMETRY_DISABLED: '1' };
 
-describeBuild({
-  example: 'nuxt',
-  args: ['.output'],
-  recognised: /Application is a Nuxt build \(\.output\/server\/index\.mjs, Nitro node-listener preset\)/,
-  env,
-});
+// Nuxt 4 and Nuxt 3, both on Nitro 2 (nitropack).
+const MAJORS = [
+  { example: 'nuxt', nuxt: 4 },
+  { example: 'nuxt-3', nuxt: 3 },
+];
 
-// The build above, named by its entry file, with the port Nitro's own server would take set.
-describe.each(BACKENDS)('nuxt: .output/server/index.mjs on the %s backend', (backend) => {
-  let server: CliProcess;
-  let nitroPort: number;
-  beforeAll(async () => {
-    nitroPort = await freePort();
-    const ports = { PORT: String(nitroPort), NITRO_PORT: String(nitroPort) };
-    server = await startCli(['--backend', backend, '--port', '0', '.output/server/index.mjs'], { cwd: NUXT, env: { ...env, ...ports } });
-  }, 60_000);
-  afterAll(async () => {
-    if (server) expect(await server.stop()).toBe(0);
-  });
+for (const { example, nuxt } of MAJORS) {
+  const cwd = `${EXAMPLES}${example}`;
+  const recognised = (entry: string) => new RegExp(`Application is a Nuxt ${nuxt}\\.\\d+\\.\\d+ build \\(${entry}, Nitro 2\\.\\d+\\.\\d+ node-listener preset\\)`);
 
-  test('is served the same way, and Nitro listens on no port of its own', async () => {
-    expect(server.output()).toMatch(/Application is a Nuxt build \(\.output\/server\/index\.mjs, Nitro node-listener preset\)/);
-    expect(server.output()).not.toMatch(/WARNING/);
-    const where = server.addresses[0]!;
-    expect((await fetchFrom(where, '/')).body).toContain('chaussette example');
-    expect(JSON.parse((await fetchFrom(where, '/api/hello')).body)).toEqual({ hello: 'nuxt' });
-    expect(await refusesConnections(nitroPort)).toBe(true);
+  describeBuild({ example, args: ['.output'], recognised: recognised('\\.output/server/index\\.mjs'), env });
+
+  // The build above, named by its entry file, with the port Nitro's own server would take set.
+  describe.each(BACKENDS)(`${example}: .output/server/index.mjs on the %s backend`, (backend) => {
+    let server: CliProcess;
+    let nitroPort: number;
+    beforeAll(async () => {
+      nitroPort = await freePort();
+      const ports = { PORT: String(nitroPort), NITRO_PORT: String(nitroPort) };
+      server = await startCli(['--backend', backend, '--port', '0', '.output/server/index.mjs'], { cwd, env: { ...env, ...ports } });
+    }, 60_000);
+    afterAll(async () => {
+      if (server) expect(await server.stop()).toBe(0);
+    });
+
+    test('is served the same way, and Nitro listens on no port of its own', async () => {
+      expect(server.output()).toMatch(recognised('\\.output/server/index\\.mjs'));
+      expect(server.output()).not.toMatch(/WARNING/);
+      const where = server.addresses[0]!;
+      expect((await fetchFrom(where, '/')).body).toContain('chaussette example');
+      expect(JSON.parse((await fetchFrom(where, '/api/hello')).body)).toEqual({ hello: 'nuxt' });
+      expect(await refusesConnections(nitroPort)).toBe(true);
+    });
   });
-});
+}
 
 describe('nuxt: builds chaussette cannot serve as they are', () => {
   afterAll(() => {
@@ -50,7 +55,7 @@ describe('nuxt: builds chaussette cannot serve as they are', () => {
     const output = nitroOutput({ preset: 'node-server', commands: { preview: 'node server/index.mjs' } });
     writeFileSync(join(output, 'server/index.mjs'), "import { createServer } from 'node:http';\ncreateServer().listen(3000);\nexport default {};\n");
     const result = await runCli(['--port', '0', '.output'], { cwd: join(output, '..') });
-    expectOneLineError(result, /^chaussette: error: \.output is a Nuxt build with Nitro's node-server preset, which listens on a port of its own; build it with the node-listener preset: nitro: \{ preset: 'node-listener', serveStatic: true \} in nuxt\.config\.ts, or NITRO_PRESET=node-listener nuxt build/);
+    expectOneLineError(result, /^chaussette: error: \.output is a Nuxt 4\.6\.4 build with Nitro 2\.13\.6's node-server preset, which listens on a port of its own; build it with the node-listener preset: nitro: \{ preset: 'node-listener', serveStatic: true \} in nuxt\.config\.ts, or NITRO_PRESET=node-listener nuxt build/);
   });
 
   test('a node-listener build without serveStatic is served, with a warning that names the setting', async () => {
@@ -70,13 +75,13 @@ describe('nuxt: builds chaussette cannot serve as they are', () => {
 
 const made: string[] = [];
 
-/** A `.output` directory in a fresh temporary directory, with nitro.json as Nuxt 3.21 writes it. */
+/** A `.output` directory in a fresh temporary directory, with nitro.json as Nuxt 4.6 writes it. */
 function nitroOutput(info: { preset: string; commands: Record<string, string> }): string {
   const directory = mkdtempSync(join(tmpdir(), 'chaussette-nuxt-'));
   made.push(directory);
   const output = join(directory, '.output');
   mkdirSync(join(output, 'server'), { recursive: true });
-  const nitroJson = { date: new Date().toJSON(), preset: info.preset, framework: { name: 'nuxt', version: '3.21.11' }, versions: { nitro: '2.13.6' }, commands: info.commands, config: {} };
+  const nitroJson = { date: new Date().toJSON(), preset: info.preset, framework: { name: 'nuxt', version: '4.6.4' }, versions: { nitro: '2.13.6' }, commands: info.commands, config: {} };
   writeFileSync(join(output, 'nitro.json'), JSON.stringify(nitroJson, null, 2));
   return output;
 }
