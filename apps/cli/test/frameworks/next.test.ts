@@ -5,12 +5,15 @@ import { afterAll, expect, test } from 'vitest';
 import { expectOneLineError, runCli } from '../helpers.js';
 import { describeBuild } from './build-check.js';
 
-describeBuild({
-  example: 'next',
-  args: ['.next'],
-  recognised: /Application is a Next\.js build \(\.next, Next\.js 16\.\d+\.\d+\)/,
-  env: { NEXT_TELEMETRY_DISABLED: '1' },
-});
+// Next.js 16 and 15.
+for (const [example, major] of [['next', 16], ['next-15', 15]] as const) {
+  describeBuild({
+    example,
+    args: ['.next'],
+    recognised: new RegExp(`Application is a Next\\.js build \\(\\.next, Next\\.js ${major}\\.\\d+\\.\\d+\\)`),
+    env: { NEXT_TELEMETRY_DISABLED: '1' },
+  });
+}
 
 const scratch = mkdtempSync(join(tmpdir(), 'chaussette-next-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
