@@ -5,23 +5,26 @@ import { describeBuild, EXAMPLES } from './build-check.js';
 
 const NEST = `${EXAMPLES}nestjs`;
 
-describeBuild({
-  example: 'nestjs',
-  args: ['dist/app.module.js:AppModule'],
-  recognised: /Application is the NestJS module AppModule, made an application with NestFactory\.create\(\) \(express platform\)/,
-});
+// NestJS 12 and 11.
+for (const example of ['nestjs', 'nestjs-11']) {
+  describeBuild({
+    example,
+    args: ['dist/app.module.js:AppModule'],
+    recognised: /Application is the NestJS module AppModule, made an application with NestFactory\.create\(\) \(express platform\)/,
+  });
 
-describeBuild({
-  example: 'nestjs',
-  args: ['dist/express-instance.js'],
-  recognised: /Application is a NestJS application \(express platform\)/,
-});
+  describeBuild({
+    example,
+    args: ['dist/express-instance.js'],
+    recognised: /Application is a NestJS application \(express platform\)/,
+  });
 
-describeBuild({
-  example: 'nestjs',
-  args: ['dist/fastify-instance.js'],
-  recognised: /Application is a NestJS application \(fastify platform\)/,
-});
+  describeBuild({
+    example,
+    args: ['dist/fastify-instance.js'],
+    recognised: /Application is a NestJS application \(fastify platform\)/,
+  });
+}
 
 describe('a NestJS application that already listens', () => {
   test('is refused in one line, saying to export it without listen()', async () => {
