@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
-import { get, killAll, runCli, startCli } from './helpers.js';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { get, killAll, runCli, skipUnlessServable, startCli } from './helpers.js';
 
 afterEach(killAll);
 
@@ -16,6 +16,7 @@ const waitForLines = async (file: string, count: number) => {
 };
 
 describe.each(['node', 'fastify', 'uws'])('--access-log and --proxy-headers, --backend %s', (backend) => {
+  beforeEach((context) => skipUnlessServable(backend, context));
   test('Combined Log Format lines; X-Forwarded-For is believed from 127.0.0.1 only with --proxy-headers', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'chaussette-access-'));
     try {

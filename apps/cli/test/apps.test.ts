@@ -1,6 +1,6 @@
 import { request } from 'node:http';
-import { afterEach, describe, expect, test } from 'vitest';
-import { get, killAll, startCli } from './helpers.js';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { get, killAll, skipUnlessServable, startCli } from './helpers.js';
 
 afterEach(killAll);
 
@@ -91,6 +91,7 @@ describe('serving real apps through the CLI', () => {
 });
 
 describe.each(['node', 'fastify', 'uws'])('server-sent events from Hono\'s streamSSE, --backend %s', (backend) => {
+  beforeEach((context) => skipUnlessServable(backend, context));
   test('the client sees the response begin before the first event', async () => {
     const cli = await startCli(['--backend', backend, '--host', '127.0.0.1', '--port', '0', 'hono-sse.mjs']);
     const [host, port] = cli.addresses[0]!.split(':');

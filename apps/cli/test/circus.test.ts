@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
-import { CLI, FIXTURES, get } from './helpers.js';
+import { afterEach, beforeEach, describe, expect, onTestFinished, test } from 'vitest';
+import { CLI, FIXTURES, get, skipUnlessServable } from './helpers.js';
 import { loadGenerator } from './load.js';
 
 const managers = new Set<ReturnType<typeof spawn>>();
@@ -63,6 +63,7 @@ const hasPython = (() => {
 const required = process.env.CHAUSSETTE_REQUIRE_MANAGERS === '1';
 
 describe.skipIf(!hasPython && !required).each(['node', 'fastify', 'uws'])('a Circus-style manager, --backend %s', (backend) => {
+  beforeEach((context) => skipUnlessServable(backend, context));
   test.each(['tcp', 'unix'])('each of three workers on its %s socket restarted in turn (SIGTERM, then a new process) under non-stop load: zero failed requests', async (family) => {
     const directory = mkdtempSync(join(tmpdir(), 'chaussette-circus-'));
     onTestFinished(() => rmSync(directory, { recursive: true, force: true }));

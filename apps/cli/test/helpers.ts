@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { uwsUnavailableReason } from '@chaussette/backend-uws/engine';
+import { expect, type TestContext } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../bin/chaussette.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -180,6 +181,12 @@ export async function startWorkersOnOneSocket(args: string[], count = 2): Promis
   }
   server.close(); // the workers hold their own copies
   return { workers, port, where: `127.0.0.1:${port}` };
+}
+
+/** Skips the running test, saying why, when `backend` cannot serve on this Node.js: uws, when its uWebSockets.js build has no binary for it. */
+export function skipUnlessServable(backend: string, context: Pick<TestContext, 'skip'>): void {
+  const reason = backend === 'uws' ? uwsUnavailableReason() : undefined;
+  if (reason) context.skip(reason);
 }
 
 /** A run that failed as bad input must: exit code 1, and one line on stderr, `chaussette: error: …`, with no stack trace. */

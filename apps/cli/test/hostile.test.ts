@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
-import { CLI, type CliProcess, freePort, get, killAll, startCli } from './helpers.js';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { CLI, type CliProcess, freePort, get, killAll, skipUnlessServable, startCli } from './helpers.js';
 
 afterEach(killAll);
 
@@ -126,6 +126,7 @@ async function pipelinedLoad(port: number, total: number, connections = 8, batch
 }
 
 describe.each(['node', 'fastify', 'uws'])('--backend %s under hostile load', (backend) => {
+  beforeEach((context) => skipUnlessServable(backend, context));
   test('memory after 100k requests is within 10% of memory after 10k', { timeout: 120_000 }, async () => {
     const port = await freePort();
     const cli = await startCli(['--backend', backend, '--port', String(port)], { wrapper: FULL_YOUNG_GENERATION });

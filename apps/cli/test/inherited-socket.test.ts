@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { type CliProcess, freePort, get, getWhenListening, killAll, startCli, startWorkersOnOneSocket, waitForInFlight } from './helpers.js';
+import { type CliProcess, freePort, get, getWhenListening, killAll, skipUnlessServable, startCli, startWorkersOnOneSocket, waitForInFlight } from './helpers.js';
 
 afterEach(killAll);
 
@@ -60,9 +60,10 @@ describe('serving on a socket the parent process owns', () => {
     expect(await cli.stop()).toBe(0);
   });
 
-  test.skipIf(!hasSocketActivate).each(['node', 'fastify', 'uws'])(
+  test.skipIf(!hasSocketActivate).for(['node', 'fastify', 'uws'])(
     'systemd socket activation on a unix socket, --backend %s: shown by its path, a request in flight finished on SIGTERM, the file left to systemd',
-    async (backend) => {
+    async (backend, context) => {
+      skipUnlessServable(backend, context);
       const directory = mkdtempSync(join(tmpdir(), 'chaussette-fd-'));
       const path = join(directory, 'activated.sock');
       try {

@@ -1,6 +1,6 @@
 // What ends a worker besides a signal: --max-requests, and errors outside any request.
-import { afterEach, describe, expect, test } from 'vitest';
-import { freePort, get, killAll, startCli } from './helpers.js';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { freePort, get, killAll, skipUnlessServable, startCli } from './helpers.js';
 import { once } from 'node:events';
 
 afterEach(() => killAll());
@@ -9,6 +9,7 @@ const exited = async (cli: Awaited<ReturnType<typeof startCli>>) =>
   cli.child.exitCode ?? ((await once(cli.child, 'exit')) as [number | null])[0];
 
 describe.each(['node', 'fastify', 'uws'])('--backend %s', (backend) => {
+  beforeEach((context) => skipUnlessServable(backend, context));
   const start = async (...args: string[]) => {
     const where = `127.0.0.1:${await freePort()}`;
     const cli = await startCli(['--backend', backend, '--bind', where, ...args, 'hostile-lifecycle.mjs']);

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
-import { FIXTURES, get, killAll, runCli, startCli } from './helpers.js';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { FIXTURES, get, killAll, runCli, skipUnlessServable, startCli } from './helpers.js';
 
 afterEach(killAll);
 
@@ -12,6 +12,7 @@ const json = async (where: string, path: string, init?: Parameters<typeof get>[2
 };
 
 describe.each(['node', 'fastify', 'uws'])('--mount, %s backend', (backend) => {
+  beforeEach((context) => skipUnlessServable(backend, context));
   test('node and fetch apps side by side: longest prefix on segment boundaries, paths without the prefix, the prefix beside', async () => {
     const cli = await startCli([
       '--backend', backend, '--host', '127.0.0.1', '--port', '0',

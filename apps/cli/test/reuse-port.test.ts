@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { type CliProcess, expectOneLineError, freePort, get, killAll, listeningSocket, runCli, startCli } from './helpers.js';
+import { type CliProcess, expectOneLineError, freePort, get, killAll, listeningSocket, runCli, skipUnlessServable, startCli } from './helpers.js';
 
 afterEach(killAll);
 
@@ -25,7 +25,10 @@ describe('--reuse-port', () => {
     for (const worker of workers) expect(await worker.stop()).toBe(0);
   };
 
-  test('uws: two processes share one port, and both get connections', sharing('uws'));
+  test('uws: two processes share one port, and both get connections', (context) => {
+    skipUnlessServable('uws', context);
+    return sharing('uws')();
+  });
 
   test.runIf(nodeHasReusePort).each(BACKENDS_ON_NODE_HTTP)('%s: two processes share one port, and both get connections', (backend) => sharing(backend)());
 
@@ -36,7 +39,8 @@ describe('--reuse-port', () => {
     );
   });
 
-  test.each(['node', 'fastify', 'uws'])('%s without it: a port another server holds is refused, not shared', async (backend) => {
+  test.for(['node', 'fastify', 'uws'])('%s without it: a port another server holds is refused, not shared', async (backend, context) => {
+    skipUnlessServable(backend, context);
     const { server, port } = await listeningSocket();
     try {
       expectOneLineError(
@@ -48,7 +52,8 @@ describe('--reuse-port', () => {
     }
   });
 
-  test('uws without it: a second chaussette on the same port fails, where uSockets would share it', async () => {
+  test('uws without it: a second chaussette on the same port fails, where uSockets would share it', async (context) => {
+    skipUnlessServable('uws', context);
     const port = await freePort();
     const first = await startCli(['fetch-workers.mjs', '--backend', 'uws', '--host', '127.0.0.1', '--port', String(port)]);
     expectOneLineError(

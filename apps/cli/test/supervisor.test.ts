@@ -7,8 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLI, FIXTURES, freePort, get, getWhenListening } from './helpers.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { uwsUnavailableReason } from '@chaussette/backend-uws/engine';
+import { CLI, FIXTURES, freePort, get, getWhenListening, skipUnlessServable } from './helpers.js';
 import { loadGenerator } from './load.js';
 
 const run = promisify(execFile);
@@ -20,6 +21,7 @@ const supervisord = await run('supervisord', ['--version']).then(
 const required = process.env.CHAUSSETTE_REQUIRE_MANAGERS === '1';
 
 describe.skipIf(!supervisord && !required).each(['node', 'fastify', 'uws'])('supervisord [fcgi-program], --backend %s', (backend) => {
+  beforeEach((context) => skipUnlessServable(backend, context));
   let directory: string;
   let daemon: ChildProcess;
   let where: string;
@@ -28,6 +30,7 @@ describe.skipIf(!supervisord && !required).each(['node', 'fastify', 'uws'])('sup
 
   beforeAll(async () => {
     if (!supervisord) throw new Error('supervisord is not installed: apt-get install -y supervisor');
+    if (backend === 'uws' && uwsUnavailableReason()) return; // each test says why it is skipped
     directory = mkdtempSync(join(tmpdir(), 'chaussette-supervisor-'));
     const port = await freePort();
     where = `127.0.0.1:${port}`;
@@ -92,7 +95,7 @@ stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
       daemon.kill('SIGTERM');
       await once(daemon, 'exit');
     }
-    rmSync(directory, { recursive: true, force: true });
+    if (directory) rmSync(directory, { recursive: true, force: true });
   }, 30_000);
 
   const logs = () =>

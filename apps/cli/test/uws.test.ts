@@ -1,12 +1,29 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
-import { freePort, get, getWhenListening, killAll, listeningSocket, runCli, startCli, startWorkersOnOneSocket, waitForInFlight } from './helpers.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { uwsUnavailableReason } from '@chaussette/backend-uws/engine';
+import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
+import {
+  expectOneLineError,
+  freePort,
+  get,
+  getWhenListening,
+  killAll,
+  listeningSocket,
+  runCli,
+  skipUnlessServable,
+  startCli,
+  startWorkersOnOneSocket,
+  waitForInFlight,
+} from './helpers.js';
 
 afterEach(killAll);
 
 describe('--backend uws', () => {
+  beforeEach((context) => skipUnlessServable('uws', context));
+
   test('two processes on one inherited socket both answer; SIGTERM finishes the request in flight', async () => {
     const { workers, port, where } = await startWorkersOnOneSocket(['fetch-workers.mjs', '--backend', 'uws']);
     for (const worker of workers) {
@@ -90,7 +107,9 @@ describe('--backend uws', () => {
     expect(cli.output()).toContain('Writing to req.socket is not supported by the uws backend');
   });
 
-  test("uWebSockets.js's slow JavaScript fallback is refused with one clear line", async () => {
+  test("uWebSockets.js's slow JavaScript fallback is refused with one clear line", async (context) => {
+    const unavailable = uwsUnavailableReason('uws-20.30');
+    if (unavailable) context.skip(unavailable);
     // uWebSockets.js 20.30 (@trufflesuite) loads its fallback instead of the binary when asked to (as when the binary does not load).
     const result = await runCli(['fetch-workers.mjs', '--backend', 'uws', '--port', '0'], { env: { CHAUSSETTE_UWS_MODULE: 'uws-20.30', UWS_USE_FALLBACK: '1' } });
     expect(result.code).not.toBe(0);
@@ -100,10 +119,12 @@ describe('--backend uws', () => {
     expect(result.stdout).not.toContain('Serving on');
   });
 
-  test.each([
+  test.for([
     ['20.57', {}, /^HTTP\/1\.1 505 /],
     ['20.30', { CHAUSSETTE_UWS_MODULE: 'uws-20.30' }, /^$/],
-  ])('HTTP/1.0 requests get 505 from uWebSockets.js 20.57, no answer from 20.30: the documented limit holds (%s)', async (_release, env, expected) => {
+  ] as const)('HTTP/1.0 requests get 505 from uWebSockets.js 20.57, no answer from 20.30: the documented limit holds (%s)', async ([_release, env, expected], context) => {
+    const unavailable = uwsUnavailableReason('CHAUSSETTE_UWS_MODULE' in env ? env.CHAUSSETTE_UWS_MODULE : undefined);
+    if (unavailable) context.skip(unavailable);
     const cli = await startCli(['fetch-workers.mjs', '--backend', 'uws', '--port', '0'], { env });
     const [host, port] = [cli.addresses[0]!.split(':')[0]!, Number(cli.addresses[0]!.split(':')[1])];
     const socket = connect(port, host);
@@ -116,6 +137,52 @@ describe('--backend uws', () => {
     expect(answer).toMatch(expected);
     expect((await get(cli.addresses[0]!)).status).toBe(200);
     expect(await cli.stop()).toBe(0);
+  });
+});
+
+describe('a uWebSockets.js build this Node.js cannot run: one line, exit 1, nothing served', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'chaussette-uws-builds-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const runningAbi = Number(process.versions.modules);
+  const otherAbis = [115, 127, 137, 141, 147].filter((abi) => abi !== runningAbi).slice(0, 2);
+  const NODE_OF_ABI: Record<number, number> = { 115: 20, 127: 22, 137: 24, 141: 25, 147: 26 };
+
+  /** A stand-in uWebSockets.js package: `uws.js` as its main, and (empty) binaries for these ABIs. */
+  function fakeBuild(name: string, abis: number[], main: string): string {
+    const directory = join(scratch, name);
+    mkdirSync(directory);
+    writeFileSync(join(directory, 'package.json'), JSON.stringify({ name, version: '20.99.0', main: 'uws.js' }));
+    writeFileSync(join(directory, 'uws.js'), main);
+    for (const abi of abis) writeFileSync(join(directory, `uws_${process.platform}_${process.arch}_${abi}.node`), '');
+    return directory;
+  }
+
+  test('a build without a binary for this Node.js: the Node.js versions it has, and the other backends', async () => {
+    const build = fakeBuild('build-without-this-abi', otherAbis, "throw new Error('not to be loaded');\n");
+    const result = await runCli(['fetch-workers.mjs', '--backend', 'uws', '--port', '0'], { env: { CHAUSSETTE_UWS_MODULE: build } });
+    expectOneLineError(
+      result,
+      `chaussette: error: uWebSockets.js 20.99.0 (build-without-this-abi) has no binary for Node.js ${process.version} (ABI ${runningAbi}, ${process.platform}-${process.arch}): ` +
+        `it has binaries for Node.js ${NODE_OF_ABI[otherAbis[0]!]} and ${NODE_OF_ABI[otherAbis[1]!]} only. Use one of those Node.js versions, or --backend node or --backend fastify`,
+    );
+    expect(result.stdout).not.toContain('Serving on');
+  });
+
+  test('a build whose binary for this Node.js gives way to a JavaScript imitation', async () => {
+    const build = fakeBuild('build-that-falls-back', [runningAbi], "console.warn('Falling back to a NodeJS implementation');\nmodule.exports = { App() {} };\n");
+    const result = await runCli(['fetch-workers.mjs', '--backend', 'uws', '--port', '0'], { env: { CHAUSSETTE_UWS_MODULE: build } });
+    expectOneLineError(result, /^chaussette: error: uWebSockets\.js 20\.99\.0 \(build-that-falls-back\) could not load its native binary .* fell back to a slow JavaScript imitation, which chaussette does not serve/);
+    expect(result.stdout).not.toContain('Serving on');
+  });
+
+  test('the build this package depends on, where it has no binary for this Node.js', async (context) => {
+    if (!uwsUnavailableReason()) context.skip(`uWebSockets.js has a binary for Node.js ${process.version} (ABI ${runningAbi}): the tests above serve with it`);
+    const result = await runCli(['fetch-workers.mjs', '--backend', 'uws', '--port', '0']);
+    expectOneLineError(
+      result,
+      /^chaussette: error: uWebSockets\.js 20\.\d+\.\d+ \(@btc-vision\/uwebsockets\.js\) has no binary for Node\.js v\d+\.\d+\.\d+ \(ABI \d+, [\w-]+\): it has binaries for Node\.js 20, 22, 24 and 25 only\. Use one of those Node\.js versions, or --backend node or --backend fastify$/,
+    );
+    expect(result.stdout).not.toContain('Serving on');
   });
 });
 

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { io } from 'socket.io-client';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
-import { get, killAll, runCli, startCli } from './helpers.js';
+import { get, killAll, runCli, skipUnlessServable, startCli } from './helpers.js';
 
 afterEach(killAll);
 
@@ -28,6 +28,7 @@ async function connect(url: string): Promise<{ client: WebSocket; received: (str
 const start = (backend: string, app: string, ...extra: string[]) => startCli(['--backend', backend, '--host', '127.0.0.1', '--port', '0', ...extra, app]);
 
 describe.each(['node', 'fastify', 'uws'])('a Hono app with hono/bun WebSockets, %s backend', (backend) => {
+  beforeEach((context) => skipUnlessServable(backend, context));
   test('upgrades, echoes text and binary, logs the 101, and plain HTTP goes on', async () => {
     const cli = await start(backend, 'hono-websocket.mjs', '--access-log', '-');
     const where = cli.addresses[0]!;
