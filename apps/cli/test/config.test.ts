@@ -45,7 +45,7 @@ describe('--config', () => {
 });
 
 describe('TypeScript apps', () => {
-  test('chaussette app.ts serves it (tsx on Node 20, type stripping where Node has it)', async () => {
+  test('chaussette app.ts serves it (type stripping from Node 22.18, tsx before)', async () => {
     const cli = await startCli(['typed-app.ts', '--port', '0']);
     expect(JSON.parse((await get(cli.addresses[0]!)).body)).toMatchObject({ text: 'hello from typescript' });
     expect(await cli.stop()).toBe(0);

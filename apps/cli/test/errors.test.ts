@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { datagramSocketFd } from '@chaussette/testkit';
-import { expectOneLineError, FIXTURES, listeningSocket, runCli, skipUnlessServable } from './helpers.js';
+import { CLI, expectOneLineError, FIXTURES, listeningSocket, runCli, skipUnlessServable } from './helpers.js';
 
 const handleFd = (object: unknown) => (object as { _handle: { fd: number } })._handle.fd;
 
@@ -18,6 +18,21 @@ beforeAll(async () => {
   busyPort = (busy.address() as { port: number }).port;
 });
 afterAll(() => busy.close());
+
+// The system's Node.js where it is older than chaussette supports (Debian 12's is 20).
+const olderNode = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
+  try {
+    const [major = 0, minor = 0] = execFileSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim().split('.').map(Number);
+    return major < 22 || (major === 22 && minor < 12);
+  } catch {
+    return false;
+  }
+});
+
+test.skipIf(!olderNode)('a Node.js older than 22.12: one line that says which version it needs', () => {
+  const result = spawnSync(olderNode!, [CLI, '--port', '0'], { encoding: 'utf8', timeout: 15_000 });
+  expectOneLineError({ code: result.status, stderr: result.stderr }, /^chaussette: error: this is Node\.js 2[0-2]\.[\d.]+; chaussette needs Node\.js 22\.12 or later \(24 LTS recommended\)$/);
+});
 
 /** Each bad input: exit 1, one line on stderr naming the problem and the fix, no stack trace. */
 describe('bad input: one clear line, exit 1, no stack trace', () => {

@@ -3,8 +3,6 @@ import { type CliProcess, expectOneLineError, freePort, get, killAll, listeningS
 
 afterEach(killAll);
 
-const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-const nodeHasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 const BACKENDS_ON_NODE_HTTP = ['node', 'fastify'];
 
 /** Asks until both processes have answered: the kernel spreads new connections over a shared port. */
@@ -30,14 +28,7 @@ describe('--reuse-port', () => {
     return sharing('uws')();
   });
 
-  test.runIf(nodeHasReusePort).each(BACKENDS_ON_NODE_HTTP)('%s: two processes share one port, and both get connections', (backend) => sharing(backend)());
-
-  test.runIf(!nodeHasReusePort).each(BACKENDS_ON_NODE_HTTP)('%s before Node.js 22.12: one line that says which version has it', async (backend) => {
-    expectOneLineError(
-      await runCli(['--backend', backend, '--host', '127.0.0.1', '--port', '0', '--reuse-port']),
-      `--reuse-port needs Node.js 22.12 or later with node:http (this is Node.js ${process.versions.node}); the uws backend has it on any version`,
-    );
-  });
+  test.each(BACKENDS_ON_NODE_HTTP)('%s: two processes share one port, and both get connections', (backend) => sharing(backend)());
 
   test.for(['node', 'fastify', 'uws'])('%s without it: a port another server holds is refused, not shared', async (backend, context) => {
     skipUnlessServable(backend, context);
