@@ -7,7 +7,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { toApp } from '../detect-app.js';
 import { ChaussetteError } from '../errors.js';
 import { importModule } from '../load-module.js';
-import { describeVersion, installedVersion } from './_installed.js';
+import { describeVersion, installedVersion } from './installed-version.js';
 import type { Framework } from './index.js';
 
 export const sveltekit: Framework = {
