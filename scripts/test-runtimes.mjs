@@ -25,6 +25,12 @@ const OTHER_RUNTIME_SELECTION = [
   '**/test/frameworks/**',
 ];
 
+// Node from the npm registry trusts only its own CA bundle, where Debian's and most distributions' Node
+// also trust the system's (a proxy's CA among them): npm and npx, run by the tests on this Node, need it.
+if (process.allowedNodeEnvironmentFlags.has('--use-system-ca') && !process.env.NODE_OPTIONS?.includes('--use-system-ca')) {
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --use-system-ca`.trim();
+}
+
 // npm warns about the npm_* variables pnpm sets for a script that it does not know.
 const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
 

@@ -19,10 +19,12 @@ beforeAll(async () => {
 });
 afterAll(() => busy.close());
 
-// The system's Node.js where it is older than chaussette supports (Debian 12's is 20).
+// The system's Node.js where it is older than chaussette supports (Debian 12's is 20). NODE_OPTIONS may
+// hold flags that it has not (test-runtimes.mjs adds --use-system-ca).
+const olderNodeEnv = { ...process.env, NODE_OPTIONS: '' };
 const olderNode = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
   try {
-    const [major = 0, minor = 0] = execFileSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim().split('.').map(Number);
+    const [major = 0, minor = 0] = execFileSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8', env: olderNodeEnv }).trim().split('.').map(Number);
     return major < 22 || (major === 22 && minor < 12);
   } catch {
     return false;
@@ -30,7 +32,7 @@ const olderNode = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
 });
 
 test.skipIf(!olderNode)('a Node.js older than 22.12: one line that says which version it needs', () => {
-  const result = spawnSync(olderNode!, [CLI, '--port', '0'], { encoding: 'utf8', timeout: 15_000 });
+  const result = spawnSync(olderNode!, [CLI, '--port', '0'], { encoding: 'utf8', timeout: 15_000, env: olderNodeEnv });
   expectOneLineError({ code: result.status, stderr: result.stderr }, /^chaussette: error: this is Node\.js 2[0-2]\.[\d.]+; chaussette needs Node\.js 22\.12 or later \(24 LTS recommended\)$/);
 });
 
