@@ -12,12 +12,13 @@ import {
   upgradeRequest,
   type WebSocketHandler,
   type WebSocketMessage,
+  sendResponse,
   type WebSocketSettings,
   websocketSettings,
 } from '@chaussette/core';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
 import { Exchange, type ServerState } from './exchange.js';
-import { fetchExchange, sendResponse } from './fetch-handler.js';
+import { fetchExchange } from './fetch-handler.js';
 import type { Uws } from './uws.js';
 
 const SHUTDOWN_REASON = 'Server shutting down';

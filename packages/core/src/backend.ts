@@ -4,8 +4,7 @@
 // A backend's duties, beyond the types (@chaussette/testkit's runConformanceSuite checks each):
 // - Serve every kind in `appKinds`. A node app through guardedListener() (a throw or rejection is a 500,
 //   logged with its stack); a fetch app through the fetch layer (fetch-layer.ts: installFastResponse()
-//   once, a LazyRequest subclass, callFetch(), partsOf(), recycleBody() once the engine is done with the
-//   bytes). Multi-value headers stay apart (each set-cookie), HEAD has no body, bodies stream both ways
+//   once, a LazyRequest subclass, callFetch(), sendResponse() through a ResponseSink over the engine). Multi-value headers stay apart (each set-cookie), HEAD has no body, bodies stream both ways
 //   with backpressure, the app's stream stops when the client leaves.
 // - Before the app: refusalFor() on every request head (limits.ts: 400 for bad framing or Host, 413,
 //   414, 501, 503, 505), answered with refusal()'s words, the connection closed, and nothing pipelined

@@ -7,7 +7,8 @@ export const INTERNAL_ERROR_BODY = 'Internal Server Error\n';
 
 /** Logs an app error with its stack and answers 500, without any of the app's headers or internals. */
 export function respondWithError(req: IncomingMessage, res: ServerResponse, error: unknown, logger: Logger): void {
-  if (res.destroyed || req.destroyed) {
+  // Not req.destroyed: node:http destroys a request once its body has been read.
+  if (res.destroyed) {
     // The client went away (often the cause of the error, e.g. an aborted upload): nothing to answer.
     logger.debug(`The client of ${req.method} ${req.url} went away: ${errorMessage(error)}`);
     return;

@@ -71,8 +71,12 @@ export {
   hasContentLength,
   partsOf,
   recycleBody,
+  respondWithAppError,
   type ResponseParts,
   responseParts,
+  type ResponseSink,
+  type SendableParts,
+  sendResponse,
   streamedResponseParts,
   type StreamedResponseParts,
 } from './fetch-layer.js';

@@ -3,38 +3,39 @@ import {
   bodyUntouched,
   byteLength,
   callFetch,
-  describeValue,
-  discardResponse,
   type FetchHandler,
   type FetchServer,
+  hasContentLength,
   isResponse,
   type Logger,
   type NodeListener,
   partsOf,
   recycleBody,
-  respondWithError,
+  respondWithAppError,
+  type ResponseSink,
+  type SendableParts,
+  sendResponse,
 } from '@chaussette/core';
 import { createRequest } from './node-request.js';
-
-type Parts = ReturnType<typeof partsOf>;
 
 /** How long a fetch app's answer waits for the rest of a chunked body it did not read (see sendAfterBody). */
 export const BODY_WAIT_MS = 1000;
 
-/** Serves a fetch handler on node:http: a lazy Request in, the Response written back with backpressure. */
+/** Serves a fetch handler on node:http: a lazy Request in, the Response sent through core's send path. */
 export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () => string, server: FetchServer): NodeListener {
   return (req, res) => {
     const request = createRequest(req, res, origin());
+    const sink = new NodeResponseSink(req, res);
     callFetch(
       fetch,
       request,
       server,
       (response) => {
         // A chunked body may still turn out malformed: a request whose body has come in cannot.
-        if (req.complete || req.headers['transfer-encoding'] === undefined) sendResponse(response, req, res, logger);
-        else sendAfterBody(response, request, req, res, logger);
+        if (req.complete || req.headers['transfer-encoding'] === undefined) sendResponse(response, sink, logger);
+        else sendAfterBody(response, request, sink, logger);
       },
-      (error) => respondWithError(req, res, error, logger),
+      (error) => respondWithAppError(sink, error, logger),
     );
   };
 }
@@ -49,20 +50,21 @@ export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () =>
  * node:http sends a node listener's, and a malformed end of the body closes the connection without
  * another answer.
  */
-function sendAfterBody(response: Response | undefined, request: Request, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+function sendAfterBody(response: Response | undefined, request: Request, sink: NodeResponseSink, logger: Logger): void {
+  const { req, res } = sink;
   if (!isResponse(response) || res.destroyed || res.headersSent || !bodyUntouched(request)) {
-    sendResponse(response, req, res, logger);
+    sendResponse(response, sink, logger);
     return;
   }
-  let parts: Parts;
+  let parts: SendableParts;
   try {
     parts = partsOf(response);
   } catch (error) {
-    respondWithError(req, res, error, logger); // an invalid header from the app, as writeResponse() has it
+    respondWithAppError(sink, error, logger); // a body read already, an invalid header
     return;
   }
   if (parts.body === undefined) {
-    sendResponse(response, req, res, logger, parts);
+    sendResponse(response, sink, logger, parts);
     return;
   }
   const whole = parts.body;
@@ -71,7 +73,7 @@ function sendAfterBody(response: Response | undefined, request: Request, req: In
     req.off('end', settle);
     res.off('close', settle);
     if (res.destroyed || res.headersSent) recycleBody(whole); // refused meanwhile (400, 413), or the client left
-    else sendResponse(response, req, res, logger, parts);
+    else sendResponse(response, sink, logger, parts);
   };
   const timer = setTimeout(settle, BODY_WAIT_MS);
   req.once('end', settle);
@@ -79,95 +81,59 @@ function sendAfterBody(response: Response | undefined, request: Request, req: In
   req.resume();
 }
 
-/**
- * Writes the app's Response; anything else (or a Response node:http refuses) becomes a 500. `taken`:
- * its parts, when the caller has taken them already (partsOf() takes a body only once).
- */
-export function sendResponse(response: Response | undefined, req: IncomingMessage, res: ServerResponse, logger: Logger, taken?: Parts): void {
-  try {
-    writeResponse(response, req, res, logger, taken);
-  } catch (error) {
-    // An invalid header name or value from the app surfaces here, from writeHead().
-    respondWithError(req, res, error, logger);
-  }
-}
+/** A ResponseSink (see core's send-response.ts) over node:http's response. */
+export class NodeResponseSink implements ResponseSink {
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {}
 
-function writeResponse(response: Response | undefined, req: IncomingMessage, res: ServerResponse, logger: Logger, taken?: Parts): void {
-  if (!isResponse(response)) {
-    respondWithError(req, res, new TypeError(`The fetch handler returned ${describeValue(response)}, not a Response`), logger);
-    return;
+  get method(): string {
+    return this.req.method ?? 'GET';
   }
-  if (res.destroyed) {
-    // The client is gone: stop the app's stream, if it has one.
-    if (!taken) discardResponse(response);
-    else if (taken.body !== undefined) recycleBody(taken.body);
-    else void (taken.stream ?? response.body)?.cancel().catch(() => {});
-    return;
+  get url(): string {
+    return this.req.url ?? '/';
   }
-  const isHead = req.method === 'HEAD';
-  const parts = taken ?? partsOf(response);
-  const statusText = parts.statusText || undefined;
-  const headers = parts.headers;
-  if (parts.body !== undefined) {
-    if (parts.body !== null && !parts.hasContentLength) headers.push('content-length', String(byteLength(parts.body)));
-    res.writeHead(parts.status, statusText, headers);
-    const body = parts.body;
-    if (isHead || body === null) {
-      res.end();
-      recycleBody(body); // never written
-    } else if (typeof body === 'string') {
-      res.end(body);
-    } else {
-      res.end(body, () => recycleBody(body)); // 'finish': the bytes are out of node's hands
-    }
-    return;
+  get aborted(): boolean {
+    return this.res.destroyed;
   }
-  const body = parts.stream ?? response.body;
-  if (body === null || isHead) {
-    res.writeHead(parts.status, statusText, headers);
-    res.end();
-    void body?.cancel().catch(() => {});
-    return;
+  get headersSent(): boolean {
+    return this.res.headersSent;
   }
-  const reader = body.getReader(); // throws for a body already read: a 500, before any header is sent
-  res.writeHead(parts.status, statusText, headers);
-  streamBody(reader, res, (error) => {
-    logger.error({ err: error }, `Error while streaming the response to ${req.method} ${req.url}`);
-    res.destroy();
-  });
-}
 
-/**
- * Writes the app's stream as it comes, waiting for 'drain' when node:http has enough queued. Callbacks,
- * not an async loop: a promise per chunk less, which a 1 MiB stream of 64 KiB chunks notices.
- */
-function streamBody(reader: ReadableStreamDefaultReader<Uint8Array>, res: ServerResponse, fail: (error: unknown) => void): void {
-  const cancel = () => void reader.cancel().catch(() => {});
-  res.once('close', cancel); // the client went away: stop the app's stream
-  // A first chunk ready in this turn of the event loop goes out with the headers, in one write; a
-  // slower stream (server-sent events) shows its headers at the end of the turn, before its first chunk.
-  const flushHeaders = setImmediate(() => res.destroyed || res.flushHeaders());
-  const read = () => void reader.read().then(write, failed);
-  const failed = (error: unknown) => {
-    clearImmediate(flushHeaders);
-    res.off('close', cancel);
-    fail(error);
-  };
-  const write = ({ done, value }: Awaited<ReturnType<typeof reader.read>>) => {
-    clearImmediate(flushHeaders);
-    if (res.destroyed) return; // 'close' has cancelled the stream
-    if (done) {
-      res.off('close', cancel);
-      res.end();
-      return;
-    }
-    try {
-      if (res.write(value)) read();
-      else res.once('drain', read); // no 'drain' once the client is gone: 'close' cancels instead
-    } catch (error) {
-      cancel();
-      failed(error); // not bytes (an app that enqueued an object)
-    }
-  };
-  read();
+  respond(status: number, statusText: string, headers: string[], body: string | Uint8Array | null): Promise<void> | undefined {
+    const res = this.res;
+    if (body !== null && !hasContentLength(headers)) headers.push('content-length', String(byteLength(body)));
+    res.writeHead(status, statusText || undefined, headers);
+    if (body === null || this.req.method === 'HEAD') res.end();
+    else if (typeof body === 'string') res.end(body);
+    else return new Promise((resolve) => res.end(body, resolve)); // 'finish': the bytes are out of node's hands
+    return undefined;
+  }
+
+  startStream(status: number, statusText: string, headers: string[]): void {
+    this.res.writeHead(status, statusText || undefined, headers);
+  }
+
+  flushHead(): void {
+    this.res.flushHeaders();
+  }
+
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    // No 'drain' once the client is gone: its abort listener has cancelled the stream instead.
+    return this.res.write(chunk) ? undefined : new Promise((resolve) => this.res.once('drain', resolve));
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  destroy(): void {
+    this.res.destroy();
+  }
+
+  onAbort(listener: () => void): void {
+    if (this.res.destroyed) listener();
+    else this.res.once('close', () => this.res.writableFinished || listener());
+  }
 }

@@ -11,7 +11,8 @@ import {
   isWebSocketHandshake,
   messageByteLength,
   perWebSocketHandler,
-  respondWithError,
+  respondWithAppError,
+  sendResponse,
   type FetchServer,
   type Logger,
   type ServerWebSocket,
@@ -23,7 +24,7 @@ import {
   websocketSettings,
 } from '@chaussette/core';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { sendResponse } from './fetch-listener.js';
+import { NodeResponseSink } from './fetch-listener.js';
 import { responseUnderWay } from './node-internals.js';
 import { createRequest } from './node-request.js';
 
@@ -133,14 +134,14 @@ export class WebSocketHub {
         upgrade.server,
         (response) => {
           const accepted = upgrade.accepted();
-          if (!accepted) return sendResponse(response, req, res, this.#logger);
+          if (!accepted) return sendResponse(response, new NodeResponseSink(req, res), this.#logger);
           discardResponse(response); // after upgrade() a Response is ignored, as in Bun (Hono returns one)
           res.detachSocket(socket as Socket);
           res.statusCode = 101;
           res.emit('close'); // the access log's line
           this.#handshake(req, socket, head, accepted, req.socket.remoteAddress ?? '', opened);
         },
-        (error) => respondWithError(req, res, error, this.#logger),
+        (error) => respondWithAppError(new NodeResponseSink(req, res), error, this.#logger),
       );
     };
     return (req, socket, head) => {
