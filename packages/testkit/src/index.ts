@@ -7,6 +7,7 @@ import { describeAccessLog } from './access-log.js';
 import { describeBodies } from './bodies.js';
 import { type ClientTls, useTls } from './client.js';
 import { describeDraining } from './draining.js';
+import { describeFetchStandard } from './fetch-standard.js';
 import { describeFraming } from './framing.js';
 import { describeGracefulClose } from './graceful-close.js';
 import { describeHardening, type HardeningOptions } from './hardening.js';
@@ -69,6 +70,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     describeServing(kit);
     describeStreaming(kit);
     describeRequestInput(kit);
+    describeFetchStandard(kit);
     describeAccessLog(kit);
     describeProxyHeaders(kit);
     describeListening(kit);
