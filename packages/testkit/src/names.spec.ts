@@ -17,6 +17,7 @@ const CONCERNS = [
   'serving',
   'bodies and streaming',
   'the request handed on (new Request, fetch, clone)',
+  'the fetch standard',
   'access log',
   'proxy headers',
   'listening',
