@@ -93,7 +93,9 @@ export class Exchange implements RequestHead {
   done = false;
   headersSent = false;
   #abortListeners: (() => void)[] | undefined;
-  #writable: (() => void) | undefined;
+  /** The write uWS could not take whole, waiting for the socket to drain (see #retryBlocked). */
+  #blocked: BlockedWrite | undefined;
+  #watchingWritable = false;
   #contentLength: number | undefined;
   #closeConnection = false;
   #started = 0;
@@ -138,7 +140,7 @@ export class Exchange implements RequestHead {
       }
     }
     if (this.transferEncodings.length > 0 || Number(this.contentLengths[0]) > 0) {
-      this.body = new RequestBody(res, () => this.#writable === undefined, state.limits.requestBodyBytes, () => this.#bodyTooLarge());
+      this.body = new RequestBody(res, () => this.#blocked === undefined, state.limits.requestBodyBytes, () => this.#bodyTooLarge());
     }
   }
 
@@ -163,7 +165,7 @@ export class Exchange implements RequestHead {
       this.aborted = true;
       this.#finish();
       this.body?.fail(new Error('aborted'));
-      this.#writable?.();
+      this.#unblock();
       for (const listener of this.#abortListeners ?? []) listener();
     });
   }
@@ -390,8 +392,9 @@ export class Exchange implements RequestHead {
   #send(bytes: Uint8Array, whole: boolean): Promise<void> | undefined {
     const res = this.res;
     if (this.#contentLength === undefined) {
+      // uWS keeps what the socket did not take of a chunk: only the wait is left.
       if (res.write(bytes)) return undefined;
-      return this.#whenWritable();
+      return this.#waitWritable(undefined, 0);
     }
     const total = this.#contentLength;
     const start = res.getWriteOffset();
@@ -400,20 +403,44 @@ export class Exchange implements RequestHead {
     const [ok, done] = res.tryEnd(bytes, total);
     if (done) this.#finish();
     if (ok) return undefined;
+    // tryEnd() keeps nothing of what the socket did not take: the rest is retried from onWritable.
+    return this.#waitWritable(bytes, start);
+  }
+
+  #waitWritable(bytes: Uint8Array | undefined, start: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      this.#writable = resolve;
+      this.#blocked = { bytes, start, resolve };
       this.body?.unpause();
-      res.onWritable((offset) => {
-        if (this.aborted) return true;
-        const [retryOk, retryDone] = res.tryEnd(bytes.subarray(offset - start), total);
-        if (retryDone) this.#finish();
-        if (retryOk) {
-          this.#writable = undefined;
-          resolve();
-        }
-        return retryOk;
-      });
+      if (this.#watchingWritable) return;
+      this.#watchingWritable = true;
+      this.res.onWritable(this.#retryBlocked);
     });
+  }
+
+  /**
+   * The one onWritable handler of the response, registered once. uWS before May 2026 (20.57 included)
+   * puts back the handler it is running when another one is registered meanwhile, and the promise jobs
+   * a handler's resolve() starts run inside it: a handler per write would come back to retry a write
+   * long done, and end the response at the wrong offset (tryEnd('') completes it) or never wake the
+   * write that waits. This one retries whatever write is blocked when uWS calls it.
+   */
+  readonly #retryBlocked = (offset: number): boolean => {
+    const blocked = this.#blocked;
+    if (!blocked || this.aborted || this.done) return true;
+    const rest = blocked.bytes?.subarray(offset - blocked.start);
+    if (rest && rest.byteLength > 0) {
+      const [ok, done] = this.res.tryEnd(rest, this.#contentLength!);
+      if (done) this.#finish();
+      if (!ok) return false;
+    }
+    this.#unblock();
+    return true;
+  };
+
+  #unblock(): void {
+    const blocked = this.#blocked;
+    this.#blocked = undefined;
+    blocked?.resolve();
   }
 
   /**
@@ -424,18 +451,6 @@ export class Exchange implements RequestHead {
     this.#closePending = true;
     setImmediate(() => {
       if (!this.aborted) this.res.close();
-    });
-  }
-
-  #whenWritable(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.#writable = resolve;
-      this.body?.unpause();
-      this.res.onWritable(() => {
-        this.#writable = undefined;
-        resolve();
-        return true;
-      });
     });
   }
 
@@ -461,6 +476,13 @@ export class Exchange implements RequestHead {
       aborted: this.aborted,
     });
   }
+}
+
+interface BlockedWrite {
+  /** A write with a known length: its bytes, which began at offset `start` (uWS's offset says how many it took). Chunked: undefined. */
+  bytes: Uint8Array | undefined;
+  start: number;
+  resolve: () => void;
 }
 
 /**
