@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { byteLength, clientAddress, type Limits, refusal, refusalFor, type RequestHead, type ServeOptions } from '@chaussette/core';
+import { byteLength, clientAddress, type Limits, refusal, refusalFor, type RequestHead, type ResponseSink, type ServeOptions } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 
 /** What the exchanges of one server share: the requests in flight (for a graceful close) and the options. */
@@ -72,7 +72,7 @@ const collectHeader = (name: string, value: string) => void collecting.push(name
  * everything the app may read later is copied here first. Every write after the handler returns is corked,
  * respects backpressure (`tryEnd`/`write` + `onWritable`), and does nothing once the client is gone.
  */
-export class Exchange implements RequestHead {
+export class Exchange implements RequestHead, ResponseSink {
   readonly method: string;
   /** Path and query, as the request line had them. */
   readonly url: string;
@@ -265,6 +265,9 @@ export class Exchange implements RequestHead {
       if (this.#contentLength === undefined && isEventStream(headers)) this.res.write(':\n');
     });
   }
+
+  /** Nothing to do: startStream() has sent what lets an event stream's head out before its first event. */
+  flushHead(): void {}
 
   /**
    * Writes one chunk of a streamed body; returns a promise, when uWS is full, that resolves once it can
