@@ -52,13 +52,17 @@ export function partsOf(response: Response): SendableParts {
   if (kept) return kept;
   const streamed = streamedResponseParts(response);
   if (streamed) return { ...streamed, body: undefined };
+  const body = undiciBodySource(response);
+  // The body before the headers: a Response-like object (srvx's FastResponse, which h3 answers with)
+  // settles its headers, the default Content-Type among them, once its body is asked for.
+  const stream = body === undefined ? (response.body ?? undefined) : undefined;
   const headers: string[] = [];
   let hasContentLength = false;
   for (const [name, value] of response.headers) {
     headers.push(name, value);
     if (name === 'content-length') hasContentLength = true;
   }
-  return { status: response.status, statusText: response.statusText, headers, hasContentLength, body: undiciBodySource(response) };
+  return { status: response.status, statusText: response.statusText, headers, hasContentLength, body, stream };
 }
 
 /** A Response, or an object shaped like one (from another realm, or a polyfill). */
