@@ -1,3 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 
 type HeadersInit = ConstructorParameters<typeof Headers>[0];
@@ -11,7 +16,6 @@ describe("chaussette's Response", () => {
     expect(globalThis.Response).not.toBe(NativeResponse);
     const ours = new Response('x');
     expect(ours).toBeInstanceOf(Response);
-    expect(ours).toBeInstanceOf(NativeResponse);
     expect(new NativeResponse('y')).toBeInstanceOf(Response);
     expect(Response.name).toBe('Response');
     expect(Object.prototype.toString.call(ours)).toBe('[object Response]');
@@ -160,16 +164,143 @@ describe("chaussette's Response", () => {
     expect(await response.text()).toBe('once');
     expect(await copy.text()).toBe('once');
     expect(streamedResponseParts(response)).toBeUndefined(); // it became a real one: read through response.body
-    const read = new Response(streamOf('body'));
-    expect(read.body).toBeInstanceOf(ReadableStream);
-    expect(streamedResponseParts(read)).toBeUndefined();
+    const looked = new Response(streamOf('body'));
+    expect(looked.body).toBeInstanceOf(ReadableStream);
+    expect(streamedResponseParts(looked)?.stream).toBe(looked.body); // looked at, not read: still to send
   });
 
-  test('a blob or form data body is a real Response from the start', async () => {
-    const response = new Response(new Blob(['blob']), { status: 200 });
+  test('a form data body is a real Response from the start, streamed without a length', async () => {
+    const form = new FormData();
+    form.append('a', '1');
+    const response = new Response(form);
     expect(responseParts(response)).toBeUndefined();
-    expect(await response.text()).toBe('blob');
+    expect(response.headers.get('content-type')).toMatch(/^multipart\/form-data; boundary=/);
+    expect(await new Response(streamedResponseParts(response)!.stream).text()).toContain('name="a"');
     expect(responseParts(new NativeResponse('native'))).toBeUndefined();
+  });
+
+  test('a Blob body is kept: streamed with its size as Content-Length and its type as Content-Type', async () => {
+    const parts = streamedResponseParts(new Response(new Blob(['blob'], { type: 'text/x-blob' })))!;
+    expect(parts.headers).toEqual(['content-type', 'text/x-blob', 'content-length', '4']);
+    expect(parts.hasContentLength).toBe(true);
+    expect(await new Response(parts.stream).text()).toBe('blob');
+    expect(new Response(new Blob(['b'])).headers.has('content-type')).toBe(false);
+    expect(await new Response(new Blob(['read'])).text()).toBe('read');
+  });
+
+  test('a URLSearchParams body is kept as its string, with the form Content-Type', () => {
+    const params = new URLSearchParams({ a: '1 2' });
+    const response = new Response(params);
+    params.set('a', 'later');
+    expect(responseParts(response)).toMatchObject({ headers: ['content-type', 'application/x-www-form-urlencoded;charset=UTF-8'], body: 'a=1+2' });
+  });
+
+  test('a header VALUE "content-type" leaves the default Content-Type in place', () => {
+    const response = new Response('x', { headers: { 'access-control-allow-headers': 'content-type' } });
+    expect(responseParts(response)?.headers).toEqual(['access-control-allow-headers', 'content-type', 'content-type', 'text/plain;charset=UTF-8']);
+  });
+
+  test('a subclass of Response is served from its state, whatever its getters say', () => {
+    class Custom extends Response {
+      override get status(): number {
+        return 299;
+      }
+    }
+    expect(responseParts(new Custom('sub', { status: 201 }))).toMatchObject({ status: 201, body: 'sub' });
+  });
+
+  test.each([
+    ['a number as init', () => new Response('x', 5 as unknown as ResponseInit)],
+    ['a string as init', () => new Response('x', 'init' as unknown as ResponseInit)],
+    ['a Symbol status', () => new Response('x', { status: Symbol('200') as unknown as number })],
+    ['a statusText beyond a byte', () => new Response('x', { statusText: 'é€' })],
+    ['a header value beyond a byte', () => new Response('x', { headers: { 'x-a': '€' } })],
+    ['Response.json() without arguments', () => (Response.json as () => Response)()],
+    ['Response.json() with a null init', () => Response.json(1, null as unknown as ResponseInit)],
+    ['Response.redirect() without arguments', () => (Response.redirect as () => Response)()],
+  ])('refuses %s with the error Node throws', (_name, make) => {
+    expect(make).toThrow(errorOfNative(make));
+  });
+
+  test('reads the init by property access: Response.json(data, aResponse) keeps its status and headers', () => {
+    const model = new Response(null, { status: 201, statusText: 'Made', headers: { 'x-a': '1' } });
+    const response = Response.json({ a: 1 }, model);
+    expect([response.status, response.statusText, response.headers.get('x-a')]).toEqual([201, 'Made', '1']);
+    const reads: string[] = [];
+    const init = Object.fromEntries(['headers', 'status', 'statusText'].map((key) => [key, undefined]));
+    const watched = new Proxy(init, { get: (target, key) => (reads.push(String(key)), undefined) });
+    void new Response('x', watched);
+    expect(reads).toEqual(['headers', 'status', 'statusText']);
+  });
+
+  test('a view of a SharedArrayBuffer is judged as Node judges it', async () => {
+    const view = new Uint8Array(new SharedArrayBuffer(2));
+    let native: string;
+    try {
+      native = await new NativeResponse(view).text();
+    } catch (error) {
+      native = (error as Error).constructor.name;
+    }
+    let ours: string;
+    try {
+      ours = await new Response(view).text();
+    } catch (error) {
+      ours = (error as Error).constructor.name;
+    }
+    expect(ours).toBe(native);
+  });
+
+  test('bodyUsed says so once the app read or cancelled the stream it passed in', async () => {
+    const read = streamOf('read');
+    const response = new Response(read);
+    await read.getReader().read();
+    expect(response.bodyUsed).toBe(true);
+    const cancelled = streamOf('cancelled');
+    const other = new Response(cancelled);
+    await cancelled.cancel();
+    expect(other.bodyUsed).toBe(true);
+  });
+
+  test('has the shape WebIDL gives an interface: length, enumerable members, names, brand checks', () => {
+    expect(Response.length).toBe(0);
+    expect(Object.getPrototypeOf(Response.prototype)).toBe(Object.prototype);
+    const own = Object.getOwnPropertyDescriptors(Response.prototype);
+    for (const key of ['type', 'url', 'redirected', 'status', 'ok', 'statusText', 'headers', 'body', 'bodyUsed']) {
+      expect(own[key], key).toMatchObject({ enumerable: true, configurable: true, set: undefined });
+      expect(own[key]!.get!.name).toBe(`get ${key}`);
+      expect(() => own[key]!.get!.call({}), key).toThrow(TypeError);
+    }
+    for (const key of ['clone', 'arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text']) {
+      expect(own[key], key).toMatchObject({ enumerable: true, writable: true, configurable: true });
+      expect(own[key]!.value.name).toBe(key);
+    }
+    for (const key of ['json', 'error', 'redirect']) expect(Object.getOwnPropertyDescriptor(Response, key)!.enumerable, key).toBe(true);
+    expect([Response.json.length, Response.redirect.length]).toEqual([1, 1]);
+    expect(own[Symbol.toStringTag]).toEqual({ value: 'Response', writable: false, enumerable: false, configurable: true });
+    const fetched = new NativeResponse('native');
+    expect(own.status!.get!.call(fetched)).toBe(200); // Node's own Responses pass the brand check
+  });
+
+  test('loadApp() installs it before the app is imported: a class the app derives at import time is served as ours', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'chaussette-response-'));
+    writeFileSync(join(folder, 'app.mjs'), 'export class Page extends Response {}\nexport default { fetch: () => new Page("page") };\n');
+    // The built modules: a child process loads no TypeScript.
+    const loader = fileURLToPath(new URL('../dist/load-app.js', import.meta.url));
+    const fast = fileURLToPath(new URL('../dist/fast-response.js', import.meta.url));
+    const script = `const { loadApp } = await import(${JSON.stringify(loader)}); const { responseParts } = await import(${JSON.stringify(fast)});
+      const app = await loadApp('./app.mjs', { cwd: ${JSON.stringify(folder)} }); process.stdout.write(String(JSON.stringify(responseParts(app.fetch()))));`;
+    const run = (env: NodeJS.ProcessEnv) => execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    expect(JSON.parse(run({}))).toMatchObject({ status: 200, body: 'page', headers: ['content-type', 'text/plain;charset=UTF-8'] });
+    expect(run({ CHAUSSETTE_NATIVE_RESPONSE: '1' })).toBe('undefined'); // Node's own Response: no parts
+  });
+
+  test('the Headers an app holds stay the response\'s once its body is read', async () => {
+    const response = new Response('x');
+    const headers = response.headers;
+    expect(response.body).toBeInstanceOf(ReadableStream); // the real Response exists from here on
+    headers.set('content-type', 'text/x-late');
+    expect((await response.blob()).type).toBe('text/x-late');
+    expect(response.headers).toBe(headers);
   });
 
   test('undici accepts it where it takes a Response: new Response(body, response)', async () => {
@@ -180,6 +311,19 @@ describe("chaussette's Response", () => {
     expect(await rewrapped.text()).toBe('inner');
   });
 });
+
+/** The constructor of what `make` throws with Node's own Response global. */
+function errorOfNative(make: () => unknown): ErrorConstructor {
+  try {
+    (globalThis as { Response: unknown }).Response = NativeResponse;
+    make();
+  } catch (error) {
+    return (error as Error).constructor as ErrorConstructor;
+  } finally {
+    installFastResponse();
+  }
+  throw new Error('Node accepts it');
+}
 
 function streamOf(text: string): ReadableStream<Uint8Array> {
   return new ReadableStream({
