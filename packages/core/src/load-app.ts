@@ -4,6 +4,7 @@ import { type AppInterface, describeValue, isBareFunction, toApp } from './detec
 import { ChaussetteError, errorMessage } from './errors.js';
 import { recognizeBuild } from './frameworks/index.js';
 import { nestModuleApp } from './frameworks/nest.js';
+import { installFastResponse } from './fast-response.js';
 import { acceptLazyRequests } from './lazy-request.js';
 import { loadExport, parseExportSpecifier } from './load-module.js';
 
@@ -29,6 +30,8 @@ export interface LoadAppOptions {
  */
 export async function loadApp(specifier: string, options: LoadAppOptions): Promise<App> {
   acceptLazyRequests();
+  // Before the import: a class the app derives from Response there derives from the one it is served with.
+  installFastResponse();
   const { module, exportPath } = parseExportSpecifier(specifier);
   const label = `${module}:${exportPath.join('.')}`;
   // A framework's build is named by its directory or a file of it. With an export too, the file may
