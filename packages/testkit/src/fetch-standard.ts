@@ -7,7 +7,7 @@
 // the client receives.
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { App, BoundAddress } from '@chaussette/core';
+import { type App, type BoundAddress, installFastResponse } from '@chaussette/core';
 import { describe, expect } from 'vitest';
 import { clientRequest, currentTls, openSocket, request } from './client.js';
 import { type Kit, kindSkipped, type SharedFixture, sharedFixture } from './kit.js';
@@ -15,9 +15,10 @@ import { kitTest, kitTestForKind } from './known-failures.js';
 
 type It = ReturnType<typeof kitTestForKind>;
 
-// Defined when this module is imported, before any server starts (and so before a backend may put its
-// own Response in the global scope): an app module's subclass is made at the same moment. The limit:
-// here the kit's module is imported in the test runner, so this is as early as the kit can make it.
+// Defined when this module is imported, as an app module's subclass is. The CLI puts chaussette's Response
+// in the global scope before it imports the app (loadApp()); the kit's module is imported by the test
+// runner, so it does the same first.
+installFastResponse();
 class ImportTimeResponse extends Response {}
 
 // Made at run time: a transform of this file (vite's) may write a lone surrogate in a literal as U+FFFD.
