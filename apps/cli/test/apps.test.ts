@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { get, killAll, skipUnlessServable, startCli } from './helpers.js';
+import { expectOneLineError, get, killAll, runCli, skipUnlessServable, startCli } from './helpers.js';
 
 afterEach(killAll);
 
@@ -87,6 +90,37 @@ describe('serving real apps through the CLI', () => {
     expect((await get(cli.addresses[0]!)).body).toBe('bonjour, chaussette');
     const asyncCli = await startCli(['--factory', 'factory.mjs:createAsync', '--port', '0']);
     expect((await get(asyncCli.addresses[0]!)).body).toBe('made by an async factory');
+  });
+});
+
+describe("itty-router's documented `export default router`, whose Proxy answers `then`", () => {
+  test.for(['node', 'uws'])('is served, not awaited as a promise (--backend %s)', async (backend, context) => {
+    skipUnlessServable(backend, context);
+    const cli = await startCli(['itty-router.mjs', '--backend', backend, '--port', '0']);
+    expect(cli.output()).toContain('Application is an object with fetch() (fetch handler)');
+    const where = cli.addresses[0]!;
+    // AutoRouter's default format is JSON.
+    expect(await get(where, '/hello/world')).toMatchObject({ status: 200, body: '"Hello, world!"' });
+    const echo = await get(where, '/echo', { method: 'POST', body: '{"d":4}', headers: { 'content-type': 'application/json' } });
+    expect(JSON.parse(echo.body)).toEqual({ received: { d: 4 } });
+    expect(JSON.parse((await get(where, '/url/../url')).body)).toEqual({ url: `http://${where}/url` });
+    expect((await get(where, '/missing')).status).toBe(404);
+  });
+
+  test('an export that is a promise nothing settles gets one line, not a silent exit 13', async () => {
+    const result = await runCli(['itty-router.mjs:pending', '--port', '0']);
+    expectOneLineError(result, /itty-router\.mjs:pending is a promise that never settled/);
+  });
+
+  test('so does a module whose top-level await nothing settles', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'chaussette-stuck-'));
+    try {
+      writeFileSync(join(directory, 'stuck.mjs'), 'await new Promise(() => {});\nexport default { fetch: () => new Response() };\n');
+      const result = await runCli([join(directory, 'stuck.mjs'), '--port', '0']);
+      expectOneLineError(result, /Importing \S+stuck\.mjs never finished: a top-level await in it \(or in a module it imports\) waits/);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
 

@@ -34,16 +34,19 @@ export class UwsRequest extends LazyRequest {
     this.#exchange.onAbort(abort);
   }
 
+  /** As node:http adapters have it (undici's Request, @hono/node-server, srvx): every method but GET and HEAD, even with no bytes. */
   protected hasBody(): boolean {
-    return this.#exchange.body !== undefined && this.method !== 'GET' && this.method !== 'HEAD';
+    const method = this.method;
+    return method !== 'GET' && method !== 'HEAD';
   }
 
   protected readBody(): Promise<Uint8Array> {
-    return this.#exchange.body!.readAll();
+    return this.#exchange.body?.readAll() ?? Promise.resolve(new Uint8Array(0));
   }
 
   protected bodyStream(): ReadableStream<Uint8Array> {
-    const body = this.#exchange.body!;
+    const body = this.#exchange.body;
+    if (body === undefined) return new ReadableStream({ start: (controller) => controller.close() });
     return new ReadableStream<Uint8Array>(
       {
         async pull(controller) {

@@ -30,6 +30,10 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
     return fetchApp(value, `${describeFunction(shape)} (fetch handler, as --interface fetch says)`, value as FetchHandler);
   }
 
+  if (answersEveryName(shape)) {
+    if (typeof shape.fetch === 'function') return fetchObject(shape, label);
+    throw notAnApp(label, value, 'it answers every member name with a function, and has no fetch()');
+  }
   if (isNestApplication(value)) return nestApplicationApp(value, label);
   if (isFastify(shape)) {
     const server = shape.server as HttpServer;
@@ -51,7 +55,7 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
     };
     return withUpgrades(value, app);
   }
-  if (typeof shape.callback === 'function' && typeof shape.use === 'function' && Array.isArray(shape.middleware)) {
+  if (isKoa(shape)) {
     return nodeApp(value, 'a Koa app (node request listener from callback())', (shape.callback as () => NodeListener).call(value));
   }
   if (typeof shape.fetch === 'function') return fetchObject(shape, label);
@@ -72,6 +76,32 @@ export function toApp(value: unknown, label: string, appInterface: AppInterface 
     );
   }
   throw notAnApp(label, value);
+}
+
+/**
+ * A promise of the app, for the loader to await: a thenable with no app's shape, that does not answer
+ * every member name (itty-router's Router answers `then`, as it answers any name, with a route registrar).
+ */
+export function isPromiseOfApp(value: unknown): value is PromiseLike<unknown> {
+  if (typeof (value as { then?: unknown } | null)?.then !== 'function') return false;
+  if (value instanceof Promise) return true;
+  return !isAppShaped(value) && !answersEveryName(value as Shape);
+}
+
+/** toApp() takes it for an app by its shape. */
+function isAppShaped(value: unknown): boolean {
+  if (typeof value === 'function') return true;
+  if (value === null || typeof value !== 'object') return false;
+  const shape = value as Shape;
+  return typeof shape.fetch === 'function' || value instanceof HttpServer || isNestApplication(value) || isFastify(shape) || isKoa(shape);
+}
+
+// No app has a member by this name: an object that answers it with a function answers every name.
+const IMPROBABLE_MEMBER = 'chaussette: a member no app has';
+
+/** A Proxy that makes up a function for any member (itty-router's Router): only its fetch() tells what it is. */
+function answersEveryName(shape: Shape): boolean {
+  return typeof shape[IMPROBABLE_MEMBER] === 'function';
 }
 
 /**
@@ -113,7 +143,7 @@ function fetchApp(source: unknown, description: string, fetch: FetchHandler): Ap
 /** An object with fetch(), and with Bun.serve()'s `websocket` handlers when it has them. */
 function fetchObject(shape: Shape, label: string): App {
   const fetch = (shape.fetch as FetchHandler).bind(shape);
-  const { websocket } = shape;
+  const websocket = answersEveryName(shape) ? undefined : shape.websocket;
   if (websocket === undefined) return fetchApp(shape, `${describeObject(shape)} (fetch handler)`, fetch);
   if (!isWebSocketHandler(websocket)) {
     throw new ChaussetteError(`${label}: its websocket member is ${describeValue(websocket)}; give it handlers, as Bun.serve() takes them: { open(ws), message(ws, message), close(ws, code, reason) }`);
@@ -143,6 +173,8 @@ export function isNestApplication(value: unknown): value is NestApplication {
   const shape = value as Partial<Record<keyof NestApplication, unknown>> | null;
   return (
     typeof value === 'object' &&
+    value !== null &&
+    !answersEveryName(value as Shape) &&
     typeof shape?.getHttpAdapter === 'function' &&
     typeof shape.getHttpServer === 'function' &&
     typeof shape.init === 'function' &&
@@ -171,6 +203,10 @@ export function nestApplicationApp(instance: NestApplication, label: string, des
     },
     close: () => instance.close(),
   });
+}
+
+function isKoa(shape: Shape): boolean {
+  return typeof shape.callback === 'function' && typeof shape.use === 'function' && Array.isArray(shape.middleware);
 }
 
 function isFastify(shape: Shape): boolean {

@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, test } from 'vitest';
-import { toApp } from './detect-app.js';
+import { afterAll, describe, expect, test } from 'vitest';
+import { isPromiseOfApp, toApp } from './detect-app.js';
 import { loadApp } from './load-app.js';
 import type { FetchServer } from './websocket.js';
 import { parseExportSpecifier } from './load-module.js';
@@ -59,6 +62,48 @@ describe('loadApp', () => {
   ])('%s fails with a clear message', async (specifier, message) => {
     await expect(loadApp(specifier, { cwd })).rejects.toThrow(message);
   });
+});
+
+// As itty-router 5's Router is made: an object with fetch() over a Proxy that makes up a function for
+// every other member name, `then` included (a route registrar that never calls back).
+const CATCH_ALL_ROUTER = `
+export const registered = [];
+const answerEveryName = new Proxy({}, { get: (_target, name, receiver) => (...args) => (registered.push(String(name)), receiver) });
+export default { __proto__: answerEveryName, async fetch(request) { return new Response('routed ' + new URL(request.url).pathname); } };
+export const withoutFetch = { __proto__: answerEveryName, fetch: undefined };
+`;
+
+describe('an export that answers `then` as it answers every member name', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'chaussette-load-app-'));
+  writeFileSync(join(directory, 'router.mjs'), CATCH_ALL_ROUTER);
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  test('is served by its fetch(), never awaited nor taken for a NestJS application', async () => {
+    const app = await loadApp('router.mjs', { cwd: directory });
+    expect(app).toMatchObject({ kind: 'fetch', description: 'an object with fetch() (fetch handler)' });
+    expect(app.kind === 'fetch' && app.websocket).toBe(undefined);
+    expect(await (app.kind === 'fetch' && (await app.fetch(new Request('http://h/x'), {} as FetchServer))!.text())).toBe('routed /x');
+    const { registered } = (await import(join(directory, 'router.mjs'))) as { registered: string[] };
+    expect(registered).toEqual([]);
+  });
+
+  test('without fetch() it is no app, whatever else it answers', async () => {
+    await expect(loadApp('router.mjs:withoutFetch', { cwd: directory })).rejects.toThrow(
+      'router.mjs:withoutFetch is an object with keys fetch, not an app (it answers every member name with a function, and has no fetch())',
+    );
+  });
+});
+
+test.each([
+  ['a promise', Promise.resolve({ fetch() {} }), true],
+  ['a thenable with nothing else', { then() {} }, true],
+  ['a thenable with fetch()', { then() {}, fetch() {} }, false],
+  ['a function with then()', Object.assign((request: Request) => request, { then() {} }), false],
+  ['an http.Server with then()', Object.assign(createServer(), { then() {} }), false],
+  ['an object without then()', { fetch() {} }, false],
+  ['null', null, false],
+])('isPromiseOfApp(%s) is %s', (_name, value, awaited) => {
+  expect(isPromiseOfApp(value)).toBe(awaited);
 });
 
 describe('toApp', () => {

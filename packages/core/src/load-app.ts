@@ -1,12 +1,12 @@
 import { resolve as resolvePath } from 'node:path';
 import type { App, Backend } from './backend.js';
-import { type AppInterface, describeValue, isBareFunction, toApp } from './detect-app.js';
+import { type AppInterface, describeValue, isBareFunction, isPromiseOfApp, toApp } from './detect-app.js';
 import { ChaussetteError, errorMessage } from './errors.js';
 import { recognizeBuild } from './frameworks/index.js';
 import { nestModuleApp } from './frameworks/nest.js';
 import { installFastResponse } from './fast-response.js';
 import { acceptLazyRequests } from './lazy-request.js';
-import { loadExport, parseExportSpecifier } from './load-module.js';
+import { importModule, loadExport, parseExportSpecifier, resolveModule } from './load-module.js';
 
 export interface LoadAppOptions {
   /** Where relative paths and packages resolve from. */
@@ -42,18 +42,20 @@ export async function loadApp(specifier: string, options: LoadAppOptions): Promi
     if (module === specifier) return app;
     return Object.assign(app, { notes: [...(app.notes ?? []), `${specifier}: chaussette serves ${build.description} itself, whatever the export; name the build alone (chaussette ${module})`] });
   }
-  let value = unwrapTranspiledDefault(await loadExport(specifier, options.cwd));
+  const exported = await settles(loadExportBoxed(specifier, options.cwd), `Importing ${module} never finished: a top-level await in it (or in a module it imports) waits`);
+  let value = unwrapTranspiledDefault(exported.value);
   if (options.factory) {
     if (typeof value !== 'function') {
       throw new ChaussetteError(`--factory: ${label} is ${describeValue(value)}, not a function that returns an app`);
     }
     try {
-      value = await (value as (...args: string[]) => unknown)(...(options.args ?? []));
+      const made = (value as (...args: string[]) => unknown)(...(options.args ?? []));
+      value = isPromiseOfApp(made) ? await settles(made, 'the promise it returned never settled: it waits') : made;
     } catch (error) {
       throw new ChaussetteError(`--factory: calling ${label} failed: ${errorMessage(error)}`, { cause: error });
     }
-  } else if (isPromise(value)) {
-    value = await value;
+  } else if (isPromiseOfApp(value)) {
+    value = await settles(value, `${label} is a promise that never settled: it waits`);
   }
   value = unwrapTranspiledDefault(value);
   const nest = await nestModuleApp(value, label, options.cwd);
@@ -81,6 +83,31 @@ function unwrapTranspiledDefault(value: unknown): unknown {
   return object && typeof object === 'object' && object.__esModule === true && 'default' in object ? object.default : value;
 }
 
-function isPromise(value: unknown): value is Promise<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
+/**
+ * The export, in a box: an async function that returned it would call its then(), and itty-router's
+ * Router answers `then` with a route registrar that never resolves.
+ */
+async function loadExportBoxed(specifier: string, cwd: string): Promise<{ value: unknown }> {
+  const { module, exportPath } = parseExportSpecifier(specifier);
+  let value: unknown = await importModule(resolveModule(module, cwd), `application ${module}`);
+  for (const [index, key] of exportPath.entries()) {
+    const holder = value as Record<string, unknown>;
+    // As in loadExport: a CommonJS module's properties set at run time show only on its default export.
+    value = index === 0 && !(key in holder) ? (holder.default as Record<string, unknown> | undefined)?.[key] : holder[key];
+    if (value === undefined) return { value: await loadExport(specifier, cwd) }; // which says what is missing
+  }
+  return { value };
+}
+
+/**
+ * `promise`, or one line (`waits` for…) once nothing is left to run that could settle it: Node would
+ * exit 13 with only a warning about an unsettled top-level await.
+ */
+function settles<T>(promise: PromiseLike<T>, waits: string): Promise<T> {
+  let stuck!: () => void;
+  const never = new Promise<never>((_, reject) => {
+    stuck = () => reject(new ChaussetteError(`${waits} for something that nothing left to run will do`));
+  });
+  process.once('beforeExit', stuck);
+  return Promise.race([promise, never]).finally(() => process.off('beforeExit', stuck));
 }
