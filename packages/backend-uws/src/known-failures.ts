@@ -4,6 +4,8 @@
 const BOTH = [
   'accepts a quoted extension value holding `;` and `=`',
   'accepts an absolute-form target `http://a/url?x`',
+  // The same flaw seen from the fetch standard: uWS answers 505 to an absolute-form target.
+  'of an absolute-form target is that target, parsed',
   "accepts an absolute-form target's host over the Host field",
   'accepts extensions (`5;name=value`, `6;flag`) and a trailer: the body arrives whole',
   'accepts whole or refuses LF alone as the line end of the request line and fields',
