@@ -207,7 +207,7 @@ async function stopGracefully(reason: StopReason, server: RunningServer, options
 }
 
 async function runHook(option: string, specifier: string, options: CliOptions): Promise<void> {
-  const hook = await loadExport(specifier, process.cwd(), option);
+  const { value: hook } = await loadExport(specifier, process.cwd(), option);
   if (typeof hook !== 'function') {
     throw new ChaussetteError(`${option} ${specifier} is not a function; export a function that takes the options`);
   }

@@ -6,7 +6,7 @@ import { recognizeBuild } from './frameworks/index.js';
 import { nestModuleApp } from './frameworks/nest.js';
 import { installFastResponse } from './fast-response.js';
 import { acceptLazyRequests } from './lazy-request.js';
-import { importModule, loadExport, parseExportSpecifier, resolveModule } from './load-module.js';
+import { loadExport, parseExportSpecifier } from './load-module.js';
 
 export interface LoadAppOptions {
   /** Where relative paths and packages resolve from. */
@@ -42,7 +42,7 @@ export async function loadApp(specifier: string, options: LoadAppOptions): Promi
     if (module === specifier) return app;
     return Object.assign(app, { notes: [...(app.notes ?? []), `${specifier}: chaussette serves ${build.description} itself, whatever the export; name the build alone (chaussette ${module})`] });
   }
-  const exported = await settles(loadExportBoxed(specifier, options.cwd), `Importing ${module} never finished: a top-level await in it (or in a module it imports) waits`);
+  const exported = await settles(loadExport(specifier, options.cwd), `Importing ${module} never finished: a top-level await in it (or in a module it imports) waits`);
   let value = unwrapTranspiledDefault(exported.value);
   if (options.factory) {
     if (typeof value !== 'function') {
@@ -81,22 +81,6 @@ export function detectApp(value: unknown, label: string, options: Pick<LoadAppOp
 function unwrapTranspiledDefault(value: unknown): unknown {
   const object = value as { __esModule?: unknown; default?: unknown } | null;
   return object && typeof object === 'object' && object.__esModule === true && 'default' in object ? object.default : value;
-}
-
-/**
- * The export, in a box: an async function that returned it would call its then(), and itty-router's
- * Router answers `then` with a route registrar that never resolves.
- */
-async function loadExportBoxed(specifier: string, cwd: string): Promise<{ value: unknown }> {
-  const { module, exportPath } = parseExportSpecifier(specifier);
-  let value: unknown = await importModule(resolveModule(module, cwd), `application ${module}`);
-  for (const [index, key] of exportPath.entries()) {
-    const holder = value as Record<string, unknown>;
-    // As in loadExport: a CommonJS module's properties set at run time show only on its default export.
-    value = index === 0 && !(key in holder) ? (holder.default as Record<string, unknown> | undefined)?.[key] : holder[key];
-    if (value === undefined) return { value: await loadExport(specifier, cwd) }; // which says what is missing
-  }
-  return { value };
 }
 
 /**

@@ -86,8 +86,12 @@ function firstLine(text: string): string {
   return text.split('\n', 1)[0] ?? text;
 }
 
-/** Resolves `specifier` from `cwd`, imports it and returns the named export (a missing one lists those that exist). */
-export async function loadExport(specifier: string, cwd: string, role = 'application'): Promise<unknown> {
+/**
+ * Resolves `specifier` from `cwd`, imports it and returns the named export (a missing one lists those
+ * that exist), in a box: an async function that returned the export itself would call its then(), and
+ * some apps answer `then` (itty-router's Router answers any name with a route registrar).
+ */
+export async function loadExport(specifier: string, cwd: string, role = 'application'): Promise<{ value: unknown }> {
   const { module, exportPath } = parseExportSpecifier(specifier);
   const namespace = await importModule(resolveModule(module, cwd, role), `${role} ${module}`);
   let value: unknown = namespace;
@@ -100,7 +104,7 @@ export async function loadExport(specifier: string, cwd: string, role = 'applica
     }
     value = found;
   }
-  return value;
+  return { value };
 }
 
 function missingExport(
