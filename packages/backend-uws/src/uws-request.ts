@@ -1,6 +1,17 @@
 import { LazyRequest } from '@chaussette/core';
 import type { Exchange } from './exchange.js';
 
+// The methods the fetch standard uppercases, whatever case the client sent them in (node:http refuses
+// any other case; uWS passes the method on as sent).
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
+function normalizedMethod(method: string): string {
+  // Uppercase already: the common case, and a method the standard leaves as it is.
+  if (!/[a-z]/.test(method)) return method;
+  const upper = method.toUpperCase();
+  return NORMALIZED_METHODS.has(upper) ? upper : method;
+}
+
 /** A lazy Request (see core's fetch layer) over what the Exchange copied from uWS. */
 export class UwsRequest extends LazyRequest {
   readonly #exchange: Exchange;
@@ -11,7 +22,7 @@ export class UwsRequest extends LazyRequest {
   }
 
   get method(): string {
-    return this.#exchange.method;
+    return normalizedMethod(this.#exchange.method);
   }
 
   get ip(): string | undefined {

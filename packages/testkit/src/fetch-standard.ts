@@ -73,6 +73,7 @@ const ROUTES: Record<string, (request: Request) => Response | Promise<Response>>
   '/string-with-cors': () => new Response('plain text', { headers: CORS_HEADERS }),
   '/json-with-cors': () => Response.json({ ok: true }, { headers: CORS_HEADERS }),
   '/blob': () => new Response(new Blob(['blob body'], { type: 'text/x-kit-blob' })),
+  '/method': (request) => new Response(request.method),
   '/form': () => new Response(new URLSearchParams({ a: '1', b: 'x y' })),
   '/import-time-subclass': () => new ImportTimeResponse('subclass body'),
   '/serving-time-subclass': () => new (class ServingTimeResponse extends Response {})('subclass body'),
@@ -120,7 +121,7 @@ export function describeFetchStandard(kit: Kit): void {
     appErrorCases(it, served);
     responseErrorCases(it, served);
     requestUrlCases(kit, it, served);
-    requestObjectCases(it, served);
+    requestObjectCases(kit, it, served);
     backpressureCases(it, served);
     bodilessCases(it, served);
   });
@@ -295,6 +296,24 @@ function requestUrlCases(kit: Kit, it: It, served: SharedFixture): void {
   });
 }
 
+function lowercaseMethodCase(kit: Kit, served: SharedFixture): void {
+  kitTest('uppercases a lowercase `post` as the standard does, if accepted', async (context) => {
+    const skipped = kindSkipped(kit, 'fetch');
+    if (skipped) context.skip(skipped);
+    const connection = await WireConnection.open(served.address);
+    let response: WireResponse | undefined;
+    try {
+      connection.send(Buffer.from('post /method HTTP/1.1\r\nHost: kit.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+      response = await connection.response().catch(() => undefined);
+    } finally {
+      connection.close();
+    }
+    // Methods are case-sensitive (RFC 9110 §9.1): a server may refuse `post`; one that serves it gives the app what new Request() makes of it.
+    if (!response || response.status >= 400) context.skip(`the ${kit.backend().name} backend refuses the method (${response ? response.status : 'closed'})`);
+    expect(response!.body.toString()).toBe('POST');
+  });
+}
+
 function rawTargetCase(kit: Kit, served: SharedFixture, name: string, target: string): void {
   kitTest(name, async (context) => {
     const skipped = kindSkipped(kit, 'fetch');
@@ -313,8 +332,9 @@ function rawTargetCase(kit: Kit, served: SharedFixture, name: string, target: st
   });
 }
 
-function requestObjectCases(it: It, served: SharedFixture): void {
+function requestObjectCases(kit: Kit, it: It, served: SharedFixture): void {
   describe('the request object', () => {
+    lowercaseMethodCase(kit, served);
     for (const [article, method] of [['a', 'POST'], ['a', 'DELETE'], ['an', 'OPTIONS']]) {
       it(`${article} ${method} without a body has a body stream that reads empty`, async () => {
         const response = await exchange(served.address, get('/body-shape', method));
