@@ -26,9 +26,9 @@ interface Framework {
 
 const FRAMEWORKS: Framework[] = [
   { name: 'hono', spec: 'fetch-frameworks/hono.mjs', recognisedAs: 'a Hono app (fetch handler)', adapter: '@hono/node-server' },
-  { name: 'h3', spec: 'fetch-frameworks/h3.mjs', recognisedAs: 'a H3 instance (fetch handler)', adapter: 'srvx, by h3 serve()' },
+  { name: 'h3', spec: 'fetch-frameworks/h3.mjs', recognisedAs: 'an H3 instance (fetch handler)', adapter: 'srvx, by h3 serve()' },
   { name: 'itty-router', spec: 'fetch-frameworks/itty.mjs', recognisedAs: 'an object with fetch() (fetch handler)', adapter: 'srvx' },
-  { name: 'elysia', spec: 'fetch-frameworks/elysia.mjs', recognisedAs: 'a _Elysia instance (fetch handler)', adapter: '@elysiajs/node' },
+  { name: 'elysia', spec: 'fetch-frameworks/elysia.mjs', recognisedAs: 'an Elysia instance (fetch handler)', adapter: '@elysiajs/node' },
   { name: 'srvx-style', spec: 'fetch-frameworks/srvx-style.mjs', recognisedAs: 'an object with fetch() (fetch handler)', adapter: 'srvx' },
 ];
 

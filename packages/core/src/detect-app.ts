@@ -224,9 +224,21 @@ function describeFunction(fn: Shape): string {
 }
 
 function describeObject(object: Shape): string {
-  const name = Object.getPrototypeOf(object)?.constructor?.name;
+  const name = className(object);
   if (name === 'Hono') return 'a Hono app';
-  return name && name !== 'Object' ? `a ${name} instance` : 'an object with fetch()';
+  return name ? `${withArticle(name)} instance` : 'an object with fetch()';
+}
+
+/** The name of the object's class, without the underscores a bundler may prefix (`_Elysia`); undefined for a plain object. */
+function className(object: object): string | undefined {
+  const name = (Object.getPrototypeOf(object)?.constructor?.name as string | undefined)?.replace(/^_+/, '');
+  return name && name !== 'Object' ? name : undefined;
+}
+
+/** `a Date`, `an Elysia`, `an H3`: an initial said as a letter (H3, SQL…) takes the article of the letter's name. */
+function withArticle(name: string): string {
+  const spelledOut = /^[A-Z][A-Z0-9]/.test(name);
+  return `${(spelledOut ? /^[AEFHILMNORSX]/ : /^[AEIOU]/i).test(name) ? 'an' : 'a'} ${name}`;
 }
 
 /** Says what a value is, for messages: `a string`, `an object with keys a, b`, `a Date instance`. */
@@ -235,8 +247,8 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'function') return describeFunction(value as Shape);
   if (typeof value === 'object') {
-    const name = Object.getPrototypeOf(value)?.constructor?.name;
-    if (name && name !== 'Object') return `a ${name} instance`;
+    const name = className(value);
+    if (name) return `${withArticle(name)} instance`;
     const keys = Object.keys(value);
     return keys.length ? `an object with keys ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''}` : 'an empty object';
   }

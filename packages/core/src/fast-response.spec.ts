@@ -21,6 +21,14 @@ describe("chaussette's Response", () => {
     expect(Object.prototype.toString.call(ours)).toBe('[object Response]');
   });
 
+  test('instanceof holds for an object given its prototype without the constructor (srvx\'s FastResponse)', () => {
+    class Lazy {}
+    Object.setPrototypeOf(Lazy.prototype, Response.prototype);
+    expect(new Lazy()).toBeInstanceOf(Response);
+    expect(Object.create(Response.prototype)).toBeInstanceOf(Response);
+    expect({}).not.toBeInstanceOf(Response);
+  });
+
   test('keeps a string body with the default content-type, and gives its parts without a stream', () => {
     const response = new Response('hello', { status: 201, headers: { 'x-a': '1' } });
     expect(responseParts(response)).toEqual({

@@ -188,7 +188,9 @@ class Response {
   static [Symbol.hasInstance](this: unknown, value: unknown): boolean {
     // Only for Response itself: a subclass keeps the usual prototype check.
     if (this !== Response) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return isOurs(value) || value instanceof NativeResponse;
+    // Node's own Responses (fetch()'s) too; and an object given this prototype without the constructor
+    // (srvx's FastResponse, which h3 answers with), as for any class.
+    return isOurs(value) || value instanceof NativeResponse || Function.prototype[Symbol.hasInstance].call(Response, value);
   }
 
   static json(data: unknown, init: unknown = undefined): Response {
