@@ -72,32 +72,35 @@ export function isResponse(value: unknown): value is Response {
   return typeof candidate?.status === 'number' && typeof candidate.headers?.forEach === 'function' && 'body' in candidate;
 }
 
-
-
 /**
  * Sends what the app's fetch returned: a Response (chaussette's, undici's, a subclass, or one shaped
  * like it), or a 500 for anything else. `taken`: the Response's parts, when the caller took them already
  * (partsOf() hands a body over once).
  */
 export function sendResponse(response: unknown, sink: ResponseSink, logger: Logger, taken?: SendableParts): void {
-  if (!isResponse(response)) {
-    respondWithAppError(sink, new TypeError(`The fetch handler returned ${describeValue(response)}, not a Response`), logger);
-    return;
-  }
-  if (sink.aborted) {
-    if (taken) discardParts(taken, response);
-    else discardResponse(response);
-    return;
-  }
-  let parts: SendableParts;
-  try {
-    parts = taken ?? partsOf(response);
-  } catch (error) {
-    respondWithAppError(sink, error, logger); // a body already read, an invalid header
+  // chaussette's own Response with a body known whole, the common case, first.
+  let parts: SendableParts | undefined = taken ?? responseParts(response as Response);
+  if (parts === undefined) {
+    if (!isResponse(response)) {
+      respondWithAppError(sink, new TypeError(`The fetch handler returned ${describeValue(response)}, not a Response`), logger);
+      return;
+    }
+    if (sink.aborted) {
+      discardResponse(response);
+      return;
+    }
+    try {
+      parts = partsOf(response);
+    } catch (error) {
+      respondWithAppError(sink, error, logger); // a body already read, an invalid header
+      return;
+    }
+  } else if (sink.aborted) {
+    discardParts(parts, response as Response);
     return;
   }
   if (parts.status === 0) {
-    discardParts(parts, response);
+    discardParts(parts, response as Response);
     respondWithAppError(sink, new TypeError('The fetch handler returned Response.error(), a network error'), logger);
     return;
   }
@@ -106,7 +109,7 @@ export function sendResponse(response: unknown, sink: ResponseSink, logger: Logg
       sendWhole(parts.status, parts.statusText, parts.headers, parts.body, sink);
       return;
     }
-    const stream = parts.stream ?? response.body;
+    const stream = parts.stream ?? (response as Response).body;
     if (stream === null || sink.method === 'HEAD') {
       void sink.respond(parts.status, parts.statusText, parts.headers, null);
       void stream?.cancel().catch(ignore);
