@@ -180,3 +180,22 @@ describe('a served request reads as a spec Request made from the same bytes', ()
     expect(await observe(ours)).toEqual(await observe(spec));
   });
 });
+
+describe('the global Request and fetch, once they take a LazyRequest', () => {
+  test('are the runtime\'s as WebIDL shows them: name, length, prototype, constructor, instanceof, subclasses', () => {
+    const get = () => new RequestOverBytes('GET', '/a', ['Host', 'x.example']) as unknown as Request;
+    get(); // wires them
+    expect([Request.name, Request.length, fetch.name, fetch.length]).toEqual(['Request', 1, 'fetch', 1]);
+    expect(Object.getPrototypeOf(Request.prototype)).toBe(Object.prototype);
+    expect(Request.prototype.constructor).toBe(Request);
+    const made = new Request('http://x.example/');
+    expect(made).toBeInstanceOf(Request);
+    expect(made.constructor).toBe(Request);
+    expect(get()).toBeInstanceOf(Request);
+    class Derived extends Request {}
+    const derived = new Derived(get());
+    expect(derived).toBeInstanceOf(Derived);
+    expect(derived).toBeInstanceOf(Request);
+    expect(derived.url).toBe('http://x.example/a');
+  });
+});

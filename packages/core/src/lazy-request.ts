@@ -267,27 +267,13 @@ type RequestInput = ConstructorParameters<typeof Request>[0];
  */
 export function acceptLazyRequests(): void {
   if (NativeRequest) return;
-  NativeRequest = globalThis.Request;
-  const Native = NativeRequest;
-  const nativeFetch = globalThis.fetch;
-  const unwrap = (input: unknown) => (input instanceof LazyRequest ? input[realRequest] : input);
-  const Request = class Request extends Native {
-    constructor(input: RequestInput, init?: RequestInit) {
-      super(unwrap(input) as RequestInput, init);
-    }
-  };
-  // `x instanceof Request` holds for every Request, made here or by undici (fetch's, the framework's own).
-  Object.defineProperty(Request, Symbol.hasInstance, {
-    value(this: unknown, value: unknown): boolean {
-      return this === Request ? value instanceof Native : Function.prototype[Symbol.hasInstance].call(this, value);
-    },
-  });
-  const fetch = {
-    fetch(input: RequestInput, init?: RequestInit): Promise<Response> {
-      return nativeFetch(unwrap(input) as RequestInput, init);
-    },
-  }.fetch;
-  PublicRequest = Request as typeof globalThis.Request;
+  const Native = globalThis.Request;
+  NativeRequest = Native;
+  const unwrap = (args: unknown[]) => (args[0] instanceof LazyRequest ? [args[0][realRequest], ...args.slice(1)] : args);
+  // Proxies, not a subclass and a wrapper: the name, length, prototype and `instanceof` stay undici's
+  // own, as the WebIDL interface tests check them (a LazyRequest's prototype inherits from its too).
+  PublicRequest = new Proxy(Native, { construct: (target, args, newTarget) => Reflect.construct(target, unwrap(args), newTarget) });
+  Object.defineProperty(Native.prototype, 'constructor', { value: PublicRequest, writable: true, configurable: true });
   globalThis.Request = PublicRequest;
-  globalThis.fetch = fetch;
+  globalThis.fetch = new Proxy(globalThis.fetch, { apply: (target, thisArg, args) => Reflect.apply(target, thisArg, unwrap(args)) });
 }
