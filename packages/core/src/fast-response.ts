@@ -325,10 +325,7 @@ class Response {
 
   /** A copy of the headers as a flat list, for the backend to take. */
   #flatHeaders(): string[] {
-    if (Array.isArray(this.#headers)) return this.#headers.slice();
-    const headers: string[] = [];
-    for (const [name, value] of this.#headers) headers.push(name, value);
-    return headers;
+    return Array.isArray(this.#headers) ? this.#headers.slice() : flatHeaderList(this.#headers);
   }
 }
 
@@ -342,6 +339,13 @@ function nativeMember<T>(value: unknown, key: keyof globalThis.Response): T {
 function copyHeaders(from: Headers, to: Headers): void {
   for (const name of [...to.keys()]) to.delete(name);
   for (const [name, value] of from) to.append(name, value);
+}
+
+/** Headers as a flat `[name, value…]` list, names lowercase, each `set-cookie` apart. */
+export function flatHeaderList(headers: Headers): string[] {
+  const list: string[] = [];
+  for (const [name, value] of headers) list.push(name, value);
+  return list;
 }
 
 /** Whether a flat `[name, value…]` list with lowercase names has a Content-Length. */

@@ -14,7 +14,7 @@ import type { FetchHandler } from './backend.js';
 import type { FetchServer } from './websocket.js';
 
 export { acceptLazyRequests, bodyUntouched, LazyRequest } from './lazy-request.js';
-export { discardResponse, hasContentLength, installFastResponse, type ResponseParts, responseParts, streamedResponseParts, type StreamedResponseParts } from './fast-response.js';
+export { discardResponse, hasContentLength, installFastResponse } from './fast-response.js';
 export { recycleBody } from './body-pool.js';
 export { INTERNAL_ERROR_BODY } from './guarded-listener.js';
 export { isResponse, partsOf, respondWithAppError, type ResponseSink, type SendableParts, sendResponse } from './send-response.js';

@@ -72,13 +72,9 @@ export {
   partsOf,
   recycleBody,
   respondWithAppError,
-  type ResponseParts,
-  responseParts,
   type ResponseSink,
   type SendableParts,
   sendResponse,
-  streamedResponseParts,
-  type StreamedResponseParts,
 } from './fetch-layer.js';
 export { guardedListener, respondWithError } from './guarded-listener.js';
 export { MAX_TIMEOUT_MS, waitAtMost } from './timers.js';

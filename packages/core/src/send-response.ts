@@ -6,7 +6,7 @@ import { recycleBody } from './body-pool.js';
 import { describeValue } from './detect-app.js';
 import { errorMessage } from './errors.js';
 import { INTERNAL_ERROR_BODY } from './guarded-listener.js';
-import { discardResponse, type ResponseParts, responseParts, streamedResponseParts } from './fast-response.js';
+import { discardResponse, flatHeaderList, hasContentLength, type ResponseParts, responseParts, streamedResponseParts } from './fast-response.js';
 import { undiciBodySource } from './undici-internals.js';
 
 /** One request's response on an engine: what sendResponse() writes a fetch app's Response through. */
@@ -39,13 +39,13 @@ export interface ResponseSink {
 
 const ignore = () => {};
 
-/** A Response's status and headers, and its body: whole (`body`), or to stream (`body` undefined) from `stream` or `response.body`. */
-export type SendableParts = Omit<ResponseParts, 'body'> & { body: ResponseParts['body'] | undefined; stream?: ReadableStream<Uint8Array> };
+/** A Response's status and headers, and its body: whole (`body`), or, `body` undefined, to stream from `stream` (null: none). */
+export type SendableParts = Omit<ResponseParts, 'body'> & { body: ResponseParts['body'] | undefined; stream?: ReadableStream<Uint8Array> | null };
 
 /**
  * Status and headers, and the whole body when it is known without reading a stream (chaussette's
- * Response, or undici's made from a string or bytes); body undefined means: stream it, from `stream`
- * when chaussette's Response kept one, else from `response.body`. The caller takes the body.
+ * Response, or undici's made from a string or bytes); body undefined means: stream it, from `stream`.
+ * The caller takes the body.
  */
 export function partsOf(response: Response): SendableParts {
   const kept = responseParts(response);
@@ -55,14 +55,9 @@ export function partsOf(response: Response): SendableParts {
   const body = undiciBodySource(response);
   // The body before the headers: a Response-like object (srvx's FastResponse, which h3 answers with)
   // settles its headers, the default Content-Type among them, once its body is asked for.
-  const stream = body === undefined ? (response.body ?? undefined) : undefined;
-  const headers: string[] = [];
-  let hasContentLength = false;
-  for (const [name, value] of response.headers) {
-    headers.push(name, value);
-    if (name === 'content-length') hasContentLength = true;
-  }
-  return { status: response.status, statusText: response.statusText, headers, hasContentLength, body, stream };
+  const stream = body === undefined ? response.body : undefined;
+  const headers = flatHeaderList(response.headers);
+  return { status: response.status, statusText: response.statusText, headers, hasContentLength: hasContentLength(headers), body, stream };
 }
 
 /** A Response, or an object shaped like one (from another realm, or a polyfill). */
@@ -96,11 +91,11 @@ export function sendResponse(response: unknown, sink: ResponseSink, logger: Logg
       return;
     }
   } else if (sink.aborted) {
-    discardParts(parts, response as Response);
+    discardParts(parts);
     return;
   }
   if (parts.status === 0) {
-    discardParts(parts, response as Response);
+    discardParts(parts);
     respondWithAppError(sink, new TypeError('The fetch handler returned Response.error(), a network error'), logger);
     return;
   }
@@ -109,7 +104,7 @@ export function sendResponse(response: unknown, sink: ResponseSink, logger: Logg
       sendWhole(parts.status, parts.statusText, parts.headers, parts.body, sink);
       return;
     }
-    const stream = parts.stream ?? (response as Response).body;
+    const stream = parts.stream ?? null;
     if (stream === null || sink.method === 'HEAD') {
       void sink.respond(parts.status, parts.statusText, parts.headers, null);
       void stream?.cancel().catch(ignore);
@@ -129,9 +124,9 @@ function sendWhole(status: number, statusText: string, headers: string[], body: 
   else recycleBody(body);
 }
 
-function discardParts(parts: SendableParts, response: Response): void {
+function discardParts(parts: SendableParts): void {
   if (parts.body !== undefined) recycleBody(parts.body);
-  else void (parts.stream ?? response.body)?.cancel().catch(ignore);
+  else void parts.stream?.cancel().catch(ignore);
 }
 
 /**
