@@ -175,8 +175,13 @@ function capBody(req: IncomingMessage, res: ServerResponse, limit: number): void
   let received = 0;
   interceptBodyChunks(req, (chunk) => {
     if ((received += chunk.length) <= limit) return true;
+    // node:http reads on past the rest of the body: a request pipelined behind it must not reach the app.
+    refusedConnections.add(req.socket);
     if (res.headersSent) res.destroy();
     else refuse(res, 413);
+    // The rest of the body is dropped, so req would never end: a read of it fails instead, once the
+    // refusal is out (destroying req destroys its socket).
+    res.once('close', () => req.destroy(new Error("The request body is over the server's limit (--limit-request-body)")));
     return false;
   });
 }

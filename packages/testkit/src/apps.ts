@@ -5,7 +5,8 @@ import type { App, AppKind, Backend, FetchHandler, NodeListener } from '@chausse
 
 /**
  * The conformance kit's app, written twice: as a node listener and as a fetch handler, route for route.
- * `events` tells the tests what the app saw: `slow-started`, `aborted`, `app-closed`; tests emit `release`.
+ * `events` tells the tests what the app saw: `slow-started`, `aborted`, `body-aborted`, `body-failed` (a
+ * read of /digest's body failed), `app-closed`; tests emit `release`.
  */
 export interface FixtureApps {
   node: App;
@@ -60,9 +61,14 @@ function nodeFixture(events: EventEmitter): NodeListener {
       req.once('close', () => req.complete || events.emit('body-aborted'));
       const hash = createHash('sha256');
       let bytes = 0;
-      for await (const chunk of req) {
-        hash.update(chunk as Buffer);
-        bytes += (chunk as Buffer).length;
+      try {
+        for await (const chunk of req) {
+          hash.update(chunk as Buffer);
+          bytes += (chunk as Buffer).length;
+        }
+      } catch (error) {
+        events.emit('body-failed');
+        throw error;
       }
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') }));
@@ -144,7 +150,12 @@ function fetchFixture(events: EventEmitter): FetchHandler {
       });
     } else if (route === '/digest') {
       request.signal.addEventListener('abort', () => events.emit('body-aborted'));
-      const bytes = new Uint8Array(await request.arrayBuffer());
+      const bytes = new Uint8Array(
+        await request.arrayBuffer().catch((error: unknown) => {
+          events.emit('body-failed');
+          throw error;
+        }),
+      );
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       return Response.json({ bytes: bytes.byteLength, sha256 });
     } else if (route === '/json') {

@@ -113,6 +113,29 @@ function sizeLimitCases({ fixed }: HardeningCases, it: It, shared: SharedServer)
     expect((await request(shared.address, '/')).body.toString()).toBe(HELLO);
   });
 
+  it('answers 413 to a chunked body past the limit: its read fails, and nothing pipelined behind it reaches the app', async () => {
+    const { events } = shared.fixtures;
+    let failed = 0;
+    let pipelinedSeen = 0;
+    const onFailed = () => failed++;
+    const onPipelined = () => pipelinedSeen++;
+    events.on('body-failed', onFailed).on('slow-started', onPipelined);
+    try {
+      const chunk = `4000\r\n${'a'.repeat(0x4000)}\r\n`;
+      const body = chunk.repeat(BODY_LIMIT / 0x4000 + 1) + '0\r\n\r\n';
+      const pipelined = 'GET /slow?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n';
+      const response = await exchange(shared.address, `POST /digest HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body}${pipelined}`);
+      expect(response.statusLine).toBe('HTTP/1.1 413 Payload Too Large');
+      expect(response.text.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(1);
+      expect(response.closed).toBe(true);
+      for (let waited = 0; failed === 0 && waited < 1000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(failed, 'the refused body\'s read settles, rejected').toBe(1);
+      expect(pipelinedSeen, 'the app ran for the request pipelined behind the refused one').toBe(0);
+    } finally {
+      events.off('body-failed', onFailed).off('slow-started', onPipelined);
+    }
+  });
+
   it('lets a body of exactly the limit through', async () => {
     const response = await request(shared.address, '/digest', { method: 'POST', body: Buffer.alloc(BODY_LIMIT) });
     expect(JSON.parse(response.body.toString())).toMatchObject({ bytes: BODY_LIMIT });
