@@ -1,7 +1,7 @@
 import { Server } from 'node:http';
 import type { App, Backend, ListenTarget, Logger, NodeListener } from '@chaussette/core';
 import { ChaussetteError, toApp } from '@chaussette/core';
-import { listenOptions, serveOnNodeServer } from '@chaussette/node-http';
+import { answerClientError, listenOptions, serveOnNodeServer } from '@chaussette/node-http';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 
@@ -120,6 +120,8 @@ function fastifyFor(app: App, listener: NodeListener, logger: Logger, factoryOpt
   // a request that reaches a closing worker is answered (with Connection: close), not refused with a
   // 503; and idle connections are closed by chaussette's sweep, which spares fresh ones for a moment.
   const options: FastifyServerOptions = { ...(factoryOptions as FastifyServerOptions), return503OnClosing: false, forceCloseConnections: false };
+  // Fastify's own answer to bytes node:http cannot parse (400, 431…) is JSON; the other backends' is refusal()'s text.
+  options.clientErrorHandler ??= answerClientError;
   // --limit-request-body, when given, is Fastify's bodyLimit too (for the bodies Fastify parses).
   if (bodyLimit !== undefined && factoryOptions.bodyLimit === undefined) options.bodyLimit = bodyLimit || Number.MAX_SAFE_INTEGER;
   if (isPino(logger)) {

@@ -5,7 +5,7 @@
 export { type NodeServerEngine, nodeListenerFor, serveOnNodeServer } from './serve.js';
 export { type ConnectionTracker, gracefulClose, IDLE_BEFORE_CLOSE_MS, trackConnections } from './connections.js';
 export { BODY_WAIT_MS, fetchListener } from './fetch-listener.js';
-export { applyServerLimits, limitedListener, limitServer, refuse, reportAcceptErrors } from './limits.js';
+export { answerClientError, applyServerLimits, type ClientError, limitedListener, limitServer, refuse, reportAcceptErrors } from './limits.js';
 export { boundAddress, listenOptions, nameInheritedUnixSocket } from './listen.js';
 export { observeRequest, observeRequests } from './observe.js';
 export { exposePeerCredentials, type PeerCredentials } from './peer-credentials.js';

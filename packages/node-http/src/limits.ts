@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorCode, errorMessage, type Limits, type Logger, type NodeListener, refusal, refusalFor, type RequestHead } from '@chaussette/core';
@@ -34,15 +34,29 @@ export function limitServer(server: Server, limits: Limits): void {
   for (const listener of listeners) server.on('request', limitedListener(listener, limits));
 }
 
-type ClientError = Error & { code?: string };
+export type ClientError = Error & { code?: string };
 type ClientErrorListener = (error: ClientError, socket: Duplex) => void;
 
-// node:http's own answers to bytes it cannot parse (socketOnError in its lib/_http_server.js).
-const CLIENT_ERROR_STATUS: Record<string, string> = {
-  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
-  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+// node:http's own statuses for bytes it cannot parse (socketOnError in its lib/_http_server.js); 400 for the others.
+const CLIENT_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
 };
+
+/**
+ * The answer to bytes node:http cannot parse, worded as every refusal is (see refusal): node:http's
+ * status, and the connection closed. Fastify's clientErrorHandler too, whose own answer is JSON.
+ */
+export function answerClientError(error: ClientError, socket: Duplex): void {
+  const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? 400;
+  if (socket.writable && error.code !== 'ECONNRESET') {
+    const { headers, body } = refusal(status);
+    const fields = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)) }).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${fields.join('')}\r\n${body}`);
+  }
+  socket.destroy(error);
+}
 const closing = new WeakSet<Duplex>();
 const answeringOnce = new WeakSet<Server>();
 
@@ -77,9 +91,7 @@ export function answerClientErrorsOnce(server: Server): void {
     } else if (handlers.length > 0) {
       for (const handler of handlers) handler.call(server, error, socket);
     } else {
-      const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request';
-      if (socket.writable && error.code !== 'ECONNRESET') socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
-      socket.destroy(error);
+      answerClientError(error, socket);
     }
   });
 }

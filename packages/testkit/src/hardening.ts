@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { type App, type AppKind, type Backend, type BoundAddress, type Limits, type RunningServer, startServer } from '@chaussette/core';
+import { type App, type AppKind, type Backend, type BoundAddress, type Limits, refusal, type RunningServer, startServer } from '@chaussette/core';
 import { appFor, createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 import { openSocket, request } from './client.js';
 import { kitTest, kitTestForKind } from './known-failures.js';
@@ -150,6 +150,7 @@ function sizeLimitCases({ fixed }: HardeningCases, it: It, shared: SharedServer)
     const big = `X-Big: ${'b'.repeat((fixed.requestHeadersBytes ?? HEADERS_LIMIT) + 1024)}\r\n`;
     const response = await exchange(shared.address, `GET /url HTTP/1.1\r\nHost: x\r\n${big}\r\n`, { slowly: true });
     expect(response.statusLine).toMatch(/^(HTTP\/1\.1 431 Request Header Fields Too Large)?$/);
+    expectWordedAsRefusal(response);
     expect(response.text).not.toContain('/url');
     expect(response.closed).toBe(true);
   });
@@ -173,10 +174,19 @@ function malformedCases(it: It, shared: SharedServer): void {
       expect(response.text).not.toContain('/url');
       expect(response.text).not.toContain('bytes');
       expect(response.statusLine).toMatch(REFUSED);
+      expectWordedAsRefusal(response);
       expect(response.closed).toBe(true);
       expect((await request(shared.address, '/')).body.toString()).toBe(HELLO);
     });
   }
+}
+
+/** A refusal's body, if it has one, is refusal()'s plain text on every backend (Fastify's own is JSON). */
+function expectWordedAsRefusal(response: RawResponse): void {
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(response.statusLine)?.[1] ?? 0);
+  if (!status) return;
+  const body = response.text.slice(response.text.indexOf('\r\n\r\n') + 4);
+  if (body !== '') expect(body, `the ${status}'s body`).toBe(refusal(status).body);
 }
 
 function vanishingCase(it: It, shared: SharedServer, kind: AppKind): void {
