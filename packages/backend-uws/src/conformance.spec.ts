@@ -16,6 +16,8 @@ if (unavailable) {
     // reading once about 4 MB wait.
     fixedLimits: fixedLimitValues(),
     cutsStalledPipelines: true,
+    // uWS answers what it cannot parse (400, 431, 505) with HTML of its own, from C++.
+    engineWordsParseErrors: true,
     knownFailures: KNOWN_FAILURES['20.57'],
   });
 }

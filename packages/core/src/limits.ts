@@ -17,6 +17,13 @@ export function resolveLimits(given: Partial<Limits> | undefined): Limits {
   return { ...DEFAULT_LIMITS, ...given };
 }
 
+/**
+ * The most header fields a request may have: past it, 431. node:http keeps no more than its
+ * maxHeadersCount, and a check that reads the fields it kept would miss a Transfer-Encoding or a
+ * second Host after them (see SECURITY.md).
+ */
+export const REQUEST_FIELDS_LIMIT = 1000;
+
 /** What a backend reads of a request head to judge it against the limits (see refusalFor). */
 export interface RequestHead {
   method: string;
@@ -30,17 +37,20 @@ export interface RequestHead {
   hosts?: readonly string[];
   /** `1.1` (the default), `1.0`…, as the request line says; for an engine that speaks more than 1.1. */
   httpVersion?: string;
+  /** How many header fields the request has, for an engine that keeps only so many (see REQUEST_FIELDS_LIMIT). */
+  fields?: number;
   /** Requests in flight when this one arrived, not counting it. */
   inFlight: number;
 }
 
 /**
- * The status to refuse a request with before the app sees it, or 0 to let it through: 400 for a body
- * whose length is ambiguous (for parsers that let it pass), 501 for a transfer coding other than
+ * The status to refuse a request with before the app sees it, or 0 to let it through: 431 for more
+ * fields than REQUEST_FIELDS_LIMIT, 400 for a body whose length is ambiguous (for parsers that let it pass), 501 for a transfer coding other than
  * chunked, 414, 413, 503 (see Limits).
  */
 export function refusalFor(head: RequestHead, limits: Limits): number {
   const { contentLengths, transferEncodings, hosts, httpVersion = '1.1' } = head;
+  if (head.fields !== undefined && head.fields > REQUEST_FIELDS_LIMIT) return 431;
   if (!httpVersion.startsWith('1.')) return 505;
   if (contentLengths.length > 0 && (transferEncodings.length > 0 || !isContentLength(contentLengths))) return 400;
   // RFC 9112 §6.1: HTTP/1.0 has no transfer codings; its framing is faulty.
