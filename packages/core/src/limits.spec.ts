@@ -34,6 +34,8 @@ describe('refusalFor', () => {
     ['a control character in the coding', head({ transferEncodings: ['\vchunked'] }), 400],
     ['an empty Content-Length', head({ contentLengths: [''] }), 400],
     ['a signed Content-Length', head({ contentLengths: ['+5'] }), 400],
+    ['1,000 header fields', head({ fields: 1000 }), 0],
+    ['1,001 header fields', head({ fields: 1001 }), 431],
     ['one valid Host', head({ hosts: ['example.com:8080'] }), 0],
     ['an empty Host', head({ hosts: [''] }), 0],
     ['no Host in HTTP/1.1', head({ hosts: [] }), 400],
