@@ -133,6 +133,15 @@ function fastifyFor(app: App, listener: NodeListener, logger: Logger, factoryOpt
   // The access log is not Fastify's job here: no "incoming request" / "request completed" lines.
   if (LogController) options.logController = new LogController({ disableRequestLogging: true }) as FastifyServerOptions['logController'];
   else options.disableRequestLogging = true;
+  if (!isFastifyPlugin(app.source)) {
+    // Fastify's router answers a path it cannot decode (`/%zz`) with a JSON 400 of its own; the node
+    // backend hands it to the app, as sent, and so does this one.
+    options.frameworkErrors ??= (error, request, reply) => {
+      if (error.code !== 'FST_ERR_BAD_URL') return void reply.send(error as never); // Fastify's own answer, as without this handler
+      reply.hijack();
+      listener(request.raw, reply.raw);
+    };
+  }
   const instance = Fastify(options) as unknown as FastifyInstance;
   if (isFastifyPlugin(app.source)) {
     void instance.register(app.source);

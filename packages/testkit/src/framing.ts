@@ -314,6 +314,7 @@ function describeFramingOf(getBackend: () => Backend, backendOptions: Record<str
     transferEncodingCases(on);
     chunkedBodyCases(on);
     requestLineCases(on);
+    undecodableTargetCase(on);
     pipeliningCases(on);
   });
 }
@@ -466,6 +467,17 @@ function requestLineCases(on: FramingCases): void {
       { name: 'two spaces between method and target (or one)', wire: 'GET  /url HTTP/1.1\r\nHost: a\r\n\r\n', want: echoed('/url'), refusals: ['4xx', 301] },
       { name: 'minor version `HTTP/1.2` (served as 1.1)', wire: 'GET /url HTTP/1.2\r\nHost: a\r\n\r\n', want: echoed('/url'), refusals: ['4xx', 505] },
     ]);
+  });
+}
+
+// RFC 3986 §2.1: a path with a malformed percent-encoding is the app's to judge, as sent.
+function undecodableTargetCase(on: FramingCases): void {
+  kitTest('hands the app a path it cannot percent-decode (`/%zz`) as sent', async () => {
+    const result = await exchange(on.address(), 'GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n' + NEXT);
+    const what = story(result, on.seen);
+    expect(on.seen.map(({ path }) => path), `the app was not handed the requests as sent: ${what}`).toEqual(['/%zz', '/url?next']);
+    // The fixture's 404 for a path it has no route for.
+    expect(result.responses.map(({ status }) => status), `not the app's answers: ${what}`).toEqual([404, 200]);
   });
 }
 
