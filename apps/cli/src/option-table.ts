@@ -234,6 +234,10 @@ export const OPTIONS = {
     parse: (value: string, option: string) => parseBytes(value, option, 1024),
     section: 'limits', help: '431 past this size of request line and headers (default 16K)',
   },
+  limitRequestFields: {
+    flag: 'limit-request-fields', valueName: 'N', type: 'number or string', limit: 'requestFields', parse: parseCount,
+    section: 'limits', help: '431 past N header fields (default 100; 0: no limit)',
+  },
   timeoutHeaders: {
     flag: 'timeout-headers', valueName: 'SECS', type: 'number or string', limit: 'headersTimeoutMs', parse: parseMilliseconds, child: inSeconds,
     section: 'limits', help: 'close a connection whose request head is late (default 10)',

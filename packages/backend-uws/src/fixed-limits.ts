@@ -14,6 +14,8 @@ function fixedLimitsOf(current: boolean): Partial<Record<keyof Limits, FixedLimi
   const idleSeconds = current ? 30 : 10;
   return {
     requestHeadersBytes: { value: 4096, flag: '--limit-request-headers', says: '4096 bytes of request line and headers' },
+    // Measured on 20.57: 98 fields pass, 99 get 431.
+    requestFields: { value: 98, flag: '--limit-request-fields', says: 'a limit of 98 header fields' },
     headersTimeoutMs: { value: idleSeconds * 1000, flag: '--timeout-headers', says: `${idleSeconds} seconds for a request head` },
     keepAliveTimeoutMs: { value: idleSeconds * 1000, flag: '--timeout-keep-alive', says: `${idleSeconds} seconds for an idle connection` },
   };

@@ -126,6 +126,11 @@ export interface Limits {
   requestLineBytes: number;
   /** The request line and headers together: past this, 431. */
   requestHeadersBytes: number;
+  /**
+   * More header fields than this: 431, whatever their size. An engine keeps only so many (node:http its
+   * maxHeadersCount), and a check reading those would miss a Transfer-Encoding or a second Host after them.
+   */
+  requestFields: number;
   /** A connection that has not sent a whole request head this long after it opened (or its last request began) is closed: 408. */
   headersTimeoutMs: number;
   /** An idle keep-alive connection is closed after this long. */

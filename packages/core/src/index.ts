@@ -55,7 +55,7 @@ export {
   parsePort,
   parseSocketMode,
 } from './listen-target.js';
-export { DEFAULT_LIMITS, isValidHost, REQUEST_FIELDS_LIMIT, refusal, refusalFor, type RequestHead, resolveLimits } from './limits.js';
+export { DEFAULT_LIMITS, isValidHost, refusal, refusalFor, type RequestHead, resolveLimits } from './limits.js';
 export { forwardMissingMembers } from './forward-members.js';
 export {
   acceptLazyRequests,

@@ -8,6 +8,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   requestBodyBytes: 100 * MiB,
   requestLineBytes: 8190,
   requestHeadersBytes: 16 * 1024,
+  requestFields: 100,
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
   concurrency: 0,
@@ -16,13 +17,6 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
 export function resolveLimits(given: Partial<Limits> | undefined): Limits {
   return { ...DEFAULT_LIMITS, ...given };
 }
-
-/**
- * The most header fields a request may have: past it, 431. node:http keeps no more than its
- * maxHeadersCount, and a check that reads the fields it kept would miss a Transfer-Encoding or a
- * second Host after them (see SECURITY.md).
- */
-export const REQUEST_FIELDS_LIMIT = 1000;
 
 /** What a backend reads of a request head to judge it against the limits (see refusalFor). */
 export interface RequestHead {
@@ -37,7 +31,7 @@ export interface RequestHead {
   hosts?: readonly string[];
   /** `1.1` (the default), `1.0`…, as the request line says; for an engine that speaks more than 1.1. */
   httpVersion?: string;
-  /** How many header fields the request has, for an engine that keeps only so many (see REQUEST_FIELDS_LIMIT). */
+  /** How many header fields the request has, for an engine that keeps only so many (see Limits.requestFields). */
   fields?: number;
   /** Requests in flight when this one arrived, not counting it. */
   inFlight: number;
@@ -45,12 +39,12 @@ export interface RequestHead {
 
 /**
  * The status to refuse a request with before the app sees it, or 0 to let it through: 431 for more
- * fields than REQUEST_FIELDS_LIMIT, 400 for a body whose length is ambiguous (for parsers that let it pass), 501 for a transfer coding other than
+ * fields than the limit, 400 for a body whose length is ambiguous (for parsers that let it pass), 501 for a transfer coding other than
  * chunked, 414, 413, 503 (see Limits).
  */
 export function refusalFor(head: RequestHead, limits: Limits): number {
   const { contentLengths, transferEncodings, hosts, httpVersion = '1.1' } = head;
-  if (head.fields !== undefined && head.fields > REQUEST_FIELDS_LIMIT) return 431;
+  if (limits.requestFields && head.fields !== undefined && head.fields > limits.requestFields) return 431;
   if (!httpVersion.startsWith('1.')) return 505;
   if (contentLengths.length > 0 && (transferEncodings.length > 0 || !isContentLength(contentLengths))) return 400;
   // RFC 9112 §6.1: HTTP/1.0 has no transfer codings; its framing is faulty.

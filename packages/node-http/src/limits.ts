@@ -1,7 +1,7 @@
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorCode, errorMessage, type Limits, type Logger, type NodeListener, refusal, refusalFor, REQUEST_FIELDS_LIMIT, type RequestHead } from '@chaussette/core';
+import { errorCode, errorMessage, type Limits, type Logger, type NodeListener, refusal, refusalFor, type RequestHead } from '@chaussette/core';
 import { headWritten, interceptBodyChunks, requestBeingParsed, responseUnderWay } from './node-internals.js';
 
 /**
@@ -15,8 +15,8 @@ export function applyServerLimits(server: Server, limits: Limits): void {
   // reads on, and hands the app a request pipelined behind the refused one.
   (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
   // One field more than the limit, so that refusalFor() sees a request that has too many: an older
-  // node:http drops the fields past maxHeadersCount, a newer one answers 431 itself.
-  server.maxHeadersCount = REQUEST_FIELDS_LIMIT + 1;
+  // node:http drops the fields past maxHeadersCount, a newer one answers 431 itself. 0: node keeps all.
+  server.maxHeadersCount = limits.requestFields ? limits.requestFields + 1 : 0;
   const tunable = server as Server & { maxHeaderSize?: number; connectionsCheckingInterval: number };
   tunable.maxHeaderSize = limits.requestHeadersBytes;
   server.headersTimeout = limits.headersTimeoutMs;

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { type App, type AppKind, type Backend, type BoundAddress, type Limits, refusal, type RunningServer, startServer } from '@chaussette/core';
+import { type App, type AppKind, type Backend, type BoundAddress, DEFAULT_LIMITS, type Limits, refusal, type RunningServer, startServer } from '@chaussette/core';
 import { appFor, createFixtureApps, type FixtureApps, HELLO } from './apps.js';
 import { openSocket, request } from './client.js';
 import { kitTest, kitTestForKind } from './known-failures.js';
@@ -60,6 +60,7 @@ export function describeHardening(getBackend: () => Backend, options: HardeningO
       const shared = sharedServer(on, kind);
       const it = kitTestForKind(getBackend, kind);
       sizeLimitCases(on, it, shared);
+      fieldLimitCase(on, it, shared);
       malformedCases(on, it, shared);
       vanishingCase(it, shared, kind);
     });
@@ -161,6 +162,19 @@ function sizeLimitCases({ fixed, expectWorded }: HardeningCases, it: It, shared:
     expectWorded(response);
     expect(response.text).not.toContain('/url');
     expect(response.closed).toBe(true);
+  });
+}
+
+function fieldLimitCase({ fixed }: HardeningCases, it: It, shared: SharedServer): void {
+  it('serves a request of as many header fields as --limit-request-fields allows, and answers 431 to one more', async () => {
+    const limit = fixed.requestFields ?? DEFAULT_LIMITS.requestFields;
+    // Host and the fillers: the limit, then one more.
+    const withFields = (count: number) => `GET /url HTTP/1.1\r\nHost: x\r\n${'a: b\r\n'.repeat(count - 1)}\r\n`;
+    expect((await exchange(shared.address, withFields(limit), { waitMs: 300 })).text).toContain('GET /url');
+    const refused = await exchange(shared.address, withFields(limit + 1));
+    expect(refused.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(refused.text).not.toContain('GET /url');
+    expect(refused.closed).toBe(true);
   });
 }
 
