@@ -120,7 +120,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       socketMode: options.socketMode,
       accessLog: countingResponses(options.accessLog === undefined ? undefined : createAccessLog(options.accessLog, options.accessLogFormat), options, stop.request),
       trustedProxies: options.proxyHeaders ? parseTrustedProxies(options.forwardedAllowIps) : undefined,
-      backendOptions: options.backendOptions,
+      backendOptions: options.uwsChunkedBehindProxy ? { ...options.backendOptions, chunkedBehindProxy: true } : options.backendOptions,
       limits: options.limits,
       peerCredentials: options.peercreds,
       otherBackends,

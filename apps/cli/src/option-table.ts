@@ -136,6 +136,16 @@ export const OPTIONS = {
     flag: 'backend', valueName: 'NAME', type: 'string', default: 'node',
     section: 'serve', help: 'server engine: node (default), fastify, uws, or a package/path',
   },
+  /** uws: chunked request bodies taken (backendOptions.chunkedBehindProxy), not refused with 411. */
+  uwsChunkedBehindProxy: {
+    flag: 'uws-chunked-behind-proxy', type: 'boolean', default: false,
+    section: 'serve',
+    help: [
+      'uws: accept chunked request bodies instead of refusing them (411);',
+      "uWS's own chunk parser lets a malformed body smuggle a request:",
+      'only behind a proxy that re-frames request bodies (SECURITY.md)',
+    ],
+  },
   /** From the config file only: options for the backend's engine (ServeOptions.backendOptions). */
   backendOptions: { type: 'object' },
   factory: {

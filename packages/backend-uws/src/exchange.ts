@@ -13,13 +13,18 @@ export class ServerState {
     readonly limits: Limits,
     /** uWebSockets.js 20.57 or later (see LoadedUws.current). */
     readonly currentEngine: boolean,
+    /** backendOptions.chunkedBehindProxy: chunked request bodies are taken, not refused with 411. */
+    readonly chunkedBehindProxy = false,
   ) {}
 
-  /** Answers a request over the limits (see refusalFor) before the app sees it; true if it did. */
+  /**
+   * Answers a request over the limits (see refusalFor) before the app sees it; true if it did. uWS
+   * parses chunked bodies in C++, where a malformed one lets the bytes after it through as the next
+   * request (SECURITY.md): unless a proxy in front re-frames them, they get 411 (RFC 9112 §6.3).
+   */
   refused(exchange: Exchange): boolean {
-    const status = refusalFor(exchange, this.limits);
-    if (status === 400) exchange.refuseMalformed();
-    else if (status) exchange.refuse(status);
+    const status = refusalFor(exchange, this.limits) || (exchange.transferEncodings.length > 0 && !this.chunkedBehindProxy ? 411 : 0);
+    if (status) exchange.refuseAlone(status);
     return status !== 0;
   }
 
@@ -335,16 +340,17 @@ export class Exchange implements RequestHead, ResponseSink {
   }
 
   /**
-   * Answers 400 once uWS is done with the read that brought the request. A malformed request may have
-   * another smuggled behind it: uWS would read and serve that one even after end(body, closeConnection),
-   * but while a request is unanswered it closes the connection instead of reading one pipelined behind
-   * it. So the 400 waits: alone, the request gets it and the close (RFC 9112 §6.3); with more behind
-   * it, the client gets the close only.
+   * Answers a refusal once uWS is done with the read that brought the request. A refused request may
+   * have another pipelined or smuggled behind it: uWS would read and serve that one even after
+   * end(body, closeConnection), but while a request is unanswered it closes the connection instead of
+   * reading one pipelined behind it. So the refusal waits: alone, the request gets it and the close
+   * (RFC 9112 §6.3); with more behind it, the client gets the close only.
    */
-  refuseMalformed(): void {
+  refuseAlone(status: number): void {
     this.#watchAbort();
+    this.body?.discard();
     setImmediate(() => {
-      if (!this.aborted && !this.done) this.refuse(400);
+      if (!this.aborted && !this.done) this.refuse(status);
     });
   }
 

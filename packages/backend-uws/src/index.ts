@@ -1,5 +1,5 @@
 import type { Backend } from '@chaussette/core';
-import { ChaussetteError, formatAddress, guardedListener, installFastResponse, refuseBackendOptions, resolveLimits, waitAtMost } from '@chaussette/core';
+import { ChaussetteError, formatAddress, guardedListener, installFastResponse, resolveLimits, waitAtMost } from '@chaussette/core';
 import { ServerState } from './exchange.js';
 import { refuseFixedLimits } from './fixed-limits.js';
 import { fetchHandler } from './fetch-handler.js';
@@ -26,7 +26,7 @@ const uwsBackend: Backend = {
   // No peerCredentials: uWebSockets.js gives no access to a connection's socket.
   supports: { reusePort: true, websocket: true },
   async serve(app, target, { logger, accessLog, trustedProxies, backendOptions, limits }) {
-    refuseBackendOptions(backendOptions, 'uws');
+    const { chunkedBehindProxy } = uwsBackendOptions(backendOptions);
     if (app.kind === 'node' && app.upgrade) {
       throw new ChaussetteError(
         "The uws backend cannot hand a node app's upgrade requests to its own 'upgrade' listeners (ws, socket.io): use --backend node, or give a fetch app WebSocket handlers",
@@ -40,7 +40,7 @@ const uwsBackend: Backend = {
       logger.warn(engine.warning);
     }
     let origin = 'localhost';
-    const state = new ServerState(accessLog, trustedProxies, resolveLimits(limits), engine.current);
+    const state = new ServerState(accessLog, trustedProxies, resolveLimits(limits), engine.current, chunkedBehindProxy);
     const server = uws.App();
     let websockets: UwsWebSockets | undefined;
     if (app.kind === 'fetch') {
@@ -81,3 +81,15 @@ const uwsBackend: Backend = {
   },
 };
 export default uwsBackend;
+
+/**
+ * The one backendOption uws takes: `chunkedBehindProxy: true` (the CLI's --uws-chunked-behind-proxy)
+ * accepts chunked request bodies, for a server behind a proxy that re-frames them (SECURITY.md).
+ */
+function uwsBackendOptions(given: Readonly<Record<string, unknown>> | undefined): { chunkedBehindProxy: boolean } {
+  const { chunkedBehindProxy = false, ...unknown } = given ?? {};
+  const others = Object.keys(unknown);
+  if (others.length > 0) throw new ChaussetteError(`The uws backend takes one backendOption, chunkedBehindProxy (given: ${others.join(', ')}); remove the others from the config file`);
+  if (typeof chunkedBehindProxy !== 'boolean') throw new ChaussetteError(`backendOptions.chunkedBehindProxy must be true or false, not ${JSON.stringify(chunkedBehindProxy)}`);
+  return { chunkedBehindProxy };
+}

@@ -104,6 +104,7 @@ export function refusal(status: number): { headers: Record<string, string>; body
 const REFUSAL_HINTS: Record<number, string> = {
   400: ': the request is malformed',
   408: ': the request head did not arrive in time',
+  411: ': the server takes no chunked request body; send Content-Length',
   413: ': the request body is over the server\'s limit',
   414: ': the request line is over the server\'s limit',
   501: ': the request body uses a transfer coding the server does not decode',
