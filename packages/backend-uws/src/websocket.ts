@@ -24,8 +24,10 @@ import type { Uws } from './uws.js';
 const SHUTDOWN_REASON = 'Server shutting down';
 const text = new TextDecoder();
 // uWS cuts a message over its limit without a close frame (the client sees 1006). It is given this much
-// more, so that chaussette closes with 1009 (Message Too Big) as the other backends do; only a message
-// over both is cut.
+// more (or maxPayloadLength more, if that is less), so that chaussette closes with 1009 (Message Too Big)
+// as the other backends do; only a message over both is cut. The size is the only protocol error
+// JavaScript sees: uWS fails every other one (a reserved opcode, invalid UTF-8, a bad close frame...) in
+// C++, cutting the TCP connection before any handler runs (docs/websockets.md has the table).
 const PAYLOAD_MARGIN = 1024 * 1024;
 const NO_LIMIT = 2 ** 31 - 1;
 const BACKPRESSURE_MARGIN = 64 * 1024;

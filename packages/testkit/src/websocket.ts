@@ -17,14 +17,20 @@ interface Closed {
 interface ClosedOnServer extends Closed {
   name: string;
 }
+interface ReceivedOnServer {
+  name: string;
+  /** A text message as it came, a binary one as its length. */
+  message: string;
+}
 
 const MAX_PAYLOAD = 2 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 /** The kit's WebSocket app: an echo, with a few commands; it records what its handlers saw. */
-function createWebSocketApp(): FetchApp & { closes: ClosedOnServer[]; opened: string[] } {
+function createWebSocketApp(): FetchApp & { closes: ClosedOnServer[]; opened: string[]; received: ReceivedOnServer[] } {
   const closes: ClosedOnServer[] = [];
   const opened: string[] = [];
+  const received: ReceivedOnServer[] = [];
   type Data = { name: string };
   return {
     kind: 'fetch',
@@ -32,6 +38,7 @@ function createWebSocketApp(): FetchApp & { closes: ClosedOnServer[]; opened: st
     source: undefined,
     closes,
     opened,
+    received,
     fetch(request, server) {
       const url = new URL(request.url);
       const name = url.searchParams.get('name') ?? 'anonymous';
@@ -67,7 +74,10 @@ function createWebSocketApp(): FetchApp & { closes: ClosedOnServer[]; opened: st
         opened.push(ws.data.name);
         if (ws.data.name.startsWith('room')) ws.subscribe('room');
       },
-      message: answerMessage,
+      message(ws: ServerWebSocket<Data>, message) {
+        received.push({ name: ws.data.name, message: typeof message === 'string' ? message : `${message.length} bytes` });
+        return answerMessage(ws, message);
+      },
       drain(ws: ServerWebSocket<Data>) {
         ws.send('drained');
       },
@@ -149,6 +159,7 @@ export function describeWebSockets(getBackend: () => Backend, backendOptions?: R
     closeCases(on);
     refusalCases(on);
     resilienceCases(on);
+    protocolErrorCases(on);
     pubSubCases(on);
     backpressureCases(on);
     idleTimeoutCase(on);
@@ -436,6 +447,110 @@ function resilienceCases(on: WebSocketCases): void {
     expect((await nextMessage(client)).data.toString()).toBe('after');
     for (let waited = 0; on.logger.errors.length < before + 2 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(on.logger.errors.slice(before).join('\n')).toMatch(/websocket\.message/);
+  });
+}
+
+/** A masked client frame (RFC 6455 §5.2), with a payload under 64 KiB. */
+function clientFrame(opcode: number, payload: string | Uint8Array, { fin = true, rsv1 = false } = {}): Buffer {
+  const data = Buffer.from(payload);
+  const head = data.length < 126 ? Buffer.from([0, 0x80 | data.length]) : Buffer.from([0, 0x80 | 126, data.length >> 8, data.length & 0xff]);
+  head[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
+  const mask = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+  return Buffer.concat([head, mask, data.map((byte, index) => byte ^ mask[index % 4]!)]);
+}
+
+/** A close frame's payload: its code, then its reason. */
+function closePayload(code: number, reason: Uint8Array = Buffer.alloc(0)): Buffer {
+  const payload = Buffer.alloc(2);
+  payload.writeUInt16BE(code);
+  return Buffer.concat([payload, reason]);
+}
+
+/** The close frame among the frames a server sent: its code, 'empty' without one, 'none' when no close frame came. */
+function closeCodeSent(bytes: Buffer): number | 'empty' | 'none' {
+  for (let at = 0; at + 2 <= bytes.length; ) {
+    const opcode = bytes[at]! & 0x0f;
+    let length = bytes[at + 1]! & 0x7f;
+    let start = at + 2;
+    if (length === 126) [length, start] = [bytes.readUInt16BE(start), start + 2];
+    else if (length === 127) [length, start] = [Number(bytes.readBigUInt64BE(start)), start + 8];
+    if (opcode === 0x8) return length >= 2 ? bytes.readUInt16BE(start) : 'empty';
+    at = start + length;
+  }
+  return 'none';
+}
+
+/** What a server does with a frame a client must not send, sent between two valid messages in one write. */
+async function answerToFrames(on: WebSocketCases, name: string, frames: Buffer): Promise<{ closeCode: number | 'empty' | 'none'; ended: boolean }> {
+  const socket = await openSocket(on.address);
+  socket.on('error', () => {});
+  let received = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+  const ended = new Promise<boolean>((resolve) => {
+    socket.once('end', () => resolve(true)).once('close', () => resolve(true));
+    setTimeout(() => resolve(false), 3000);
+  });
+  socket.write(handshake(`/ws?name=${name}`));
+  for (let waited = 0; !received.includes('\r\n\r\n') && waited < 3000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(received.toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);
+  const headEnd = received.indexOf('\r\n\r\n') + 4;
+  socket.write(Buffer.concat([clientFrame(0x1, 'before'), frames, clientFrame(0x1, 'after')]));
+  const answer = { ended: await ended, closeCode: closeCodeSent(received.subarray(headEnd)) };
+  socket.destroy();
+  return answer;
+}
+
+/**
+ * Frames RFC 6455 forbids a client (§5.2, §5.4, §5.5, §5.6, §5.8, §7.4): the server fails the connection.
+ * Its close frame, if it sends one, has the code of §7.4.1; uWS cuts the TCP connection without one.
+ */
+const FORBIDDEN_FRAMES: { error: string; frames: Buffer; code: number }[] = [
+  { error: 'a reserved opcode (0x3)', frames: clientFrame(0x3, 'x'), code: 1002 },
+  { error: 'RSV1 set with no extension agreed', frames: clientFrame(0x1, 'x', { rsv1: true }), code: 1002 },
+  { error: 'a fragmented ping', frames: clientFrame(0x9, 'x', { fin: false }), code: 1002 },
+  { error: 'a ping of 126 bytes', frames: clientFrame(0x9, Buffer.alloc(126, 0x61)), code: 1002 },
+  { error: 'a continuation frame with no message to continue', frames: clientFrame(0x0, 'x'), code: 1002 },
+  { error: 'a text frame inside a fragmented message', frames: Buffer.concat([clientFrame(0x1, 'a', { fin: false }), clientFrame(0x1, 'b')]), code: 1002 },
+  { error: 'invalid UTF-8 in a text message', frames: clientFrame(0x1, Buffer.from([0x68, 0xff, 0xfe])), code: 1007 },
+  {
+    error: 'invalid UTF-8 across the fragments of a text message',
+    frames: Buffer.concat([clientFrame(0x1, Buffer.from([0xce]), { fin: false }), clientFrame(0x0, 'A')]),
+    code: 1007,
+  },
+];
+
+/** Close frames a client must not send (§5.5.1, §7.4): the server ends the connection without echoing them. */
+const FORBIDDEN_CLOSE_FRAMES: { error: string; frames: Buffer; code: number }[] = [
+  { error: 'close code 999', frames: clientFrame(0x8, closePayload(999)), code: 1002 },
+  { error: 'close code 1005, which only stands for "no code"', frames: clientFrame(0x8, closePayload(1005)), code: 1002 },
+  { error: 'a close payload of one byte', frames: clientFrame(0x8, Buffer.from([0x03])), code: 1002 },
+  { error: 'a close reason that is not UTF-8', frames: clientFrame(0x8, closePayload(1000, Buffer.from([0xff]))), code: 1007 },
+];
+
+/** Frames a client must not send: the connection ends, and nothing the client sent after them reaches the app. */
+function protocolErrorCases(on: WebSocketCases): void {
+  const { it, closedOnServer } = on;
+  const receivedBy = (name: string) => on.app.received.filter((received) => received.name === name).map((received) => received.message);
+  FORBIDDEN_FRAMES.forEach(({ error, frames, code }, index) => {
+    it(`fails the connection on ${error}: ${code} or no close frame, the app's close gets ${code} or 1006, and no later message reaches it`, async () => {
+      const name = `forbidden-frame-${index}`;
+      const { ended, closeCode } = await answerToFrames(on, name, frames);
+      expect(ended).toBe(true);
+      expect([code, 'none']).toContain(closeCode);
+      expect(receivedBy(name)).toEqual(['before']);
+      expect([code, 1006]).toContain((await closedOnServer(name)).code);
+    });
+  });
+  FORBIDDEN_CLOSE_FRAMES.forEach(({ error, frames, code }, index) => {
+    it(`ends the connection on ${error}, with ${code} or a close frame without a code, and no later message reaches the app`, async () => {
+      const name = `forbidden-close-${index}`;
+      const { ended, closeCode } = await answerToFrames(on, name, frames);
+      expect(ended).toBe(true);
+      // uWS answers with a close frame without a code (1005 for the client), as it does on any invalid close frame.
+      expect([code, 'empty', 'none']).toContain(closeCode);
+      expect(receivedBy(name)).toEqual(['before']);
+      expect([code, 1005, 1006]).toContain((await closedOnServer(name)).code);
+    });
   });
 }
 
