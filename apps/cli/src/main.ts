@@ -88,6 +88,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const sendLoadedFiles = process.env.CHAUSSETTE_RELOADER_CHILD === '1' ? reportLoadedFiles() : undefined; // for the reloader to watch
     const backendSearch = { searchFrom: [cwd, cliDirectory], installCommand: installCommand(), offered: offeredBackends() };
     const backend = await resolveBackend(options.backend, backendSearch);
+    if (options.uwsChunkedBehindProxy && backend.name !== 'uws') {
+      throw new ChaussetteError(`--uws-chunked-behind-proxy is for the uws backend, whose engine's chunk parser is lax; the ${backend.name} backend takes chunked request bodies already: remove the flag`);
+    }
     let others: Promise<Backend[]> | undefined;
     const otherBackends = () => (others ??= loadInstalledBackends(backendSearch, backend.name));
     for (const specifier of [options.application, ...options.mounts.map(({ spec }) => spec), options.preHook, options.postHook]) {

@@ -62,6 +62,7 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
     ['a size that is not one', ['--limit-request-body', '10 apples'], 'Invalid --limit-request-body "10 apples" (expected a size in bytes, with an optional K, M or G suffix)'],
     ['a header limit too small to serve', ['--limit-request-headers', '100'], 'Invalid --limit-request-headers "100" (expected a size in bytes of at least 1024'],
     ['negative timeout', ['--timeout-headers', '-5'], 'Invalid --timeout-headers "-5" (expected a number of seconds, 0 or more)'],
+    ['--uws-chunked-behind-proxy on another backend', ['--backend', 'fastify', '--uws-chunked-behind-proxy'], '--uws-chunked-behind-proxy is for the uws backend, whose engine\'s chunk parser is lax; the fastify backend takes chunked request bodies already: remove the flag'],
     ['a field count that is not one', ['--limit-request-fields', 'many'], 'Invalid --limit-request-fields "many" (expected a whole number, 0 or more)'],
     ['fractional count', ['--limit-concurrency', '2.5'], 'Invalid --limit-concurrency "2.5" (expected a whole number, 0 or more)'],
     ['unknown rejection policy', ['--on-unhandled-rejection', 'ignore'], 'Invalid --on-unhandled-rejection "ignore" (expected one of exit, continue)'],

@@ -18,6 +18,8 @@ if (unavailable) {
     backend: fileURLToPath(new URL('..', import.meta.url)),
     fixedLimits: fixedLimitValues(),
     cutsStalledPipelines: true,
+    engineWordsParseErrors: true,
+    refusesChunkedRequestBodies: true,
     knownFailures: KNOWN_FAILURES['20.30'],
   });
 }

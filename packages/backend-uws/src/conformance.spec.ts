@@ -18,6 +18,8 @@ if (unavailable) {
     cutsStalledPipelines: true,
     // uWS answers what it cannot parse (400, 431, 505) with HTML of its own, from C++.
     engineWordsParseErrors: true,
+    // uWS's chunk parser lets a malformed body smuggle a request: by default chunked bodies get 411.
+    refusesChunkedRequestBodies: true,
     knownFailures: KNOWN_FAILURES['20.57'],
   });
 }

@@ -23,9 +23,22 @@ export class ServerState {
    * request (SECURITY.md): unless a proxy in front re-frames them, they get 411 (RFC 9112 §6.3).
    */
   refused(exchange: Exchange): boolean {
-    const status = refusalFor(exchange, this.limits) || (exchange.transferEncodings.length > 0 && !this.chunkedBehindProxy ? 411 : 0);
+    const status = exchange.malformedField
+      ? 400
+      : refusalFor(exchange, this.limits) || (exchange.transferEncodings.length > 0 && !this.chunkedBehindProxy ? 411 : 0);
     if (status) exchange.refuseAlone(status);
     return status !== 0;
+  }
+
+  /**
+   * Calls `serve` for a request that is not refused. One that asks to close the connection waits until
+   * uWS has read what came with it (see Exchange.afterRead): RFC 9112 §9.6 forbids serving any request
+   * behind it, and uWS would.
+   */
+  admit(exchange: Exchange, serve: () => void): void {
+    if (this.refused(exchange)) return;
+    if (exchange.closeRequested) exchange.afterRead(serve);
+    else serve();
   }
 
   #idle: (() => void)[] = [];
@@ -61,6 +74,7 @@ const utf8 = new TextEncoder();
 const decoder = new TextDecoder();
 
 const NO_LENGTHS: string[] = [];
+const CLOSE_OPTION = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
 const EVENT_STREAM = /^\s*text\/event-stream\s*(?:;|$)/i;
 
 function isEventStream(headers: readonly string[]): boolean {
@@ -88,6 +102,14 @@ export class Exchange implements RequestHead, ResponseSink {
   readonly transferEncodings: string[] = NO_LENGTHS;
   /** Every Host the request has: uWS 20.57 refuses a missing one and two, not an invalid one; 20.30 none. */
   readonly hosts: string[] = NO_LENGTHS;
+  /**
+   * A field node:http refuses and uWS lets through: DEL (0x7F) in a value (RFC 9110 §5.5), or an empty
+   * name. uWS refuses the other control characters itself; 20.57 reads an empty name as the end of the
+   * fields, so JavaScript never sees one there (SECURITY.md).
+   */
+  readonly malformedField: boolean = false;
+  /** The request's Connection field has the `close` option: the connection ends with its response. */
+  readonly closeRequested: boolean = false;
   /** Requests in flight when this one arrived. */
   readonly inFlight: number;
   readonly body: RequestBody | undefined;
@@ -107,6 +129,8 @@ export class Exchange implements RequestHead, ResponseSink {
   #status = 0;
   #bytes: number | undefined;
   #remoteAddress: string | undefined;
+  /** A refusal waits for uWS's read to end (refuseAlone): the app's answer is not sent. */
+  #refusing = false;
   /** Done, but the connection is still to be closed (#closeSoon): uWS still wants an abort handler. */
   #closePending = false;
   #watchingAbort = false;
@@ -133,6 +157,7 @@ export class Exchange implements RequestHead, ResponseSink {
     }
     for (let index = 0; index < headers.length; index += 2) {
       const name = headers[index];
+      if (name === '' || headers[index + 1]!.includes('\x7F')) this.malformedField = true;
       if (name === 'content-length') {
         if (this.contentLengths === NO_LENGTHS) this.contentLengths = [];
         this.contentLengths.push(headers[index + 1]!);
@@ -142,6 +167,10 @@ export class Exchange implements RequestHead, ResponseSink {
       } else if (name === 'transfer-encoding') {
         if (this.transferEncodings === NO_LENGTHS) this.transferEncodings = [];
         this.transferEncodings.push(headers[index + 1]!);
+      } else if (name === 'connection' && CLOSE_OPTION.test(headers[index + 1]!)) {
+        this.closeRequested = true;
+        // uWS closes after the response by itself for a Connection field of five characters only.
+        if (headers[index + 1]!.length !== 5) this.#closeConnection = true;
       }
     }
     if (this.transferEncodings.length > 0 || Number(this.contentLengths[0]) > 0) {
@@ -203,7 +232,7 @@ export class Exchange implements RequestHead, ResponseSink {
    * only when uWS could not take all of it at once (backpressure); it resolves once the body is out.
    */
   respond(status: number, statusText: string, headers: readonly string[], body: string | Uint8Array | null): Promise<void> | undefined {
-    if (this.aborted || this.done) return undefined;
+    if (this.aborted || this.done || this.#refusing) return undefined;
     if (this.inHandler) return this.#respondNow(status, statusText, headers, body);
     let sent: Promise<void> | undefined;
     this.res.cork(() => {
@@ -220,7 +249,7 @@ export class Exchange implements RequestHead, ResponseSink {
       // uWS 20.30's endWithoutBody(): without arguments it writes no Content-Length; with any (even
       // undefined) it writes its own, 9223372036854775808 unless given, and with a length above 0 it
       // waits for that body. The request's `Connection: close` it ignores.
-      const close = this.#closeConnection || /\bclose\b/i.test(this.header('connection') ?? '');
+      const close = this.#closeConnection || this.closeRequested;
       this.#discardBody();
       // uWS 20.30 does not count endWithoutBody() as an answer in the handler: it wants an abort handler.
       this.#watchAbort();
@@ -260,7 +289,7 @@ export class Exchange implements RequestHead, ResponseSink {
 
   /** Starts a response whose body follows in chunks: `length` when known (tryEnd), chunked otherwise. */
   startStream(status: number, statusText: string, headers: readonly string[]): void {
-    if (this.aborted || this.done) return;
+    if (this.aborted || this.done || this.#refusing) return;
     this.corked(() => {
       this.#contentLength = this.#writeHead(status, statusText, headers, true);
       this.#bytes = this.#contentLength;
@@ -279,7 +308,7 @@ export class Exchange implements RequestHead, ResponseSink {
    * take more. Chunks written meanwhile queue behind it: tryEnd() keeps nothing of what it could not send.
    */
   write(chunk: Uint8Array): Promise<void> | undefined {
-    if (this.aborted || this.done || chunk.byteLength === 0) return undefined;
+    if (this.aborted || this.done || this.#refusing || chunk.byteLength === 0) return undefined;
     const sent = this.#queue ? this.#queue.then(() => this.#writeNow(chunk)) : this.#writeNow(chunk);
     if (sent) {
       this.#queue = sent;
@@ -302,7 +331,7 @@ export class Exchange implements RequestHead, ResponseSink {
   /** Ends a streamed body, after the chunks still queued; returns a promise while they are. */
   end(): Promise<void> | undefined {
     if (this.#queue) return this.#queue.then(() => this.end());
-    if (this.aborted || this.done) return undefined;
+    if (this.aborted || this.done || this.#refusing) return undefined;
     this.corked(() => {
       this.#discardBody();
       if (this.#contentLength === undefined) {
@@ -340,17 +369,29 @@ export class Exchange implements RequestHead, ResponseSink {
   }
 
   /**
-   * Answers a refusal once uWS is done with the read that brought the request. A refused request may
-   * have another pipelined or smuggled behind it: uWS would read and serve that one even after
+   * Calls `then` once uWS is done with the read that brought the request, for a request after which
+   * nothing may be served. uWS would read and serve a request pipelined or smuggled behind it even after
    * end(body, closeConnection), but while a request is unanswered it closes the connection instead of
-   * reading one pipelined behind it. So the refusal waits: alone, the request gets it and the close
-   * (RFC 9112 §6.3); with more behind it, the client gets the close only.
+   * reading one behind it. So the answer waits: alone, the request gets it and the close; with more
+   * behind it, the client gets the close only.
+   */
+  afterRead(then: () => void): void {
+    this.#watchAbort();
+    setImmediate(() => {
+      if (!this.aborted && !this.done) then();
+    });
+  }
+
+  /**
+   * Answers a refusal and the close (RFC 9112 §6.3), with nothing behind the request served (see
+   * afterRead). What the app answers meanwhile is not sent.
    */
   refuseAlone(status: number): void {
-    this.#watchAbort();
     this.body?.discard();
-    setImmediate(() => {
-      if (!this.aborted && !this.done) this.refuse(status);
+    this.#refusing = true;
+    this.afterRead(() => {
+      this.#refusing = false;
+      this.refuse(status);
     });
   }
 
@@ -362,13 +403,13 @@ export class Exchange implements RequestHead, ResponseSink {
 
   #bodyTooLarge(): void {
     if (this.headersSent) this.destroy();
-    else this.refuse(413);
+    else this.refuseAlone(413);
     this.body?.fail(new Error('The request body is over the server\'s limit (--limit-request-body)'));
   }
 
   /** Cuts the connection: the client sees a broken response, not a short one. */
   destroy(): void {
-    if (this.aborted || this.done) return;
+    if (this.aborted || this.done || this.#refusing) return;
     this.#finish();
     this.res.close();
   }

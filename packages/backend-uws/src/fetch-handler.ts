@@ -10,7 +10,7 @@ export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => 
   return (res: HttpResponse, req: HttpRequest): void => {
     const exchange = new Exchange(res, req, state);
     try {
-      if (!state.refused(exchange)) fetchExchange(fetch, exchange, origin, server, logger, (response) => sendResponse(response, exchange, logger));
+      state.admit(exchange, () => fetchExchange(fetch, exchange, origin, server, logger, (response) => sendResponse(response, exchange, logger)));
     } finally {
       // uWS.js runs the microtasks its handler queued before it checks that the request was answered or
       // has an abort handler. An async fetch that answers at once (its then() was queued above, before

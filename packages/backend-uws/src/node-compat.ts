@@ -92,30 +92,30 @@ interface ResponseState {
 export function nodeHandler(listener: NodeListener, server: ServerState) {
   return (uwsRes: HttpResponse, uwsReq: HttpRequest): void => {
     const exchange = new Exchange(uwsRes, uwsReq, server);
-    if (server.refused(exchange)) {
-      exchange.leaveHandler();
-      return;
-    }
-    const socket = new UwsSocket(exchange);
-    const req = createRequest(exchange, socket);
-    const [res, state] = createResponse(req, exchange, socket);
-    exchange.onAbort(() => {
-      socket.destroyed = true;
-      socket.writable = socket.readable = false;
-      res.destroyed = true;
-      if (!req.complete) req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-      if (!state.closeEmitted) {
-        state.closeEmitted = true;
-        res.emit('close');
-      }
-      socket.emit('close', true);
-    });
     try {
-      listener(req, res);
+      server.admit(exchange, () => callListener(listener, exchange));
     } finally {
       exchange.leaveHandler();
     }
   };
+}
+
+function callListener(listener: NodeListener, exchange: Exchange): void {
+  const socket = new UwsSocket(exchange);
+  const req = createRequest(exchange, socket);
+  const [res, state] = createResponse(req, exchange, socket);
+  exchange.onAbort(() => {
+    socket.destroyed = true;
+    socket.writable = socket.readable = false;
+    res.destroyed = true;
+    if (!req.complete) req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    if (!state.closeEmitted) {
+      state.closeEmitted = true;
+      res.emit('close');
+    }
+    socket.emit('close', true);
+  });
+  listener(req, res);
 }
 
 function createRequest(exchange: Exchange, socket: UwsSocket): IncomingMessage {

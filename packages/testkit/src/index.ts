@@ -76,9 +76,9 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     describeListening(kit);
     describeInheritedSockets(kit);
     describeHardening(kit.backend, options, options.backendOptions);
-    describeFraming(kit.backend, options.backendOptions);
+    describeFraming(kit.backend, options.backendOptions, options);
     describeNodeCompat(kit.backend, options.backendOptions);
-    describeBodies(kit.backend, options.backendOptions);
+    describeBodies(kit.backend, options.backendOptions, options);
     describeWebSockets(kit.backend, options.backendOptions);
     describeDraining(kit.backend, { backend: options.backend, searchFrom: kit.searchFrom, backendOptions: options.backendOptions });
     describeGracefulClose(kit);

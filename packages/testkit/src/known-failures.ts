@@ -15,6 +15,14 @@ export function kitTest(name: string, body: TestFunction, timeout?: number): voi
   (known.has(name) ? test.fails : test)(name, body, timeout);
 }
 
+/** Registers a case that does not apply to this backend: it shows as skipped, saying why. */
+export function kitSkip(name: string, why: string): void {
+  test(name, (context) => context.skip(why));
+}
+
+/** Why the cases that send a chunked request body are skipped (HardeningOptions.refusesChunkedRequestBodies). */
+export const CHUNKED_BODIES_REFUSED = 'the backend answers 411 to a chunked request body (refusesChunkedRequestBodies); the framing cases check that 411';
+
 /** kitTest() for the cases of one app kind: skipped, saying why, on a backend that does not serve it. */
 export function kitTestForKind(getBackend: () => Backend, kind: AppKind): (name: string, body: () => Promise<void>, timeout?: number) => void {
   return (name, body, timeout) =>
