@@ -31,14 +31,15 @@ export class ServerState {
   }
 
   /**
-   * Calls `serve` for a request that is not refused. One that asks to close the connection waits until
-   * uWS has read what came with it (see Exchange.afterRead): RFC 9112 §9.6 forbids serving any request
-   * behind it, and uWS would.
+   * True if the request may be served now: it is not refused, and does not ask to close the connection.
+   * One that does gets `serve` called once uWS has read what came with it (see Exchange.afterRead): RFC
+   * 9112 §9.6 forbids serving any request behind it, and uWS would.
    */
-  admit(exchange: Exchange, serve: () => void): void {
-    if (this.refused(exchange)) return;
-    if (exchange.closeRequested) exchange.afterRead(serve);
-    else serve();
+  servesNow(exchange: Exchange, serve: (exchange: Exchange) => void): boolean {
+    if (this.refused(exchange)) return false;
+    if (!exchange.closeRequested) return true;
+    exchange.afterRead(() => serve(exchange));
+    return false;
   }
 
   #idle: (() => void)[] = [];
@@ -167,7 +168,7 @@ export class Exchange implements RequestHead, ResponseSink {
       } else if (name === 'transfer-encoding') {
         if (this.transferEncodings === NO_LENGTHS) this.transferEncodings = [];
         this.transferEncodings.push(headers[index + 1]!);
-      } else if (name === 'connection' && CLOSE_OPTION.test(headers[index + 1]!)) {
+      } else if (name === 'connection' && headers[index + 1] !== 'keep-alive' && CLOSE_OPTION.test(headers[index + 1]!)) {
         this.closeRequested = true;
         // uWS closes after the response by itself for a Connection field of five characters only.
         if (headers[index + 1]!.length !== 5) this.#closeConnection = true;

@@ -90,10 +90,11 @@ interface ResponseState {
 }
 
 export function nodeHandler(listener: NodeListener, server: ServerState) {
+  const serve = (exchange: Exchange) => callListener(listener, exchange);
   return (uwsRes: HttpResponse, uwsReq: HttpRequest): void => {
     const exchange = new Exchange(uwsRes, uwsReq, server);
     try {
-      server.admit(exchange, () => callListener(listener, exchange));
+      if (server.servesNow(exchange, serve)) serve(exchange);
     } finally {
       exchange.leaveHandler();
     }
