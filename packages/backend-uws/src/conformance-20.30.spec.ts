@@ -3,23 +3,10 @@
 // SECURITY.md lists. That build has binaries up to Node.js 20 (ABI 115): on a later Node it is skipped.
 process.env.CHAUSSETTE_UWS_MODULE = 'uws-20.30';
 
-const { fileURLToPath } = await import('node:url');
-const { test } = await import('vitest');
-const { runConformanceSuite } = await import('@chaussette/testkit');
-const { fixedLimitValues } = await import('./fixed-limits.js');
+const { runUwsConformance } = await import('./__fixtures__/uws-conformance.js');
 const { KNOWN_FAILURES } = await import('./known-failures.js');
-const { uwsUnavailableReason } = await import('./uws.js');
 
-const unavailable = uwsUnavailableReason();
-if (unavailable) {
-  test('the conformance kit on uWebSockets.js 20.30', (context) => context.skip(unavailable));
-} else {
-  runConformanceSuite({
-    backend: fileURLToPath(new URL('..', import.meta.url)),
-    fixedLimits: fixedLimitValues(),
-    cutsStalledPipelines: true,
-    engineWordsParseErrors: true,
-    refusesChunkedRequestBodies: true,
-    knownFailures: KNOWN_FAILURES['20.30'],
-  });
-}
+runUwsConformance('the conformance kit on uWebSockets.js 20.30', {
+  refusesChunkedRequestBodies: true,
+  knownFailures: KNOWN_FAILURES['20.30'],
+});

@@ -7,11 +7,11 @@ const RESOLVED = Promise.resolve();
 
 /** Serves a fetch handler on uWebSockets.js: a lazy Request in, the Response written back corked, with backpressure. */
 export function fetchHandler(fetch: FetchHandler, logger: Logger, origin: () => string, state: ServerState, server: FetchServer = NO_WEBSOCKETS) {
-  const serve = (exchange: Exchange) => fetchExchange(fetch, exchange, origin, server, logger, (response) => sendResponse(response, exchange, logger));
+  const serveLater = (exchange: Exchange) => fetchExchange(fetch, exchange, origin, server, logger, (response) => sendResponse(response, exchange, logger));
   return (res: HttpResponse, req: HttpRequest): void => {
     const exchange = new Exchange(res, req, state);
     try {
-      if (state.servesNow(exchange, serve)) serve(exchange);
+      if (state.servesNow(exchange, serveLater)) fetchExchange(fetch, exchange, origin, server, logger, (response) => sendResponse(response, exchange, logger));
     } finally {
       // uWS.js runs the microtasks its handler queued before it checks that the request was answered or
       // has an abort handler. An async fetch that answers at once (its then() was queued above, before

@@ -90,11 +90,15 @@ interface ResponseState {
 }
 
 export function nodeHandler(listener: NodeListener, server: ServerState) {
-  const serve = (exchange: Exchange) => callListener(listener, exchange);
+  const serveLater = (exchange: Exchange) => callListener(listener, exchange);
   return (uwsRes: HttpResponse, uwsReq: HttpRequest): void => {
     const exchange = new Exchange(uwsRes, uwsReq, server);
+    if (!server.servesNow(exchange, serveLater)) {
+      exchange.leaveHandler();
+      return;
+    }
     try {
-      if (server.servesNow(exchange, serve)) serve(exchange);
+      callListener(listener, exchange);
     } finally {
       exchange.leaveHandler();
     }

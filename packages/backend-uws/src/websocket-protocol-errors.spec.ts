@@ -5,7 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { deflateRawSync, constants as zlibConstants } from 'node:zlib';
 import type { App, ServerHandle } from '@chaussette/core';
-import { recordingLogger } from '@chaussette/testkit';
+import { recordingLogger, serverFrames } from '@chaussette/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import backend from './index.js';
 import { uwsUnavailableReason } from './uws.js';
@@ -77,18 +77,10 @@ interface Answer {
 }
 
 function readFrames(bytes: Buffer): string[] {
-  const frames: string[] = [];
-  for (let at = 0; at + 2 <= bytes.length; ) {
-    const opcode = bytes[at]! & 0x0f;
-    let length = bytes[at + 1]! & 0x7f;
-    let start = at + 2;
-    if (length === 126) [length, start] = [bytes.readUInt16BE(start), start + 2];
-    else if (length === 127) [length, start] = [Number(bytes.readBigUInt64BE(start)), start + 8];
-    if (opcode !== 0x8) frames.push(`op${opcode}`);
-    else frames.push(length >= 2 ? `close ${bytes.readUInt16BE(start)}` : 'close without a code');
-    at = start + length;
-  }
-  return frames;
+  return serverFrames(bytes).map(({ opcode, payload }) => {
+    if (opcode !== 0x8) return `op${opcode}`;
+    return payload.length >= 2 ? `close ${payload.readUInt16BE(0)}` : 'close without a code';
+  });
 }
 
 async function answerTo(port: number, name: string, frames: Buffer, deflate = false): Promise<Answer> {

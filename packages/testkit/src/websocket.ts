@@ -466,18 +466,26 @@ function closePayload(code: number, reason: Uint8Array = Buffer.alloc(0)): Buffe
   return Buffer.concat([payload, reason]);
 }
 
-/** The close frame among the frames a server sent: its code, 'empty' without one, 'none' when no close frame came. */
-function closeCodeSent(bytes: Buffer): number | 'empty' | 'none' {
+/** The frames in what a server sent after its 101 (unmasked, as a server sends them), in order. */
+export function serverFrames(bytes: Buffer): { opcode: number; payload: Buffer }[] {
+  const frames: { opcode: number; payload: Buffer }[] = [];
   for (let at = 0; at + 2 <= bytes.length; ) {
     const opcode = bytes[at]! & 0x0f;
     let length = bytes[at + 1]! & 0x7f;
     let start = at + 2;
     if (length === 126) [length, start] = [bytes.readUInt16BE(start), start + 2];
     else if (length === 127) [length, start] = [Number(bytes.readBigUInt64BE(start)), start + 8];
-    if (opcode === 0x8) return length >= 2 ? bytes.readUInt16BE(start) : 'empty';
+    frames.push({ opcode, payload: bytes.subarray(start, start + length) });
     at = start + length;
   }
-  return 'none';
+  return frames;
+}
+
+/** The close frame among the frames a server sent: its code, 'empty' without one, 'none' when no close frame came. */
+function closeCodeSent(bytes: Buffer): number | 'empty' | 'none' {
+  const close = serverFrames(bytes).find(({ opcode }) => opcode === 0x8);
+  if (!close) return 'none';
+  return close.payload.length >= 2 ? close.payload.readUInt16BE(0) : 'empty';
 }
 
 /** What a server does with a frame a client must not send, sent between two valid messages in one write. */
