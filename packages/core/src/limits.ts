@@ -39,8 +39,8 @@ export interface RequestHead {
 
 /**
  * The status to refuse a request with before the app sees it, or 0 to let it through: 431 for more
- * fields than the limit, 400 for a body whose length is ambiguous (for parsers that let it pass), 501 for a transfer coding other than
- * chunked, 414, 413, 503 (see Limits).
+ * fields than the limit, 400 for a body whose length is ambiguous (for parsers that let it pass), 501
+ * for a transfer coding other than chunked, 414, 413, 503 (see Limits).
  */
 export function refusalFor(head: RequestHead, limits: Limits): number {
   const { contentLengths, transferEncodings, hosts, httpVersion = '1.1' } = head;
