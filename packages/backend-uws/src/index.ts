@@ -1,5 +1,5 @@
 import type { Backend } from '@chaussette/core';
-import { ChaussetteError, formatAddress, guardedListener, installFastResponse, resolveLimits, waitAtMost } from '@chaussette/core';
+import { ChaussetteError, formatAddress, guardedListener, installFastResponse, refuseBackendOptions, resolveLimits, waitAtMost } from '@chaussette/core';
 import { ServerState } from './exchange.js';
 import { refuseFixedLimits } from './fixed-limits.js';
 import { fetchHandler } from './fetch-handler.js';
@@ -87,9 +87,8 @@ export default uwsBackend;
  * accepts chunked request bodies, for a server behind a proxy that re-frames them (SECURITY.md).
  */
 function uwsBackendOptions(given: Readonly<Record<string, unknown>> | undefined): { chunkedBehindProxy: boolean } {
-  const { chunkedBehindProxy = false, ...unknown } = given ?? {};
-  const others = Object.keys(unknown);
-  if (others.length > 0) throw new ChaussetteError(`The uws backend takes one backendOption, chunkedBehindProxy (given: ${others.join(', ')}); remove the others from the config file`);
+  refuseBackendOptions(given, 'uws', ['chunkedBehindProxy']);
+  const { chunkedBehindProxy = false } = given ?? {};
   if (typeof chunkedBehindProxy !== 'boolean') throw new ChaussetteError(`backendOptions.chunkedBehindProxy must be true or false, not ${JSON.stringify(chunkedBehindProxy)}`);
   return { chunkedBehindProxy };
 }

@@ -25,10 +25,10 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** For a backend that takes no backendOptions (ServeOptions): any given is an error that says so. */
-export function refuseBackendOptions(options: Readonly<Record<string, unknown>> | undefined, backend: string): void {
-  const keys = Object.keys(options ?? {});
-  if (keys.length > 0) {
-    throw new ChaussetteError(`The ${backend} backend takes no backendOptions (given: ${keys.join(', ')}); remove them from the config file`);
-  }
+/** backendOptions (ServeOptions) other than those `backend` takes are an error that says which it takes. */
+export function refuseBackendOptions(options: Readonly<Record<string, unknown>> | undefined, backend: string, taken: readonly string[] = []): void {
+  const unknown = Object.keys(options ?? {}).filter((key) => !taken.includes(key));
+  if (unknown.length === 0) return;
+  const takes = taken.length === 0 ? 'no backendOptions' : `only ${taken.join(', ')} of backendOptions`;
+  throw new ChaussetteError(`The ${backend} backend takes ${takes} (given: ${unknown.join(', ')}); remove ${taken.length === 0 ? 'them' : 'the others'} from the config file`);
 }
