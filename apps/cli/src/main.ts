@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -15,10 +16,12 @@ import {
   loadInstalledBackends,
   type LoadAppOptions,
   loadExport,
+  loadTls,
   parseTrustedProxies,
   resolveBackend,
   type RunningServer,
   startServer,
+  type TlsRequest,
 } from '@chaussette/core';
 import type { Logger } from 'pino';
 import { helloApp } from './hello.js';
@@ -66,6 +69,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     defaultNodeEnv(options.useReloader, logger);
     const cwd = process.cwd();
     refuseReloadOptionsWithoutReloader(options);
+    const tlsRequest = await tlsRequestOf(options);
+    const tls = tlsRequest && (await loadTls(tlsRequest));
     const targets = await acquireListenTargets({
       bind: options.bind,
       host: options.host,
@@ -126,8 +131,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       backendOptions: options.uwsChunkedBehindProxy ? { ...options.backendOptions, chunkedBehindProxy: true } : options.backendOptions,
       limits: options.limits,
       peerCredentials: options.peercreds,
+      tls,
+      h2c: options.h2c,
       otherBackends,
     });
+    reloadCertificatesOnHangup(server, tlsRequest, options.keyfilePasswordFile, logger);
     const tcp = server.listening.find(({ bound }) => bound.type === 'tcp');
     if (tcp) origin = formatAddress(tcp.bound);
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
@@ -142,6 +150,61 @@ export async function main(argv: readonly string[]): Promise<number> {
     reportFatal(error, options?.logLevel === 'debug', options?.logOutput === '-' ? undefined : logger);
     return 1;
   }
+}
+
+/** TLS as the options ask for it (undefined: plain HTTP); TLS-only options without a certificate are an error. */
+async function tlsRequestOf(options: CliOptions): Promise<TlsRequest | undefined> {
+  if (options.certfile.length === 0 && options.keyfile.length === 0) {
+    const tlsOnly = [
+      options.caCerts !== undefined && '--ca-certs',
+      options.certReqs !== 'none' && '--cert-reqs',
+      options.ciphers !== undefined && '--ciphers',
+      options.keyfilePasswordFile !== undefined && '--keyfile-password-file',
+      options.noHttp2 && '--no-http2',
+    ].filter(Boolean);
+    if (tlsOnly.length > 0) throw new ChaussetteError(`${tlsOnly.join(', ')} ${tlsOnly.length > 1 ? 'apply' : 'applies'} to TLS: give --certfile and --keyfile too`);
+    return undefined;
+  }
+  return {
+    certFiles: options.certfile,
+    keyFiles: options.keyfile,
+    keyPassword: await keyPassword(options.keyfilePasswordFile),
+    caFile: options.caCerts,
+    clientCertificates: options.certReqs,
+    ciphers: options.ciphers,
+    http2: !options.noHttp2,
+  };
+}
+
+/** An encrypted key's password: --keyfile-password-file's first line, else CHAUSSETTE_KEYFILE_PASSWORD; never a flag's value (ps shows those). */
+async function keyPassword(passwordFile: string | undefined): Promise<string | undefined> {
+  if (passwordFile === undefined) return process.env.CHAUSSETTE_KEYFILE_PASSWORD;
+  try {
+    return (await readFile(passwordFile, 'utf8')).split(/\r?\n/, 1)[0];
+  } catch (error) {
+    throw new ChaussetteError(`Cannot read --keyfile-password-file ${passwordFile}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+/**
+ * SIGHUP re-reads the certificates and keys (after a renewal): new handshakes get them, open connections
+ * keep theirs, and files that do not load leave the ones in use. Without TLS it changes nothing.
+ */
+function reloadCertificatesOnHangup(server: RunningServer, request: TlsRequest | undefined, passwordFile: string | undefined, logger: Logger): void {
+  let reading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    if (!request) return void logger.info('SIGHUP received: no certificates to re-read (to serve new code, have the process manager restart chaussette)');
+    reading = reading.then(async () => {
+      try {
+        const tls = await loadTls({ ...request, keyPassword: await keyPassword(passwordFile) });
+        server.updateTls(tls);
+        const expiries = tls.certificates.map(({ certFile, validTo }) => `${certFile} (valid until ${validTo.toISOString().slice(0, 10)})`);
+        logger.info(`SIGHUP received: re-read ${expiries.join(', ')}; new connections get them`);
+      } catch (error) {
+        logger.warn(`SIGHUP received: kept the certificates in use, the new ones do not load: ${errorMessage(error)}`);
+      }
+    });
+  });
 }
 
 /** Why the server stops, and the exit code it then ends with. */

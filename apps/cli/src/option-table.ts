@@ -2,7 +2,7 @@
 // checked, its default, its --help line and what the reloader's child gets. options.ts derives the
 // command-line parser, the merge and --help from it; config.ts the config-file checks; reloader.ts the
 // child's config. Adding an option is one entry here (and its use where main.ts consumes it).
-import { invalidOption, type Limits, parseBacklog, parseMount, parseSocketMode } from '@chaussette/core';
+import { CLIENT_CERTIFICATES, type ClientCertificates, invalidOption, type Limits, parseBacklog, parseMount, parseSocketMode } from '@chaussette/core';
 
 /** A value's type in the config file, as its error message names it. */
 export type ConfigType = 'string' | 'number or string' | 'boolean' | 'array of strings' | 'object' | 'object of strings';
@@ -16,6 +16,7 @@ export const DEFAULT_LISTEN = { host: 'localhost', port: 8080 };
 /** The sections of --help, in order; each option names its own. */
 export const HELP_SECTIONS = {
   listen: `Where to listen (default: --host ${DEFAULT_LISTEN.host} --port ${DEFAULT_LISTEN.port}, or the sockets systemd passes):`,
+  tls: 'TLS and HTTP/2 (see docs/deployment.md; SIGHUP re-reads the files):',
   serve: 'What to serve:',
   running: 'Running:',
   limits: 'Limits (0 turns one off; see SECURITY.md):',
@@ -131,6 +132,42 @@ export const OPTIONS = {
   socketMode: {
     flag: 'socket-mode', valueName: 'MODE', type: 'string', parse: parseSocketMode, child: false, // the reloader makes the socket file
     section: 'listen', help: 'file mode of a unix socket, e.g. 660',
+  },
+  certfile: {
+    flag: 'certfile', valueName: 'FILE', type: 'array of strings', default: [],
+    section: 'tls',
+    help: [
+      'serve TLS with this PEM certificate (and its chain); repeatable:',
+      'each handshake gets the one whose names match its SNI, else the first',
+    ],
+  },
+  keyfile: {
+    flag: 'keyfile', valueName: 'FILE', type: 'array of strings', default: [],
+    section: 'tls', help: ['the PEM private key of each --certfile, in the same order; an', 'encrypted key\'s password in CHAUSSETTE_KEYFILE_PASSWORD'],
+  },
+  keyfilePasswordFile: {
+    flag: 'keyfile-password-file', valueName: 'FILE', type: 'string',
+    section: 'tls', help: 'or read that password from FILE',
+  },
+  caCerts: {
+    flag: 'ca-certs', valueName: 'FILE', type: 'string',
+    section: 'tls', help: 'PEM certificates of the CAs that sign client certificates',
+  },
+  certReqs: {
+    flag: 'cert-reqs', valueName: 'R', type: 'number or string', default: 'none', parse: parseCertReqs,
+    section: 'tls', help: ['client certificates: none (default), optional or required', '(checked against --ca-certs)'],
+  },
+  ciphers: {
+    flag: 'ciphers', valueName: 'LIST', type: 'string',
+    section: 'tls', help: ["OpenSSL cipher list (default: TLS 1.3's, and ECDHE with AEAD for", 'TLS 1.2; TLS 1.0 and 1.1 are never offered)'],
+  },
+  noHttp2: {
+    flag: 'no-http2', type: 'boolean', default: false,
+    section: 'tls', help: 'with TLS, offer HTTP/1.1 only (default: h2 too, by ALPN; node, fastify)',
+  },
+  h2c: {
+    flag: 'h2c', type: 'boolean', default: false,
+    section: 'tls', help: ['without TLS, also accept HTTP/2 with prior knowledge (h2c) on', 'the same sockets as HTTP/1.1 (node, fastify)'],
   },
   backend: {
     flag: 'backend', valueName: 'NAME', type: 'string', default: 'node',
@@ -358,6 +395,15 @@ function oneOf<const T extends string>(allowed: readonly T[]): (value: string, o
 const logLevel = oneOf(LOG_LEVELS);
 function parseLogLevel(value: string, option: string): LogLevel {
   return logLevel(value === 'warn' ? 'warning' : value, option); // pino's name for it
+}
+
+/** none, optional, required; or gunicorn's 0, 1, 2 (ssl.CERT_NONE…). */
+function parseCertReqs(value: string | number, option: string): ClientCertificates {
+  const text = String(value).trim().toLowerCase();
+  const byNumber = /^[012]$/.test(text) ? CLIENT_CERTIFICATES[Number(text)] : undefined;
+  if (byNumber) return byNumber;
+  if ((CLIENT_CERTIFICATES as readonly string[]).includes(text)) return text as ClientCertificates;
+  throw invalidOption(option, value, 'none, optional or required');
 }
 
 function parseSeconds(value: string | number, option: string): number {

@@ -18,6 +18,7 @@
 // A backend on a node:http server gets all of this from @chaussette/node-http's serveOnNodeServer().
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TlsSettings } from './tls.js';
 import type { FetchServer, WebSocketHandler } from './websocket.js';
 
 /** A Node.js request listener, as `http.createServer()` takes it (Express, Connect, Koa's `callback()`). */
@@ -113,6 +114,18 @@ export interface ServeOptions {
    * client (SO_PEERCRED) as `req.peerCredentials` for node apps, `request.peerCredentials` for fetch apps.
    */
   peerCredentials?: boolean;
+  /**
+   * Optional (--certfile…), only for a backend that `supports` tls: serve TLS on every socket, with h2
+   * offered by ALPN when `tls.http2` and the backend supports http2. Node apps read the client's
+   * certificate as node:tls gives it (`req.socket.getPeerCertificate()`, `req.socket.authorized`);
+   * fetch apps get the verified one as `request.peerCertificate` (node:crypto's X509Certificate).
+   */
+  tls?: TlsSettings;
+  /**
+   * Optional (--h2c), only for a backend that `supports` http2, without `tls`: HTTP/2 with prior
+   * knowledge (a connection that opens with the HTTP/2 preface) beside HTTP/1.1 on the same socket.
+   */
+  h2c?: boolean;
 }
 
 /**
@@ -146,7 +159,7 @@ export interface AccessEntry {
   method: string;
   /** The request target: path and query. */
   url: string;
-  /** `1.1`. */
+  /** `1.1`, `2.0`. */
   httpVersion: string;
   status: number;
   /** Bytes of the response body, when the response said (content-length); undefined otherwise. */
@@ -172,6 +185,11 @@ export interface ServerHandle {
    * after `timeoutMs` close whatever is left. Resolves when every connection is closed.
    */
   close(timeoutMs: number): Promise<void>;
+  /**
+   * For a server with `tls`: new handshakes get these certificates (SIGHUP, after a renewal); open
+   * connections keep theirs. Core has read and checked them (loadTls) before it calls this.
+   */
+  updateTls?(tls: TlsSettings): void;
 }
 
 export interface Backend {
@@ -182,7 +200,12 @@ export interface Backend {
   /** The app kinds `serve()` takes. Core refuses, with a clear message, an app of any other kind. */
   appKinds: readonly AppKind[];
   /** Optional features it implements; core refuses the flags of the others, with a clear message. */
-  supports?: { reusePort?: boolean; peerCredentials?: boolean; websocket?: boolean };
+  /**
+   * `tls`: ServeOptions.tls, its certificates replaced by ServerHandle.updateTls. `http2`: h2 by ALPN
+   * with tls, and ServeOptions.h2c; HTTP/2 requests get the same limits, fetch layer and graceful close
+   * (GOAWAY, streams in flight finish) as HTTP/1.1 ones.
+   */
+  supports?: { reusePort?: boolean; peerCredentials?: boolean; websocket?: boolean; tls?: boolean; http2?: boolean };
   /**
    * Optional: claim an exported value before core's own detection, to serve a framework natively (a
    * Fastify backend claims Fastify plugins). Return undefined to let core detect it. `native` false:

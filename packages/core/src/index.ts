@@ -83,4 +83,15 @@ export { composeMounts, type Mount, parseMount, refuseSharedPrefixes } from './m
 export { importModule, loadExport, parseExportSpecifier } from './load-module.js';
 export { listInstalledBackends, loadInstalledBackends, resolveBackend, type ResolveBackendOptions } from './resolve-backend.js';
 export { type Listening, listenError, type RunningServer, startServer, type StartOptions } from './serve.js';
+export {
+  certificateFor,
+  CLIENT_CERTIFICATES,
+  type ClientCertificates,
+  DEFAULT_CIPHERS,
+  loadTls,
+  MIN_TLS_VERSION,
+  type ServedCertificate,
+  type TlsRequest,
+  type TlsSettings,
+} from './tls.js';
 export { type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from './unix-socket.js';

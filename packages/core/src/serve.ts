@@ -1,6 +1,7 @@
 import type { App, Backend, BoundAddress, ListenTarget, Logger, ServeOptions, ServerHandle } from './backend.js';
 import { ChaussetteError, errorCode } from './errors.js';
 import { formatAddress, formatListenAddress } from './listen-target.js';
+import type { TlsSettings } from './tls.js';
 import { type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from './unix-socket.js';
 
 export interface StartOptions {
@@ -16,6 +17,8 @@ export interface StartOptions {
   backendOptions?: ServeOptions['backendOptions'];
   limits?: ServeOptions['limits'];
   peerCredentials?: ServeOptions['peerCredentials'];
+  tls?: ServeOptions['tls'];
+  h2c?: ServeOptions['h2c'];
   /**
    * The other backends there are (the CLI: the installed ones, see loadInstalledBackends), asked only
    * when `backend` cannot do what is asked: the message names those that can.
@@ -35,6 +38,8 @@ export interface RunningServer {
   listening: Listening[];
   /** Graceful and idempotent: closes every listener (see ServerHandle.close), then the app's own close hook. */
   close(timeoutMs: number): Promise<void>;
+  /** With `tls`: new handshakes on every listener get these certificates (see ServerHandle.updateTls). */
+  updateTls(tls: TlsSettings): void;
 }
 
 /** Serves `app` with `backend` on every target: the lifecycle every backend shares. */
@@ -73,6 +78,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           backendOptions: options.backendOptions,
           limits: options.limits,
           peerCredentials: options.peerCredentials,
+          tls: options.tls,
+          h2c: options.h2c,
         });
       } catch (error) {
         throw listenError(error, target);
@@ -88,11 +95,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await close(0);
     throw error;
   }
-  return { listening, close };
+  const updateTls = (tls: TlsSettings) => {
+    for (const { handle } of started) handle.updateTls?.(tls);
+  };
+  return { listening, close, updateTls };
 }
 
 /** Flags the backend does not implement, or that none of the targets can use, are errors rather than ignored. */
-async function refuseUnsupported({ app, backend, targets, peerCredentials, socketMode, otherBackends }: StartOptions): Promise<void> {
+async function refuseUnsupported({ app, backend, targets, peerCredentials, socketMode, tls, h2c, otherBackends }: StartOptions): Promise<void> {
   const pickAnother = async (can: (other: Backend) => boolean | undefined) => {
     const names = ((await otherBackends?.()) ?? []).filter(can).map(({ name }) => name);
     if (names.length === 0) return 'No other installed backend can: install one that does';
@@ -112,6 +122,15 @@ async function refuseUnsupported({ app, backend, targets, peerCredentials, socke
     throw new ChaussetteError(
       `The ${backend.name} backend cannot share a port with other processes (--reuse-port). ${await pickAnother((other) => other.supports?.reusePort)}`,
     );
+  }
+  if (tls && !backend.supports?.tls) {
+    throw new ChaussetteError(`The ${backend.name} backend cannot serve TLS (--certfile). ${await pickAnother((other) => other.supports?.tls)}`);
+  }
+  if (h2c && tls) {
+    throw new ChaussetteError('--h2c is HTTP/2 without TLS; with --certfile, HTTP/2 is offered by ALPN already: remove --h2c');
+  }
+  if (h2c && !backend.supports?.http2) {
+    throw new ChaussetteError(`The ${backend.name} backend cannot speak HTTP/2 (--h2c). ${await pickAnother((other) => other.supports?.http2)}`);
   }
   if (!peerCredentials) return;
   if (!backend.supports?.peerCredentials) {

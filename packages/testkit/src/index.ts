@@ -28,6 +28,7 @@ export { type ClientKind, type Load, type LoadOptions, type LoadResult, startLoa
 export { datagramSocketFd, socketFd } from './processes.js';
 export { canConnect, clientRequest, type ClientResponse, type ClientTls, keepAliveAgent, openSocket, request, type RequestOptions, useTls } from './client.js';
 export { recordingLogger } from './kit.js';
+export { type CertificateFiles, makeTestCertificates, type TestCertificates } from './certificates.js';
 export { serverFrames } from './websocket.js';
 
 export interface ConformanceOptions extends HardeningOptions {
