@@ -17,6 +17,7 @@ import {
   type LoadAppOptions,
   loadExport,
   loadTls,
+  refuseH2cWithTls,
   parseTrustedProxies,
   resolveBackend,
   type RunningServer,
@@ -165,6 +166,7 @@ async function tlsRequestOf(options: CliOptions): Promise<TlsRequest | undefined
     if (tlsOnly.length > 0) throw new ChaussetteError(`${tlsOnly.join(', ')} ${tlsOnly.length > 1 ? 'apply' : 'applies'} to TLS: give --certfile and --keyfile too`);
     return undefined;
   }
+  refuseH2cWithTls(options.h2c, true);
   return {
     certFiles: options.certfile,
     keyFiles: options.keyfile,

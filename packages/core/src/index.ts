@@ -90,6 +90,7 @@ export {
   DEFAULT_CIPHERS,
   loadTls,
   MIN_TLS_VERSION,
+  refuseH2cWithTls,
   type ServedCertificate,
   type TlsRequest,
   type TlsSettings,

@@ -1,7 +1,7 @@
 import type { App, Backend, BoundAddress, ListenTarget, Logger, ServeOptions, ServerHandle } from './backend.js';
 import { ChaussetteError, errorCode } from './errors.js';
 import { formatAddress, formatListenAddress } from './listen-target.js';
-import type { TlsSettings } from './tls.js';
+import { refuseH2cWithTls, type TlsSettings } from './tls.js';
 import { type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from './unix-socket.js';
 
 export interface StartOptions {
@@ -123,11 +123,9 @@ async function refuseUnsupported({ app, backend, targets, peerCredentials, socke
       `The ${backend.name} backend cannot share a port with other processes (--reuse-port). ${await pickAnother((other) => other.supports?.reusePort)}`,
     );
   }
+  refuseH2cWithTls(h2c, tls);
   if (tls && !backend.supports?.tls) {
     throw new ChaussetteError(`The ${backend.name} backend cannot serve TLS (--certfile). ${await pickAnother((other) => other.supports?.tls)}`);
-  }
-  if (h2c && tls) {
-    throw new ChaussetteError('--h2c is HTTP/2 without TLS; with --certfile, HTTP/2 is offered by ALPN already: remove --h2c');
   }
   if (h2c && !backend.supports?.http2) {
     throw new ChaussetteError(`The ${backend.name} backend cannot speak HTTP/2 (--h2c). ${await pickAnother((other) => other.supports?.http2)}`);

@@ -107,6 +107,11 @@ export async function loadTls(request: TlsRequest): Promise<TlsSettings> {
   return { certificates, passphrase: keyPassword, ca, clientCertificates, minVersion: MIN_TLS_VERSION, ciphers, http2: request.http2 ?? true };
 }
 
+/** --h2c is for plain HTTP: over TLS, HTTP/2 comes by ALPN. */
+export function refuseH2cWithTls(h2c: boolean | undefined, tls: unknown): void {
+  if (h2c && tls) throw new ChaussetteError('--h2c is HTTP/2 without TLS; with --certfile, HTTP/2 is offered by ALPN already: remove --h2c');
+}
+
 /** The certificate for a client's SNI server name: an exact name first, then a wildcard, else the first. */
 export function certificateFor(settings: Pick<TlsSettings, 'certificates'>, serverName: string | undefined): ServedCertificate {
   const { certificates } = settings;

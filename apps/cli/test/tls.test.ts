@@ -1,0 +1,148 @@
+// TLS from the command line: the flags checked before the app loads, serving on every backend, and
+// SIGHUP re-reading renewed certificates while open connections keep theirs.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { join } from 'node:path';
+import { makeTestCertificates, type TestCertificates } from '@chaussette/testkit';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { expectOneLineError, killAll, runCli, skipUnlessServable, startCli } from './helpers.js';
+
+let certificates: TestCertificates;
+beforeAll(() => {
+  certificates = makeTestCertificates();
+});
+afterEach(killAll);
+
+const tlsFlags = (files = certificates.localhost) => ['--certfile', files.certFile, '--keyfile', files.keyFile];
+
+interface TlsReply {
+  status: number;
+  body: string;
+  /** The SHA-256 fingerprint of the certificate the server presented. */
+  fingerprint: string;
+  protocol: string | null;
+}
+
+/** GET / over TLS for `localhost`, on `agent`'s connections (a fresh one without), trusting `ca` (the test CA). */
+function getOverTls(where: string, { agent, ca = certificates.ca.cert }: { agent?: Agent; ca?: string } = {}): Promise<TlsReply> {
+  const port = Number(where.slice(where.lastIndexOf(':') + 1));
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', servername: 'localhost', port, ca, agent: agent ?? false }, (res) => {
+      const socket = res.socket as TLSSocket;
+      const fingerprint = socket.getPeerCertificate().fingerprint256;
+      const protocol = socket.getProtocol();
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, fingerprint, protocol }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const fingerprintOf = (certFile: string) =>
+  execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' }).trim().split('=')[1];
+
+describe('bad TLS input: one clear line, before the app loads', () => {
+  // The app does not exist: a TLS error instead of "Cannot find application" shows the check came first.
+  test.each([
+    ['a key that is not the certificate’s', () => ['--certfile', certificates.localhost.certFile, '--keyfile', certificates.otherNames.keyFile], /is not the key of --certfile/],
+    ['a missing certificate file', () => ['--certfile', '/nonexistent/cert.pem', '--keyfile', certificates.localhost.keyFile], /Cannot read --certfile \/nonexistent\/cert\.pem: it does not exist/],
+    ['--keyfile without --certfile', () => ['--keyfile', certificates.localhost.keyFile], /--keyfile needs --certfile/],
+    ['a certificate without its key', () => ['--certfile', certificates.localhost.certFile], /Each --certfile needs its --keyfile/],
+    ['an encrypted key without its password', () => ['--certfile', certificates.localhost.certFile, '--keyfile', certificates.encryptedKey.keyFile], /is encrypted: give its password in CHAUSSETTE_KEYFILE_PASSWORD/],
+    ['--ca-certs without a certificate', () => ['--ca-certs', certificates.ca.certFile], /--ca-certs applies to TLS: give --certfile and --keyfile too/],
+    ['--cert-reqs required without --ca-certs', () => [...tlsFlags(), '--cert-reqs', 'required'], /--cert-reqs required checks client certificates against --ca-certs/],
+    ['an unknown --cert-reqs', () => [...tlsFlags(), '--cert-reqs', 'sometimes'], /Invalid --cert-reqs "sometimes" \(expected none, optional or required\)/],
+    ['ciphers OpenSSL does not know', () => [...tlsFlags(), '--ciphers', 'NOT-A-CIPHER'], /Invalid --ciphers "NOT-A-CIPHER"/],
+  ])('%s', async (_name, args, message) => {
+    expectOneLineError(await runCli([...args(), '--port', '0', './no-such-app.mjs']), message);
+  });
+
+  test('--h2c with --certfile: HTTP/2 comes by ALPN there', async () => {
+    expectOneLineError(await runCli([...tlsFlags(), '--h2c', '--port', '0']), /--h2c is HTTP\/2 without TLS/);
+  });
+
+  test('--h2c on uws, which has no HTTP/2', async (context) => {
+    skipUnlessServable('uws', context);
+    expectOneLineError(await runCli(['--backend', 'uws', '--h2c', '--port', '0']), /The uws backend cannot speak HTTP\/2 \(--h2c\)\. Use --backend/);
+  });
+});
+
+describe.each(['node', 'fastify', 'uws'])('TLS on the %s backend', (backend) => {
+  test('serves the hello app over TLS, with the certificate given', async (context) => {
+    skipUnlessServable(backend, context);
+    const server = await startCli(['--backend', backend, ...tlsFlags(), '--port', '0']);
+    const reply = await getOverTls(server.addresses[0]!);
+    expect(reply).toMatchObject({ status: 200, body: 'Hello world!' });
+    expect(reply.fingerprint).toBe(fingerprintOf(certificates.localhost.certFile));
+    expect(['TLSv1.2', 'TLSv1.3']).toContain(reply.protocol);
+    expect(await server.stop()).toBe(0);
+  });
+
+  test('an encrypted key opens with CHAUSSETTE_KEYFILE_PASSWORD, and with --keyfile-password-file', async (context) => {
+    skipUnlessServable(backend, context);
+    const { certFile, keyFile, keyPassword } = certificates.encryptedKey;
+    const fromEnvironment = await startCli(['--backend', backend, '--certfile', certFile, '--keyfile', keyFile, '--port', '0'], {
+      env: { CHAUSSETTE_KEYFILE_PASSWORD: keyPassword },
+    });
+    expect((await getOverTls(fromEnvironment.addresses[0]!)).status).toBe(200);
+    await fromEnvironment.stop();
+    const passwordFile = join(certificates.directory, 'password.txt');
+    writeFileSync(passwordFile, `${keyPassword}\n`, { mode: 0o600 });
+    const fromFile = await startCli(['--backend', backend, '--certfile', certFile, '--keyfile', keyFile, '--keyfile-password-file', passwordFile, '--port', '0']);
+    expect((await getOverTls(fromFile.addresses[0]!)).status).toBe(200);
+    await fromFile.stop();
+  });
+
+  test('SIGHUP: new connections get the renewed certificate, an open one keeps working, a bad file keeps the one in use', async (context) => {
+    skipUnlessServable(backend, context);
+    const live = makeTestCertificates();
+    const certFile = join(live.directory, 'live.pem');
+    const keyFile = join(live.directory, 'live.key');
+    copyFileSync(certificates.localhost.certFile, certFile);
+    copyFileSync(certificates.localhost.keyFile, keyFile);
+    // `live` has its own CA: the agent's connection, opened before the renewal, trusts the first.
+    const server = await startCli(['--backend', backend, '--certfile', certFile, '--keyfile', keyFile, '--port', '0']);
+    const where = server.addresses[0]!;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const before = await getOverTls(where, { agent });
+    expect(before.fingerprint).toBe(fingerprintOf(certificates.localhost.certFile));
+
+    copyFileSync(live.localhost.certFile, certFile);
+    copyFileSync(live.localhost.keyFile, keyFile);
+    server.child.kill('SIGHUP');
+    await expect.poll(() => server.output()).toMatch(/SIGHUP received: re-read .*live\.pem \(valid until \d{4}-\d\d-\d\d\); new connections get them/);
+    const renewed = await getOverTls(where, { ca: live.ca.cert });
+    expect(renewed.fingerprint).toBe(fingerprintOf(live.localhost.certFile));
+    const kept = await getOverTls(where, { agent });
+    expect(kept).toMatchObject({ status: 200, fingerprint: before.fingerprint }); // the connection opened before
+
+    writeFileSync(keyFile, 'not a key\n');
+    server.child.kill('SIGHUP');
+    await expect.poll(() => server.output()).toMatch(/SIGHUP received: kept the certificates in use, the new ones do not load: --keyfile .*live\.key holds no PEM private key/);
+    agent.destroy();
+    const stillServed = await getOverTls(where, { ca: live.ca.cert });
+    expect(stillServed.fingerprint).toBe(fingerprintOf(live.localhost.certFile));
+    expect(await server.stop()).toBe(0);
+  });
+});
+
+test('SIGHUP without TLS: one line, and the server serves on', async () => {
+  const server = await startCli(['--port', '0']);
+  server.child.kill('SIGHUP');
+  await expect.poll(() => server.output()).toMatch(/SIGHUP received: no certificates to re-read/);
+  expect(server.child.exitCode).toBeNull();
+  expect(await server.stop()).toBe(0);
+});
+
+test('the config file takes the same keys', async () => {
+  const config = join(certificates.directory, 'chaussette.json');
+  writeFileSync(config, JSON.stringify({ certfile: certificates.localhost.certFile, keyfile: certificates.localhost.keyFile, certReqs: 'none', port: 0 }));
+  const server = await startCli(['--config', config]);
+  expect((await getOverTls(server.addresses[0]!)).body).toBe('Hello world!');
+  expect(await server.stop()).toBe(0);
+});
