@@ -90,6 +90,9 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
       if (previous) await supervisor.stop(previous);
     };
     logger.info(describeWatched(scope, cwd));
+    // SIGHUP (a certificate renewed): the serving children read their certificates again.
+    const passHangup = () => supervisor.signalAll('SIGHUP');
+    process.on('SIGHUP', passHangup);
 
     const signal = await stopSignal;
     logger.info(`${signal} received: stopping the server`);
@@ -97,6 +100,7 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
     watcher.close();
     clearTimeout(timer);
     await reloading;
+    process.off('SIGHUP', passHangup);
     await supervisor.stopAll();
     return 0;
   } finally {
@@ -205,6 +209,10 @@ class Supervisor {
         resolve(child);
       });
     });
+  }
+
+  signalAll(signal: NodeJS.Signals): void {
+    for (const child of this.children) child.kill(signal);
   }
 
   /** Every child still running, stopped gracefully. */

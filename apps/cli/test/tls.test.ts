@@ -146,3 +146,11 @@ test('the config file takes the same keys', async () => {
   expect((await getOverTls(server.addresses[0]!)).body).toBe('Hello world!');
   expect(await server.stop()).toBe(0);
 });
+
+test('--use-reloader: its server serves TLS, and SIGHUP to the reloader reaches it', async () => {
+  const server = await startCli([...tlsFlags(), '--use-reloader', '--port', '0', 'fetch-handler.mjs']);
+  expect((await getOverTls(server.addresses[0]!)).status).toBe(200);
+  server.child.kill('SIGHUP');
+  await expect.poll(() => server.output()).toMatch(/SIGHUP received: re-read /);
+  expect(await server.stop()).toBe(0);
+});
