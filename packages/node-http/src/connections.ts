@@ -1,7 +1,11 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { ServerHttp2Session } from 'node:http2';
 import { Server as NetServer, type Socket } from 'node:net';
 import { MAX_TIMEOUT_MS } from '@chaussette/core';
+import { awaitingPreface } from './h2c.js';
 import { parsesHttp, responseUnderWay } from './node-internals.js';
+import type { NodeHttpServer } from './server-kinds.js';
 import type { WebSocketHub } from './websocket.js';
 
 /** What graceful shutdown needs from a node:http server's connections (see trackConnections). */
@@ -16,6 +20,8 @@ export interface ConnectionTracker {
   release(socket: Socket): void;
   /** A connection the app took over (its own upgrade): cut with the idle ones at shutdown. */
   handOver(socket: Socket): void;
+  /** The graceful timeout is over: every connection and HTTP/2 session left is cut. */
+  destroyAll(): void;
 }
 
 /**
@@ -31,20 +37,32 @@ interface IdleSince {
   since: number;
 }
 
+// A connection speaks HTTP/1.1 (node:http parses it), or has not said yet whether it speaks HTTP/2 (h2c).
+const speaksHttp1 = (socket: Socket) => parsesHttp(socket) || awaitingPreface.has(socket);
+
 /**
  * Watches a node:http server's connections (per connection, not per request: cheap with keep-alive),
- * for a graceful shutdown that loses no request: see ConnectionTracker. A node:https server carries its
+ * for a graceful shutdown that loses no request: see ConnectionTracker. A TLS server carries its
  * requests on the TLS sockets of its 'secureConnection' event, not on the TCP ones of 'connection'.
+ * HTTP/2 sessions are the 'session' events of `sessionsFrom` (the server, or its h2c companion): at
+ * close each gets GOAWAY, its streams in flight finish, and the session closes once they have.
  */
-export function trackConnections(server: Server, event: 'connection' | 'secureConnection' = 'connection'): ConnectionTracker {
+export function trackConnections(
+  server: NodeHttpServer,
+  event: 'connection' | 'secureConnection' = 'connection',
+  sessionsFrom: EventEmitter = server,
+): ConnectionTracker {
   const connections = new Set<Socket>();
   const handedOver = new WeakSet<Socket>();
   const idle = new WeakMap<Socket, IdleSince>();
+  const sessions = new Set<ServerHttp2Session>();
+  // TLS: the TCP connections too, for one still in its handshake when the graceful timeout is over.
+  const handshaking = event === 'secureConnection' ? trackSockets(server) : undefined;
   let closing = false;
   let noneLeft: (() => void) | undefined;
   const checkDrained = () => {
-    if (!noneLeft) return;
-    for (const socket of connections) if (parsesHttp(socket)) return;
+    if (!noneLeft || sessions.size > 0) return;
+    for (const socket of connections) if (speaksHttp1(socket)) return;
     noneLeft();
   };
   const forget = (socket: Socket) => {
@@ -55,17 +73,27 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
     connections.add(socket);
     socket.once('close', () => forget(socket));
   });
+  sessionsFrom.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => {
+      sessions.delete(session);
+      if (closing) checkDrained();
+    });
+    if (closing) closeWhenServed(session);
+  });
   // Idle: no response under way and not a byte read since the last look (a request may be half read).
   const stillIdle = (socket: Socket, seen: IdleSince) => !responseUnderWay(socket) && socket.bytesRead === seen.bytesRead;
   return {
     beginClose() {
       if (closing) return;
       closing = true;
-      server.prependListener('request', (_req, res: ServerResponse) => void (res.shouldKeepAlive = false));
+      (server as EventEmitter).prependListener('request', (_req, res: ServerResponse) => void (res.shouldKeepAlive = false));
       for (const socket of connections) {
         const res = responseUnderWay(socket);
         if (res && !res.headersSent) res.shouldKeepAlive = false;
       }
+      // GOAWAY (its last stream the last one received): the streams in flight finish, then the session closes.
+      for (const session of sessions) session.close();
     },
     closeIdle() {
       const now = Date.now();
@@ -76,7 +104,7 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
           socket.destroy();
           continue;
         }
-        if (!parsesHttp(socket)) continue;
+        if (!speaksHttp1(socket)) continue;
         const seen = idle.get(socket);
         if (!seen || !stillIdle(socket, seen)) idle.set(socket, { bytesRead: socket.bytesRead, since: now });
         else if (now - seen.since >= IDLE_BEFORE_CLOSE_MS) due.push([socket, seen]);
@@ -97,7 +125,32 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
     handOver(socket) {
       handedOver.add(socket);
     },
+    destroyAll() {
+      for (const session of sessions) session.destroy();
+      for (const socket of connections) socket.destroy();
+      for (const socket of handshaking ?? []) socket.destroy();
+    },
   };
+}
+
+function trackSockets(server: NodeHttpServer): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+/**
+ * A session that opens once shutdown has begun (its client connected just before) is served its first
+ * requests as an HTTP/1.1 connection is, then gets GOAWAY: once they have arrived, or after
+ * IDLE_BEFORE_CLOSE_MS without one.
+ */
+function closeWhenServed(session: ServerHttp2Session): void {
+  const close = () => session.close();
+  session.once('stream', () => setImmediate(close));
+  setTimeout(close, IDLE_BEFORE_CLOSE_MS).unref();
 }
 
 /**
@@ -107,7 +160,7 @@ export function trackConnections(server: Server, event: 'connection' | 'secureCo
  * closed. `afterHttp` runs once no connection speaks HTTP any more (a Fastify instance's close()).
  */
 export function gracefulClose(
-  server: Server,
+  server: NodeHttpServer,
   connections: ConnectionTracker,
   { websockets, afterHttp }: { websockets?: Pick<WebSocketHub, 'closeAll' | 'terminateAll'>; afterHttp?: () => Promise<void> } = {},
 ): (timeoutMs: number) => Promise<void> {
@@ -121,7 +174,7 @@ export function gracefulClose(
       websockets?.closeAll();
       const sweep = setInterval(() => connections.closeIdle(), 50);
       const force = setTimeout(() => {
-        server.closeAllConnections();
+        connections.destroyAll();
         websockets?.terminateAll();
       }, Math.min(timeoutMs, MAX_TIMEOUT_MS));
       try {

@@ -11,6 +11,9 @@ export { observeRequest, observeRequests } from './observe.js';
 export { exposePeerCredentials, type PeerCredentials } from './peer-credentials.js';
 export { createRequest } from './node-request.js';
 export { type WebSocketHub, websocketHubFor } from './websocket.js';
+export { type NodeHttpServer } from './server-kinds.js';
+export { createNodeServer, type NodeServerKind, SecureContexts, type TlsServerOptions } from './tls.js';
+export { acceptPriorKnowledgeHttp2, HTTP2_PREFACE } from './h2c.js';
 
 /**
  * The conformance kit's cases node:http's parser (llhttp) fails, for `knownFailures`: it refuses

@@ -1,4 +1,6 @@
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import type { Socket } from 'node:net';
 import {
   type App,
@@ -16,25 +18,32 @@ import {
   type ServerHandle,
 } from '@chaussette/core';
 import { type ConnectionTracker, gracefulClose, trackConnections } from './connections.js';
+import { acceptPriorKnowledgeHttp2 } from './h2c.js';
 import { fetchListener } from './fetch-listener.js';
 import { limitServer, refusalOf, refuse, reportAcceptErrors } from './limits.js';
 import { boundAddress, listenOptions, nameInheritedUnixSocket } from './listen.js';
 import { observeRequest, observeRequests } from './observe.js';
+import type { NodeHttpServer } from './server-kinds.js';
+import { createNodeServer, type NodeServerKind, SecureContexts } from './tls.js';
 import { endConnection, type WebSocketHub, websocketHubFor } from './websocket.js';
 
 /** The part of a backend on a node:http server that is its own: how the server is made, listens and closes. */
 export interface NodeServerEngine {
   /**
    * The server, with `listener` (the app's, see nodeListenerFor) as its 'request' listener or behind its
-   * own routing (Fastify's catch-all route): node:http's createServer(listener), node:https's with a
-   * certificate…
+   * own routing (Fastify's catch-all route), of the `kind` ServeOptions ask for: with `kind.tls`, a TLS
+   * server with those options (node:http2's secure server with allowHTTP1 when `kind.http2`), else a
+   * node:http one. Default: createNodeServer().
    */
-  createServer(listener: NodeListener): Server;
+  createServer?(listener: NodeListener, kind: NodeServerKind): NodeHttpServer;
   /** Default: server.listen() with listenOptions(target). */
-  listen?(server: Server, target: ListenTarget): Promise<void>;
+  listen?(server: NodeHttpServer, target: ListenTarget): Promise<void>;
   /** Runs at shutdown once no connection speaks HTTP any more (a Fastify instance's close()). */
   afterHttp?(): Promise<void>;
-  /** 'secureConnection' for a TLS server (see trackConnections). Default 'connection'. */
+  /**
+   * For a TLS server made without ServeOptions.tls (the HTTPS example's own): 'secureConnection' (see
+   * trackConnections). Default: 'secureConnection' with ServeOptions.tls, 'connection' otherwise.
+   */
   connectionEvent?: 'connection' | 'secureConnection';
 }
 
@@ -48,20 +57,27 @@ export async function serveOnNodeServer(app: App, target: ListenTarget, options:
   let origin = 'localhost';
   const limits = resolveLimits(options.limits);
   const websockets = app.kind === 'fetch' && app.websocket ? websocketHubFor(app.websocket, logger) : undefined;
-  const server = engine.createServer(nodeListenerFor(app, logger, () => origin, websockets?.fetchServer));
-  limitServer(server, limits);
-  observeRequests(server, options);
-  const connections = trackConnections(server, engine.connectionEvent);
-  handleUpgrades(server, app, { websockets, connections, logger, origin: () => origin, limits, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
-  nameInheritedUnixSocket(server, target);
+  const contexts = options.tls && new SecureContexts(options.tls);
+  const kind: NodeServerKind = { tls: contexts?.serverOptions(), http2: options.tls?.http2 ?? false };
+  const server = (engine.createServer ?? createNodeServer)(nodeListenerFor(app, logger, () => origin, websockets?.fetchServer), kind);
+  // node:http's helpers below take every NodeHttpServer (see server-kinds.ts), typed as node:http's.
+  const http1 = server as Server;
+  const sessionsFrom: EventEmitter = options.h2c ? acceptPriorKnowledgeHttp2(http1) : server;
+  limitServer(http1, limits);
+  observeRequests(http1, options);
+  const connections = trackConnections(server, engine.connectionEvent ?? (options.tls ? 'secureConnection' : 'connection'), sessionsFrom);
+  handleUpgrades(http1, app, { websockets, connections, logger, origin: () => origin, limits, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
+  nameInheritedUnixSocket(http1, target);
   await (engine.listen ?? listen)(server, target);
-  reportAcceptErrors(server, logger);
-  const address = boundAddress(server);
+  reportAcceptErrors(http1, logger);
+  const address = boundAddress(http1);
   if (address.type === 'tcp') origin = formatAddress(address);
-  return { address, close: gracefulClose(server, connections, { websockets, afterHttp: engine.afterHttp }) };
+  const close = gracefulClose(server, connections, { websockets, afterHttp: engine.afterHttp });
+  if (!contexts) return { address, close };
+  return { address, close, updateTls: (tls) => contexts.update(server as TlsServer, tls) };
 }
 
-function listen(server: Server, target: ListenTarget): Promise<void> {
+function listen(server: NodeHttpServer, target: ListenTarget): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listenOptions(target), () => {

@@ -1,0 +1,66 @@
+import { createServer as createHttpServer } from 'node:http';
+import { createSecureServer, type SecureServerOptions } from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
+import { createSecureContext, type SecureContext, type SecureContextOptions, type Server as TlsServer, type TlsOptions } from 'node:tls';
+import { certificateFor, type NodeListener, type ServedCertificate, type TlsSettings } from '@chaussette/core';
+import type { NodeHttpServer } from './server-kinds.js';
+
+/**
+ * What a server is made with: node:https's or node:http2's TLS options (see tlsServerOptions), or none
+ * for plain HTTP/1.1; `http2`: node:http2's secure server with allowHTTP1, h2 offered by ALPN.
+ */
+export interface NodeServerKind {
+  tls?: TlsServerOptions;
+  http2: boolean;
+}
+
+/** node:tls server options for TlsSettings, their SNICallback reading contexts updateTls() may replace. */
+export type TlsServerOptions = TlsOptions & Pick<SecureServerOptions, 'allowHTTP1'>;
+
+/** The contexts of a TLS server's certificates, made once per certificate, replaced whole by update(). */
+export class SecureContexts {
+  #settings: TlsSettings;
+  #contexts: Map<ServedCertificate, SecureContext>;
+
+  constructor(settings: TlsSettings) {
+    this.#settings = settings;
+    this.#contexts = contextsFor(settings);
+  }
+
+  /** The server options: the first certificate by default, the others by SNI (see certificateFor). */
+  serverOptions(): TlsServerOptions {
+    const { clientCertificates } = this.#settings;
+    return {
+      ...contextOptions(this.#settings, this.#settings.certificates[0]!),
+      requestCert: clientCertificates !== 'none',
+      rejectUnauthorized: clientCertificates === 'required',
+      SNICallback: (serverName, callback) => callback(null, this.#contexts.get(certificateFor(this.#settings, serverName))),
+    };
+  }
+
+  /** New handshakes on `server` get `settings`' certificates; open connections keep theirs. */
+  update(server: TlsServer, settings: TlsSettings): void {
+    const contexts = contextsFor(settings);
+    server.setSecureContext(contextOptions(settings, settings.certificates[0]!));
+    this.#settings = settings;
+    this.#contexts = contexts;
+  }
+}
+
+function contextsFor(settings: TlsSettings): Map<ServedCertificate, SecureContext> {
+  return new Map(settings.certificates.map((certificate) => [certificate, createSecureContext(contextOptions(settings, certificate))]));
+}
+
+function contextOptions({ passphrase, ca, minVersion, ciphers }: TlsSettings, { cert, key }: ServedCertificate): SecureContextOptions {
+  return { cert, key, passphrase, ca: ca?.pem, minVersion, ciphers };
+}
+
+/**
+ * The server for `kind`: node:http's, node:https's, or node:http2's secure server that speaks
+ * HTTP/1.1 too (allowHTTP1), with `listener` for its requests.
+ */
+export function createNodeServer(listener: NodeListener, kind: NodeServerKind): NodeHttpServer {
+  if (!kind.tls) return createHttpServer(listener);
+  if (kind.http2) return createSecureServer({ ...kind.tls, allowHTTP1: true }, listener as never);
+  return createHttpsServer(kind.tls, listener);
+}
