@@ -22,7 +22,9 @@ import {
   resolveBackend,
   type RunningServer,
   startServer,
+  type ServedCertificate,
   type TlsRequest,
+  type TlsSettings,
 } from '@chaussette/core';
 import type { Logger } from 'pino';
 import { helloApp } from './hello.js';
@@ -140,6 +142,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const tcp = server.listening.find(({ bound }) => bound.type === 'tcp');
     if (tcp) origin = formatAddress(tcp.bound);
     for (const { address } of server.listening) logger.info(`Serving on ${address}`);
+    if (tls) reportTls(tls, backend, logger);
     logger.info(`Using the ${backend.name} backend${backend.engine ? ` (${backend.engine})` : ''}`);
     sendLoadedFiles?.(); // before it serves: the reloader watches them from then on
     process.send?.({ chaussette: 'serving' }); // to a parent that asked with an IPC channel (--use-reloader)
@@ -188,6 +191,24 @@ async function keyPassword(passwordFile: string | undefined): Promise<string | u
   }
 }
 
+/** What the handshakes offer, and a warning for a certificate that expired or soon will. */
+function reportTls(tls: TlsSettings, backend: Backend, logger: Logger): void {
+  const alpn = tls.http2 && backend.supports?.http2 ? 'h2 and http/1.1' : 'http/1.1';
+  const clients = tls.clientCertificates === 'none' ? '' : `; client certificates ${tls.clientCertificates}`;
+  logger.info(`TLS 1.2 and 1.3 on every socket, ${alpn} by ALPN${clients}: ${tls.certificates.map(describeCertificate).join(', ')}`);
+  for (const { certFile, validTo } of tls.certificates) {
+    const daysLeft = Math.floor((validTo.getTime() - Date.now()) / 86_400_000);
+    if (daysLeft < 0) logger.warn(`The certificate ${certFile} expired on ${day(validTo)}: clients refuse it. Renew it, then send SIGHUP`);
+    else if (daysLeft < 14) logger.warn(`The certificate ${certFile} expires on ${day(validTo)}, in ${daysLeft} days: renew it, then send SIGHUP`);
+  }
+}
+
+function describeCertificate({ certFile, serverNames, validTo }: ServedCertificate): string {
+  return `${certFile} (${serverNames.join(', ') || 'no DNS name'}; valid until ${day(validTo)})`;
+}
+
+const day = (date: Date) => date.toISOString().slice(0, 10);
+
 /**
  * SIGHUP re-reads the certificates and keys (after a renewal): new handshakes get them, open connections
  * keep theirs, and files that do not load leave the ones in use. Without TLS it changes nothing.
@@ -200,8 +221,7 @@ function reloadCertificatesOnHangup(server: RunningServer, request: TlsRequest |
       try {
         const tls = await loadTls({ ...request, keyPassword: await keyPassword(passwordFile) });
         server.updateTls(tls);
-        const expiries = tls.certificates.map(({ certFile, validTo }) => `${certFile} (valid until ${validTo.toISOString().slice(0, 10)})`);
-        logger.info(`SIGHUP received: re-read ${expiries.join(', ')}; new connections get them`);
+        logger.info(`SIGHUP received: re-read ${tls.certificates.map(describeCertificate).join(', ')}; new connections get them`);
       } catch (error) {
         logger.warn(`SIGHUP received: kept the certificates in use, the new ones do not load: ${errorMessage(error)}`);
       }

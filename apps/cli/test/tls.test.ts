@@ -27,7 +27,7 @@ interface TlsReply {
 
 /** GET / over TLS for `localhost`, on `agent`'s connections (a fresh one without), trusting `ca` (the test CA). */
 function getOverTls(where: string, { agent, ca = certificates.ca.cert }: { agent?: Agent; ca?: string } = {}): Promise<TlsReply> {
-  const port = Number(where.slice(where.lastIndexOf(':') + 1));
+  const port = Number(/:(\d+)\)?$/.exec(where)?.[1]); // `127.0.0.1:P`, or the reloader's `fd://3 (127.0.0.1:P)`
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', servername: 'localhost', port, ca, agent: agent ?? false }, (res) => {
       const socket = res.socket as TLSSocket;
@@ -77,9 +77,11 @@ describe.each(['node', 'fastify', 'uws'])('TLS on the %s backend', (backend) => 
     skipUnlessServable(backend, context);
     const server = await startCli(['--backend', backend, ...tlsFlags(), '--port', '0']);
     const reply = await getOverTls(server.addresses[0]!);
-    expect(reply).toMatchObject({ status: 200, body: 'Hello world!' });
+    expect(reply).toMatchObject({ status: 200, body: 'Hello world!\n' });
     expect(reply.fingerprint).toBe(fingerprintOf(certificates.localhost.certFile));
     expect(['TLSv1.2', 'TLSv1.3']).toContain(reply.protocol);
+    const alpn = backend === 'uws' ? 'http/1.1' : 'h2 and http/1.1';
+    expect(server.output()).toMatch(new RegExp(`TLS 1\\.2 and 1\\.3 on every socket, ${alpn} by ALPN: .*localhost\\.pem \\(localhost; valid until `));
     expect(await server.stop()).toBe(0);
   });
 
@@ -115,7 +117,7 @@ describe.each(['node', 'fastify', 'uws'])('TLS on the %s backend', (backend) => 
     copyFileSync(live.localhost.certFile, certFile);
     copyFileSync(live.localhost.keyFile, keyFile);
     server.child.kill('SIGHUP');
-    await expect.poll(() => server.output()).toMatch(/SIGHUP received: re-read .*live\.pem \(valid until \d{4}-\d\d-\d\d\); new connections get them/);
+    await expect.poll(() => server.output()).toMatch(/SIGHUP received: re-read .*live\.pem \(localhost; valid until \d{4}-\d\d-\d\d\); new connections get them/);
     const renewed = await getOverTls(where, { ca: live.ca.cert });
     expect(renewed.fingerprint).toBe(fingerprintOf(live.localhost.certFile));
     const kept = await getOverTls(where, { agent });
@@ -143,7 +145,7 @@ test('the config file takes the same keys', async () => {
   const config = join(certificates.directory, 'chaussette.json');
   writeFileSync(config, JSON.stringify({ certfile: certificates.localhost.certFile, keyfile: certificates.localhost.keyFile, certReqs: 'none', port: 0 }));
   const server = await startCli(['--config', config]);
-  expect((await getOverTls(server.addresses[0]!)).body).toBe('Hello world!');
+  expect((await getOverTls(server.addresses[0]!)).body).toBe('Hello world!\n');
   expect(await server.stop()).toBe(0);
 });
 
@@ -152,5 +154,14 @@ test('--use-reloader: its server serves TLS, and SIGHUP to the reloader reaches 
   expect((await getOverTls(server.addresses[0]!)).status).toBe(200);
   server.child.kill('SIGHUP');
   await expect.poll(() => server.output()).toMatch(/SIGHUP received: re-read /);
+  expect(await server.stop()).toBe(0);
+});
+
+test('a certificate that expires within two weeks: a warning at start-up', async () => {
+  const certFile = join(certificates.directory, 'short-lived.pem');
+  const keyFile = join(certificates.directory, 'short-lived.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '5', '-subj', '/CN=localhost', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  const server = await startCli(['--certfile', certFile, '--keyfile', keyFile, '--port', '0']);
+  expect(server.output()).toMatch(/\[WARNING\] The certificate .*short-lived\.pem expires on \d{4}-\d\d-\d\d, in [45] days: renew it, then send SIGHUP/);
   expect(await server.stop()).toBe(0);
 });
