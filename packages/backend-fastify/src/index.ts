@@ -1,7 +1,7 @@
 import { Server } from 'node:http';
 import type { App, Backend, ListenTarget, Logger, NodeListener } from '@chaussette/core';
 import { ChaussetteError, toApp } from '@chaussette/core';
-import { answerClientError, listenOptions, serveOnNodeServer } from '@chaussette/node-http';
+import { answerClientError, listenOptions, type NodeServerKind, serveOnNodeServer } from '@chaussette/node-http';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 
@@ -33,11 +33,14 @@ export function isFastifyPlugin(value: unknown): value is FastifyPlugin {
   return first !== undefined && PLUGIN_PARAMETERS.has(first);
 }
 
-/** Fastify: plugins and instances natively, with their hooks and close(); node and fetch apps on a catch-all route. */
+/**
+ * Fastify: plugins and instances natively, with their hooks and close(); node and fetch apps on a
+ * catch-all route. TLS and HTTP/2 through Fastify's own `https` and `http2` options.
+ */
 const fastifyBackend: Backend = {
   name: 'fastify',
   appKinds: ['node', 'fetch'],
-  supports: { reusePort: true, peerCredentials: true, websocket: true },
+  supports: { reusePort: true, peerCredentials: true, websocket: true, tls: true, http2: true },
   recognize(value, native) {
     if (isFastifyInstance(value)) {
       // Elsewhere core serves an instance through its request listener.
@@ -58,8 +61,8 @@ const fastifyBackend: Backend = {
   async serve(app, target, options) {
     let instance: FastifyInstance;
     return serveOnNodeServer(app, target, options, {
-      createServer(listener) {
-        instance = fastifyFor(app, listener, options.logger, options.backendOptions ?? {}, options.limits?.requestBodyBytes);
+      createServer(listener, kind) {
+        instance = fastifyFor(app, listener, options.logger, options.backendOptions ?? {}, options.limits?.requestBodyBytes, kind);
         if (instance.server.listening) {
           throw new ChaussetteError(
             'A Fastify instance listens on one socket only, and it already does: give one --bind or --fd, or export a plugin (served once per socket)',
@@ -93,8 +96,8 @@ const RESERVED_OPTIONS: Record<string, string> = {
   logger: 'chaussette gives Fastify its logger: use --log-level and --log-output',
   loggerInstance: 'chaussette gives Fastify its logger: use --log-level and --log-output',
   serverFactory: 'chaussette makes and listens on the server',
-  http2: 'chaussette serves HTTP/1.1 on the sockets it is given',
-  https: 'chaussette serves HTTP/1.1 on the sockets it is given: terminate TLS in the reverse proxy',
+  http2: 'chaussette makes the server: with --certfile it offers HTTP/2 by ALPN (--no-http2 turns it off), and --h2c serves HTTP/2 without TLS',
+  https: 'chaussette makes the server: give --certfile and --keyfile (--ca-certs and --cert-reqs for client certificates)',
   return503OnClosing: 'chaussette answers requests while closing, so that none is lost',
   forceCloseConnections: 'chaussette closes connections at shutdown itself',
 };
@@ -103,9 +106,23 @@ const RESERVED_OPTIONS: Record<string, string> = {
  * The Fastify instance to serve: the exported one, or one made for a plugin, or one whose catch-all
  * route hands every request to `listener` (a node or fetch app's, see nodeListenerFor).
  */
-function fastifyFor(app: App, listener: NodeListener, logger: Logger, factoryOptions: Readonly<Record<string, unknown>>, bodyLimit: number | undefined): FastifyInstance {
+function fastifyFor(
+  app: App,
+  listener: NodeListener,
+  logger: Logger,
+  factoryOptions: Readonly<Record<string, unknown>>,
+  bodyLimit: number | undefined,
+  kind: NodeServerKind,
+): FastifyInstance {
   const given = Object.keys(factoryOptions);
   if (isFastifyInstance(app.source)) {
+    if (kind.tls) {
+      // Its server is made, of node:http's kind: HTTP/1.1 on TLS sockets handed to it would be all it could
+      // speak, its hooks and options fixed for plain HTTP. A plugin gets an instance made for TLS and HTTP/2.
+      throw new ChaussetteError(
+        'An exported Fastify instance made its own HTTP server, which cannot serve TLS (--certfile): export a plugin instead, and chaussette makes the instance with Fastify\'s https and http2 options',
+      );
+    }
     if (given.length > 0) {
       throw new ChaussetteError(
         `backendOptions (${given.join(', ')}) apply to the Fastify instance chaussette makes for a plugin; an exported instance keeps the options it was made with. Pass them to Fastify() in the app, or export a plugin`,
@@ -120,6 +137,8 @@ function fastifyFor(app: App, listener: NodeListener, logger: Logger, factoryOpt
   // a request that reaches a closing worker is answered (with Connection: close), not refused with a
   // 503; and idle connections are closed by chaussette's sweep, which spares fresh ones for a moment.
   const options: FastifyServerOptions = { ...(factoryOptions as FastifyServerOptions), return503OnClosing: false, forceCloseConnections: false };
+  // Fastify's own TLS options: node:https's server, or node:http2's secure one with allowHTTP1.
+  if (kind.tls) Object.assign(options, { https: kind.http2 ? { ...kind.tls, allowHTTP1: true } : kind.tls, http2: kind.http2 });
   // Fastify's own answer to bytes node:http cannot parse (400, 431…) is JSON; the other backends' is refusal()'s text.
   options.clientErrorHandler ??= answerClientError;
   // --limit-request-body, when given, is Fastify's bodyLimit too (for the bodies Fastify parses).
