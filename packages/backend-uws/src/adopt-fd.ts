@@ -9,6 +9,7 @@ import { type BoundAddress, ChaussetteError, errorMessage, readSocketTable } fro
 
 const F_GETFL = 3;
 const F_SETFL = 4;
+const F_DUPFD_CLOEXEC = 1030;
 const O_NONBLOCK = 0o4000;
 const TCP_LISTEN = '0A';
 
@@ -41,8 +42,11 @@ function loadLibc(): Libc {
 
 export type Placeholder = { type: 'tcp'; port: number } | { type: 'unix'; path: string };
 
-/** Puts the inherited socket `fd` in place of the placeholder listen socket uWS just opened; checks it worked. */
-export function adoptInheritedSocket(fd: number, placeholder: Placeholder): void {
+/**
+ * Puts the inherited socket `fd` in place of the placeholder listen socket uWS just opened; checks it
+ * worked. Returns the fd number uWS now accepts on.
+ */
+export function adoptInheritedSocket(fd: number, placeholder: Placeholder): number {
   const { dup2, fcntl } = loadLibc();
   const placeholderFd = fdOfSocket(placeholderInode(placeholder));
   if (placeholderFd === undefined) {
@@ -59,6 +63,28 @@ export function adoptInheritedSocket(fd: number, placeholder: Placeholder): void
   // uWS's fd is the socket's only copy in this process now: closing it when shutting down stops this
   // process from holding the socket, as node:http's close() does with the fd it listened on.
   closeSync(fd);
+  return placeholderFd;
+}
+
+/** A second fd for the socket of `fd` (close-on-exec), for another uWS app to take over with adoptInheritedSocket. */
+export function duplicateSocket(fd: number): number {
+  const copy = loadLibc().fcntl(fd, F_DUPFD_CLOEXEC, 'int', 0);
+  if (copy < 0) throw new ChaussetteError(`Could not duplicate the listening socket (fd ${fd}) for the new certificates`);
+  return copy;
+}
+
+/** The inodes of the sockets this process has open, by fd: to tell which fd uWS opened for a listen(). */
+export function openSockets(): Map<number, string> {
+  const sockets = new Map<number, string>();
+  for (const entry of readdirSync('/proc/self/fd')) {
+    try {
+      const link = readlinkSync(`/proc/self/fd/${entry}`);
+      if (link.startsWith('socket:[')) sockets.set(Number(entry), link);
+    } catch {
+      // closed meanwhile (readdir's own fd)
+    }
+  }
+  return sockets;
 }
 
 function describe(placeholder: Placeholder): string {

@@ -1,11 +1,16 @@
+import { X509Certificate } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { byteLength, clientAddress, type Limits, refusal, refusalFor, type RequestHead, type ResponseSink, type ServeOptions } from '@chaussette/core';
+import { byteLength, type ClientCertificates, clientAddress, type Limits, refusal, refusalFor, type RequestHead, type ResponseSink, type ServeOptions } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 
 /** What the exchanges of one server share: the requests in flight (for a graceful close) and the options. */
 export class ServerState {
   count = 0;
   closing = false;
+  /** Served over TLS: fetch apps' URLs are https://, node apps' `req.socket.encrypted` is true. */
+  encrypted = false;
+  /** --cert-reqs: unless 'none', each request reads the client's certificate from uWS. */
+  clientCertificates: ClientCertificates = 'none';
 
   constructor(
     readonly accessLog: ServeOptions['accessLog'],
@@ -23,6 +28,12 @@ export class ServerState {
    * request (SECURITY.md): unless a proxy in front re-frames them, they get 411 (RFC 9112 §6.3).
    */
   refused(exchange: Exchange): boolean {
+    // uSockets asks for a client certificate, and fails the handshake of one that does not verify, but
+    // lets a client without one finish it: its requests get nginx's answer to the same (ssl_verify_client on).
+    if (this.clientCertificates === 'required' && !exchange.peerCertificatePem) {
+      exchange.refuseAlone(400, 'Bad Request: no required TLS client certificate was sent\n');
+      return true;
+    }
     const status = exchange.malformedField
       ? 400
       : refusalFor(exchange, this.limits) || (exchange.transferEncodings.length > 0 && !this.chunkedBehindProxy ? 411 : 0);
@@ -113,6 +124,9 @@ export class Exchange implements RequestHead, ResponseSink {
   readonly closeRequested: boolean = false;
   /** Requests in flight when this one arrived. */
   readonly inFlight: number;
+  /** The client's certificate, verified by uSockets during the handshake, as PEM; '' for none (or when not asked for). */
+  readonly peerCertificatePem: string = '';
+  #peerCertificate: X509Certificate | undefined;
   readonly body: RequestBody | undefined;
   aborted = false;
   /** True while uWS's request handler runs (see leaveHandler()). */
@@ -151,6 +165,7 @@ export class Exchange implements RequestHead, ResponseSink {
     req.forEach(collectHeader);
     this.headers = headers;
     this.inFlight = state.count;
+    if (state.clientCertificates !== 'none') this.peerCertificatePem = (res as HttpResponse & { getX509Certificate(): string }).getX509Certificate();
     state.add();
     if (state.accessLog) {
       this.#started = performance.now();
@@ -212,6 +227,12 @@ export class Exchange implements RequestHead, ResponseSink {
       this.#remoteAddress = clientAddress(peer, this.header('x-forwarded-for'), this.state.trustedProxies);
     }
     return this.#remoteAddress;
+  }
+
+  /** The verified client certificate (--cert-reqs optional or required), undefined when none was sent. */
+  get peerCertificate(): X509Certificate | undefined {
+    if (this.#peerCertificate === undefined && this.peerCertificatePem) this.#peerCertificate = new X509Certificate(this.peerCertificatePem);
+    return this.#peerCertificate;
   }
 
   header(name: string): string | undefined {
@@ -387,19 +408,19 @@ export class Exchange implements RequestHead, ResponseSink {
    * Answers a refusal and the close (RFC 9112 §6.3), with nothing behind the request served (see
    * afterRead). What the app answers meanwhile is not sent.
    */
-  refuseAlone(status: number): void {
+  refuseAlone(status: number, message?: string): void {
     this.body?.discard();
     this.#refusing = true;
     this.afterRead(() => {
       this.#refusing = false;
-      this.refuse(status);
+      this.refuse(status, message);
     });
   }
 
-  /** Answers `status` (see refusal) and closes the connection. */
-  refuse(status: number): void {
+  /** Answers `status` (see refusal; `message` in place of its body) and closes the connection. */
+  refuse(status: number, message?: string): void {
     const { headers, body } = refusal(status);
-    void this.respond(status, '', Object.entries(headers).flat(), body);
+    void this.respond(status, '', Object.entries(headers).flat(), message ?? body);
   }
 
   #bodyTooLarge(): void {

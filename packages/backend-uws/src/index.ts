@@ -1,9 +1,11 @@
-import type { Backend } from '@chaussette/core';
+import type { Backend, TlsSettings } from '@chaussette/core';
+import type { TemplatedApp } from 'uWebSockets.js';
 import { ChaussetteError, formatAddress, guardedListener, installFastResponse, refuseBackendOptions, resolveLimits, waitAtMost } from '@chaussette/core';
 import { ServerState } from './exchange.js';
 import { refuseFixedLimits } from './fixed-limits.js';
 import { fetchHandler } from './fetch-handler.js';
-import { listen } from './listen.js';
+import { listen, takeOver } from './listen.js';
+import { sslApp } from './tls.js';
 import { nodeHandler } from './node-compat.js';
 import { loadUws } from './uws.js';
 import { type UwsWebSockets, uwsWebSocketsFor } from './websocket.js';
@@ -24,8 +26,8 @@ const uwsBackend: Backend = {
   },
   appKinds: ['node', 'fetch'],
   // No peerCredentials: uWebSockets.js gives no access to a connection's socket.
-  supports: { reusePort: true, websocket: true },
-  async serve(app, target, { logger, accessLog, trustedProxies, backendOptions, limits }) {
+  supports: { reusePort: true, websocket: true, tls: true },
+  async serve(app, target, { logger, accessLog, trustedProxies, backendOptions, limits, tls }) {
     const { chunkedBehindProxy } = uwsBackendOptions(backendOptions);
     if (app.kind === 'node' && app.upgrade) {
       throw new ChaussetteError(
@@ -41,23 +43,55 @@ const uwsBackend: Backend = {
     }
     let origin = 'localhost';
     const state = new ServerState(accessLog, trustedProxies, resolveLimits(limits), engine.current, chunkedBehindProxy);
-    const server = uws.App();
     let websockets: UwsWebSockets | undefined;
+    let route: (server: TemplatedApp) => void;
     if (app.kind === 'fetch') {
       installFastResponse();
-      if (app.websocket) {
-        websockets = uwsWebSocketsFor(app.websocket, logger);
-        websockets.attach(server, uws, app.fetch, () => origin, state);
-      }
-      server.any('/*', fetchHandler(app.fetch, logger, () => origin, state, websockets?.fetchServer));
+      const { fetch } = app;
+      if (app.websocket) websockets = uwsWebSocketsFor(app.websocket, logger);
+      const handler = fetchHandler(fetch, logger, () => origin, state, websockets?.fetchServer);
+      route = (server) => {
+        websockets?.attach(server, uws, fetch, () => origin, state);
+        server.any('/*', handler);
+      };
     } else {
-      server.any('/*', nodeHandler(guardedListener(app.listener, logger), state));
+      const handler = nodeHandler(guardedListener(app.listener, logger), state);
+      route = (server) => server.any('/*', handler);
     }
-    const listener = await listen(uws, server, target);
+    const newApp = (settings: TlsSettings | undefined) => {
+      if (!settings) {
+        const server = uws.App();
+        route(server);
+        return server;
+      }
+      return sslApp(uws, settings, route);
+    };
+    if (tls) {
+      state.encrypted = true;
+      state.clientCertificates = tls.clientCertificates;
+    }
+    let server = newApp(tls);
+    // Apps that new certificates replaced (updateTls): they serve the connections they accepted to the end.
+    const retired: TemplatedApp[] = [];
+    let listener = await listen(uws, server, target, tls !== undefined && process.platform === 'linux');
     if (listener.address.type === 'tcp') origin = formatAddress(listener.address);
     let closed: Promise<void> | undefined;
     return {
       address: listener.address,
+      updateTls: (settings) => {
+        if (closed) return;
+        // uWS cannot change an app's certificates: a new app takes the listening socket over.
+        const replacement = newApp(settings);
+        try {
+          listener = takeOver(uws, replacement, listener);
+        } catch (error) {
+          replacement.close();
+          throw error;
+        }
+        state.clientCertificates = settings.clientCertificates;
+        retired.push(server);
+        server = replacement;
+      },
       close: (timeoutMs) =>
         (closed ??= (async () => {
           // Stop accepting; responses from now on say `Connection: close`.
@@ -75,7 +109,7 @@ const uwsBackend: Backend = {
           }
           if (websocketsClosed) await waitAtMost(websocketsClosed, left());
           // Closes the idle keep-alive connections, and cuts whatever outlived the timeout.
-          (server as typeof server & { close(): void }).close(); // in uWS since 20.30; missing from its types
+          for (const each of [...retired, server]) (each as typeof each & { close(): void }).close(); // in uWS since 20.30; missing from its types
         })()),
     };
   },

@@ -8,6 +8,7 @@
 // of GET, with the Content-Length the app declared, whatever it writes. Not covered, and throwing when used: the raw socket
 // (req.socket.write…), trailers, 1xx responses (writeContinue, writeEarlyHints) and upgrades.
 import { EventEmitter } from 'node:events';
+import type { PeerCertificate } from 'node:tls';
 import { IncomingMessage, type OutgoingHttpHeaders, ServerResponse, STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
 import { hasContentLength, type NodeListener } from '@chaussette/core';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
@@ -18,9 +19,11 @@ function unsupported(what: string): Error {
   return new Error(`${what} is not supported by the uws backend (uWebSockets.js owns the socket): serve this app with --backend node`);
 }
 
-/** Stands in for the net.Socket of node:http, one per request (uWS does not expose its connections). */
+/**
+ * Stands in for the net.Socket of node:http, one per request (uWS does not expose its connections); over
+ * TLS, for the tls.TLSSocket of node:https as far as uWS tells: the client's verified certificate.
+ */
 class UwsSocket extends EventEmitter {
-  readonly encrypted = false;
   readable = true;
   writable = true;
   destroyed = false;
@@ -32,6 +35,17 @@ class UwsSocket extends EventEmitter {
 
   get remoteAddress(): string | undefined {
     return this.exchange.remoteAddress;
+  }
+  get encrypted(): boolean {
+    return this.exchange.state.encrypted;
+  }
+  /** uSockets fails the handshake of a certificate that does not verify: one that is there has. */
+  get authorized(): boolean {
+    return this.exchange.peerCertificatePem !== '';
+  }
+  /** As node:tls gives it: the certificate's fields, `{}` when the client sent none. No issuer chain (`detailed`): uWS gives the leaf only. */
+  getPeerCertificate(): PeerCertificate | Record<string, never> {
+    return this.exchange.peerCertificate?.toLegacyObject() ?? {};
   }
   get remoteFamily(): string | undefined {
     const address = this.remoteAddress;

@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import { LazyRequest } from '@chaussette/core';
 import type { Exchange } from './exchange.js';
 
@@ -27,6 +28,15 @@ export class UwsRequest extends LazyRequest {
 
   get ip(): string | undefined {
     return this.#exchange.remoteAddress;
+  }
+
+  /** The client's certificate, verified during the handshake (--cert-reqs), undefined when it sent none. */
+  get peerCertificate(): X509Certificate | undefined {
+    return this.#exchange.peerCertificate;
+  }
+
+  protected override isEncrypted(): boolean {
+    return this.#exchange.state.encrypted;
   }
 
   protected target(): string {

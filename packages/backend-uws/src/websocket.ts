@@ -84,9 +84,10 @@ export class UwsWebSockets {
     return sent ? messageByteLength(message) : 0;
   }
 
-  /** Serves the app's WebSockets on `app` (uWS's `app.ws('/*', …)`). */
+  /** Serves the app's WebSockets on `app`'s current router (uWS's `app.ws('/*', …)`). */
   attach(app: TemplatedApp, uws: Uws, fetch: FetchHandler, origin: () => string, state: ServerState): void {
-    this.#apps.push(app);
+    // Once per App, whose routers (one per TLS server name) each get the route.
+    if (!this.#apps.includes(app)) this.#apps.push(app);
     app.ws('/*', this.#behavior(app, uws, fetch, origin, state));
   }
 
