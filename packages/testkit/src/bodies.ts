@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type WebSocketClient from 'ws';
 import { type AppKind, type Backend, type BoundAddress, type FetchApp, type RunningServer, type ServerWebSocket, startServer } from '@chaussette/core';
 import { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
+import { getServed, servedBaseline } from './baseline.js';
 import { currentTls, openSocket, request } from './client.js';
 import type { HardeningOptions } from './hardening.js';
 import { CHUNKED_BODIES_REFUSED, kitSkip, kitTest, kitTestForKind } from './known-failures.js';
@@ -112,6 +113,7 @@ function describeOneAnswerPerRequest(getBackend: () => Backend, serve: Serve, re
       address = server.listening[0]!.bound;
     });
     afterAll(() => server?.close(1000));
+    servedBaseline({ check: getServed(() => address), skipped: () => (serves() ? undefined : `the ${getBackend().name} backend does not serve ${kind} apps`) });
 
     if (kind === 'fetch') {
       // A fetch app's Response is the backend's to write: it waits for a chunked body nobody reads, so

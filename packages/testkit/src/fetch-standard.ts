@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { type App, type BoundAddress, installFastResponse } from '@chaussette/core';
 import { describe, expect } from 'vitest';
+import { HELLO } from './apps.js';
 import { clientRequest, currentTls, openSocket, request } from './client.js';
 import { type Kit, kindSkipped, type SharedFixture, sharedFixture } from './kit.js';
 import { kitTest, kitTestForKind } from './known-failures.js';
@@ -70,6 +71,7 @@ function headersKept(request: Request, use: (request: Request) => Request | unde
 }
 
 const ROUTES: Record<string, (request: Request) => Response | Promise<Response>> = {
+  '/': () => new Response(HELLO), // the served baseline
   '/string-with-cors': () => new Response('plain text', { headers: CORS_HEADERS }),
   '/json-with-cors': () => Response.json({ ok: true }, { headers: CORS_HEADERS }),
   '/blob': () => new Response(new Blob(['blob body'], { type: 'text/x-kit-blob' })),

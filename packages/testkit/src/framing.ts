@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type App, type AppKind, type Backend, type BoundAddress, type ListenTarget, type RunningServer, startServer } from '@chaussette/core';
 import { createFixtureApps } from './apps.js';
+import { getServed, servedBaseline } from './baseline.js';
 import { openSocket } from './client.js';
 import type { HardeningOptions } from './hardening.js';
 import { kitTest } from './known-failures.js';
@@ -306,6 +307,8 @@ function describeFramingOf(getBackend: () => Backend, backendOptions: Record<str
       await server?.close(1000);
       if (directory) rmSync(directory, { recursive: true, force: true });
     });
+    // Before the beforeEach that forgets what the app saw, the baseline's request included.
+    servedBaseline({ check: getServed(() => address), skipped: () => (serves() ? undefined : `the ${getBackend().name} backend does not serve ${kind} apps`) });
     beforeEach((context) => {
       if (!serves()) context.skip(`the ${getBackend().name} backend does not serve ${kind} apps`);
       seen.length = 0;

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { type App, type AppKind, type Backend, type BoundAddress, DEFAULT_LIMITS, type Limits, refusal, type RunningServer, startServer } from '@chaussette/core';
 import { appFor, createFixtureApps, type FixtureApps, HELLO } from './apps.js';
+import { getServed, servedBaseline } from './baseline.js';
 import { openSocket, request } from './client.js';
 import { CHUNKED_BODIES_REFUSED, kitSkip, kitTest, kitTestForKind } from './known-failures.js';
 
@@ -112,6 +113,7 @@ function sharedServer(on: HardeningCases, kind: AppKind): SharedServer {
     shared.address = shared.server.listening[0]!.bound;
   });
   afterAll(() => shared.server?.close(1000));
+  servedBaseline({ check: getServed(() => shared.address), skipped: () => (serves() ? undefined : `the ${on.getBackend().name} backend does not serve ${kind} apps`) });
   return shared;
 }
 

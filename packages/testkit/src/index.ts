@@ -11,6 +11,7 @@ import { describeFetchStandard } from './fetch-standard.js';
 import { describeFraming } from './framing.js';
 import { describeGracefulClose } from './graceful-close.js';
 import { describeHardening, type HardeningOptions } from './hardening.js';
+import { describeHttp2 } from './http2.js';
 import { describeInheritedSockets } from './inherited-sockets.js';
 import type { Kit } from './kit.js';
 import { expectFailures } from './known-failures.js';
@@ -21,6 +22,7 @@ import { describeProxyHeaders } from './proxy-headers.js';
 import { describeRequestInput } from './request-input.js';
 import { describeServing } from './serving.js';
 import { describeStreaming } from './streaming.js';
+import { describeTls } from './tls.js';
 import { describeWebSockets } from './websocket.js';
 
 export { createFixtureApps, type FixtureApps, HELLO } from './apps.js';
@@ -28,11 +30,16 @@ export { type ClientKind, type Load, type LoadOptions, type LoadResult, startLoa
 export { datagramSocketFd, socketFd } from './processes.js';
 export { canConnect, clientRequest, type ClientResponse, type ClientTls, keepAliveAgent, openSocket, request, type RequestOptions, useTls } from './client.js';
 export { recordingLogger } from './kit.js';
-export { type CertificateFiles, makeTestCertificates, type TestCertificates } from './certificates.js';
+export { type CertificateFiles, makeTestCertificates, sharedTestCertificates, type TestCertificates } from './certificates.js';
+export { BASELINE_CASE, NOT_SERVED } from './baseline.js';
 export { serverFrames } from './websocket.js';
 
 export interface ConformanceOptions extends HardeningOptions {
-  /** For a backend that serves TLS: the CA that signed its certificate (for `localhost`), so the kit's clients trust it. */
+  /**
+   * For a backend that serves TLS of its own (through backendOptions): the CA that signed its certificate
+   * (for `localhost`), so that every concern's clients speak TLS and trust it. A backend that lists
+   * supports.tls needs none of this: the TLS concern starts its servers with ServeOptions.tls.
+   */
   tls?: ClientTls;
   /** ServeOptions.backendOptions for every server the kit starts (e.g. the certificate's paths). */
   backendOptions?: Record<string, unknown>;
@@ -84,5 +91,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     describeWebSockets(kit.backend, options.backendOptions);
     describeDraining(kit.backend, { backend: options.backend, searchFrom: kit.searchFrom, backendOptions: options.backendOptions });
     describeGracefulClose(kit);
+    describeTls(kit);
+    describeHttp2(kit);
   });
 }

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { type App, type AppKind, type Backend, type BoundAddress, type ListenTarget, type Logger, type RunningServer, startServer, type StartOptions } from '@chaussette/core';
 import { createFixtureApps, type FixtureApps } from './apps.js';
+import { getServed, servedBaseline } from './baseline.js';
 import type { ConformanceOptions } from './index.js';
 
 export interface Kit {
@@ -52,7 +53,8 @@ export interface SharedFixture {
 /**
  * One fixture server of `kind` for the cases of the current describe: started in beforeAll (unless the
  * backend does not serve that kind), closed in afterAll. Read it from the cases, once it is started.
- * `app`: serve this app (of `kind`) instead of the fixture app.
+ * `app`: serve this app (of `kind`) instead of the fixture app (it answers GET / as the fixture app does).
+ * Its first case is the served baseline (see baseline.ts).
  */
 export function sharedFixture(kit: Kit, kind: AppKind, app?: () => App): SharedFixture {
   const shared = { logger: recordingLogger() } as SharedFixture;
@@ -63,5 +65,6 @@ export function sharedFixture(kit: Kit, kind: AppKind, app?: () => App): SharedF
     ({ server, address: shared.address, fixtures: shared.fixtures } = await serveFixture(kit, kind, extra));
   });
   afterAll(() => server?.close(1000));
+  servedBaseline({ check: getServed(() => shared.address), skipped: () => kindSkipped(kit, kind) });
   return shared;
 }

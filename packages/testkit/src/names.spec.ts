@@ -1,16 +1,11 @@
 // The names of the kit's cases, as a backend sees them: each findable (a full name of its own, under
 // the describe of its concern), and each name a backend may list in knownFailures checked.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { runFixture } from './__fixtures__/run-fixture.js';
 import { nameProblems } from './names.js';
-
-const PACKAGE = fileURLToPath(new URL('..', import.meta.url));
-const VITEST = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
 
 /** The concerns, in the order the suite runs them: one top-level describe each, one file each. */
 const CONCERNS = [
@@ -29,18 +24,9 @@ const CONCERNS = [
   'WebSockets (a fetch app with websocket handlers)',
   'stopping under load',
   'graceful close',
+  'TLS',
+  'HTTP/2',
 ];
-
-/** vitest on the fixture suite, in a process of its own (this one's VITEST_* settings left out). */
-function vitest(args: string[], env: Record<string, string> = {}): { status: number | null; output: string } {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
-  const result = spawnSync(process.execPath, [VITEST, ...args, '--root', PACKAGE, '--config', join(PACKAGE, 'src/__fixtures__/vitest.config.ts')], {
-    env: { ...clean, ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
 
 describe('the names of the kit\'s cases', () => {
   let cases: string[][];
@@ -50,7 +36,7 @@ describe('the names of the kit\'s cases', () => {
     try {
       const file = join(directory, 'cases.json');
       // Collected by running the file: vitest 5 parses it statically by default, which finds no describe a function call makes.
-      const { status, output } = vitest(['list', '--staticParse=false', `--json=${file}`]);
+      const { status, output } = runFixture('list', 'suite.fixture', ['--staticParse=false', `--json=${file}`]);
       expect(status, output).toBe(0);
       cases = (JSON.parse(readFileSync(file, 'utf8')) as { name: string }[]).map(({ name }) => name.split(' > '));
     } finally {
@@ -76,7 +62,7 @@ describe('the names of the kit\'s cases', () => {
   });
 
   test('a suite whose knownFailures lists a name that is no case fails, saying which', () => {
-    const { status, output } = vitest(['run', '-t', 'graceful close'], { KIT_KNOWN_FAILURES: JSON.stringify(['refuses a chunk size `0x5`', 'refuses a chunk size 0x5']) });
+    const { status, output } = runFixture('run', 'suite.fixture', ['-t', 'graceful close'], { KIT_KNOWN_FAILURES: JSON.stringify(['refuses a chunk size `0x5`', 'refuses a chunk size 0x5']) });
     expect(status).not.toBe(0);
     expect(output).toContain('knownFailures lists "refuses a chunk size 0x5", which is not the name of a case of the kit');
     expect(output).not.toContain('knownFailures lists "refuses a chunk size `0x5`"');

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type WebSocketClient from 'ws';
 import { type Backend, type BoundAddress, type FetchApp, type NodeApp, type RunningServer, type ServerWebSocket, startServer } from '@chaussette/core';
+import { HELLO } from './apps.js';
+import { getServed, servedBaseline } from './baseline.js';
 import { currentTls, openSocket, request } from './client.js';
 import { kitTest } from './known-failures.js';
 
@@ -91,6 +93,9 @@ function nodeCompatApp(file: string): NodeApp {
         setTimeout(() => res.end(body.subarray(1000)), 10);
         return;
       }
+      case '/': // the served baseline
+        res.end(HELLO);
+        return;
       default:
         res.statusCode = 404;
         res.end('not found\n');
@@ -152,6 +157,7 @@ export function describeNodeCompat(getBackend: () => Backend, backendOptions?: R
       server = await startServer({ app: nodeCompatApp(file), backend: getBackend(), targets: [loopback], logger: quietLogger, backendOptions });
       shared.address = server.listening[0]!.bound;
     });
+    servedBaseline({ check: getServed(() => shared.address), skipped: () => (serves() ? undefined : `the ${getBackend().name} backend does not serve node apps`) });
     afterAll(async () => {
       await server?.close(1000);
       if (directory) rmSync(directory, { recursive: true, force: true });

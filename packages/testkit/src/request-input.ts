@@ -5,6 +5,7 @@
 // request takes its body over).
 import type { App } from '@chaussette/core';
 import { describe, expect } from 'vitest';
+import { HELLO } from './apps.js';
 import { currentTls, request } from './client.js';
 import { type Kit, kindSkipped, sharedFixture } from './kit.js';
 import { CHUNKED_BODIES_REFUSED, kitTest } from './known-failures.js';
@@ -39,6 +40,7 @@ function requestInputApp(): App {
         const headers = { 'x-added': 'by fetch', 'content-type': request.headers.get('content-type') ?? 'none' };
         return fetch(request, { headers });
       }
+      if (pathname === '/') return new Response(HELLO); // the served baseline
       if (pathname === '/clone') {
         const clone = request.clone();
         const [original, cloned] = await Promise.all([describeRequest(request), describeRequest(clone)]);

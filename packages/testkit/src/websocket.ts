@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type WebSocketClient from 'ws';
 import { type Backend, type BoundAddress, type FetchApp, type Logger, type RunningServer, type ServerWebSocket, startServer } from '@chaussette/core';
+import { getServed, servedBaseline } from './baseline.js';
 import { currentTls, openSocket, request } from './client.js';
 import { kitTest } from './known-failures.js';
 
@@ -154,6 +155,10 @@ const quietLogger = (): Logger & { errors: string[] } => {
 export function describeWebSockets(getBackend: () => Backend, backendOptions?: Record<string, unknown>): void {
   describe('WebSockets (a fetch app with websocket handlers)', () => {
     const on = webSocketCases(getBackend, backendOptions);
+    servedBaseline({
+      check: getServed(() => on.address, '/', 'not a WebSocket\n'),
+      skipped: () => (getBackend().supports?.websocket ? undefined : `the ${getBackend().name} backend does not list supports.websocket`),
+    });
     withoutSupportCase(on);
     messageCases(on);
     closeCases(on);
