@@ -158,6 +158,14 @@ function describeServedOverTls(on: TlsCases, kind: AppKind): void {
     if (on.kit.backend().supports?.http2) expect(socket.alpnProtocol).toBe('h2');
     else expect([false, 'http/1.1']).toContain(socket.alpnProtocol);
   });
+  it('ALPN: with tls.http2 false (--no-http2), http/1.1 or none, and HTTP/1.1 served', async () => {
+    await withServer(on.serve(tlsApp(createFixtureApps(), kind), await on.settings({ http2: false })), async (withoutH2) => {
+      const socket = await tlsSocket(withoutH2, on.client({ ALPNProtocols: ['h2', 'http/1.1'] }));
+      socket.destroy();
+      expect([false, 'http/1.1']).toContain(socket.alpnProtocol);
+      expectHello(await httpsGet(withoutH2, '/', on.client()));
+    });
+  });
   limitCasesOverTls(on, it, () => address);
 }
 
