@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger, NodeListener } from './backend.js';
 import { errorMessage } from './errors.js';
 
@@ -7,8 +7,9 @@ export const INTERNAL_ERROR_BODY = 'Internal Server Error\n';
 
 /** Logs an app error with its stack and answers 500, without any of the app's headers or internals. */
 export function respondWithError(req: IncomingMessage, res: ServerResponse, error: unknown, logger: Logger): void {
-  // Not req.destroyed: node:http destroys a request once its body has been read.
-  if (res.destroyed) {
+  // Not req.destroyed: node:http destroys a request once its body has been read. node:http2's
+  // compatibility response has no `destroyed`: its stream's says.
+  if (res.destroyed || (res as { stream?: { destroyed: boolean } }).stream?.destroyed) {
     // The client went away (often the cause of the error, e.g. an aborted upload): nothing to answer.
     logger.debug(`The client of ${req.method} ${req.url} went away: ${errorMessage(error)}`);
     return;
@@ -21,7 +22,8 @@ export function respondWithError(req: IncomingMessage, res: ServerResponse, erro
     return;
   }
   for (const name of res.getHeaderNames()) res.removeHeader(name);
-  res.writeHead(500, 'Internal Server Error', {
+  // No reason phrase: node:http writes its own, and HTTP/2 has none.
+  res.writeHead(500, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(INTERNAL_ERROR_BODY),
   });
@@ -35,6 +37,7 @@ export function respondWithError(req: IncomingMessage, res: ServerResponse, erro
  */
 export function guardedListener(listener: NodeListener, logger: Logger): NodeListener {
   return (req, res) => {
+    if (req.httpVersionMajor === 2) keepOwnMembers(req, res);
     try {
       const result = listener(req, res) as { then?: unknown } | undefined;
       if (typeof result?.then === 'function') {
@@ -44,4 +47,65 @@ export function guardedListener(listener: NodeListener, logger: Logger): NodeLis
       respondWithError(req, res, error, logger);
     }
   };
+}
+
+type Members = Record<string | symbol, PropertyDescriptor>;
+const ownMembers = new WeakMap<object, Members>();
+
+/**
+ * Keeps the members of node:http2's compatibility request and response on the objects themselves, so
+ * that an app that gives them node:http's prototypes keeps them working. Express (5, and 4) does, for
+ * every request: `Object.setPrototypeOf(req, app.request)`, whose chain ends in IncomingMessage's
+ * prototype; an Http2ServerRequest then reads IncomingMessage's members (its `_read` wants a socket it
+ * does not have, and throws outside the app's reach: the process ends). Own properties outlive the
+ * prototype: each member node:http would replace (IncomingMessage's, ServerResponse's and
+ * OutgoingMessage's, down to the prototype both chains share) keeps the compatibility API's.
+ */
+function keepOwnMembers(req: object, res: object): void {
+  pin(req, membersOf(req, IncomingMessage.prototype));
+  pin(res, membersOf(res, ServerResponse.prototype));
+}
+
+/** Leaves the object's own properties as they are (the socket --proxy-headers gave an HTTP/2 request). */
+function pin(object: object, members: Members): void {
+  for (const name of Reflect.ownKeys(members)) {
+    if (!Object.hasOwn(object, name)) Object.defineProperty(object, name, members[name]!);
+  }
+}
+
+function membersOf(object: object, replacing: object): Members {
+  const prototype = Object.getPrototypeOf(object) as object;
+  let members = ownMembers.get(prototype);
+  if (members === undefined) {
+    members = {};
+    const own = chainOf(prototype);
+    const theirs = chainOf(replacing);
+    const names = new Set<string | symbol>();
+    for (const link of [...own, ...theirs]) {
+      if (own.includes(link) && theirs.includes(link)) continue; // Readable's, Stream's, EventEmitter's: kept either way
+      for (const name of Reflect.ownKeys(link)) names.add(name);
+    }
+    names.delete('constructor');
+    for (const name of names) {
+      const descriptor = descriptorIn(prototype, name);
+      if (descriptor) members[name] = descriptor;
+    }
+    ownMembers.set(prototype, members);
+  }
+  return members;
+}
+
+/** The prototypes from `prototype` up, Object.prototype left out. */
+function chainOf(prototype: object | null): object[] {
+  const chain: object[] = [];
+  for (let link = prototype; link !== null && link !== Object.prototype; link = Object.getPrototypeOf(link) as object | null) chain.push(link);
+  return chain;
+}
+
+function descriptorIn(prototype: object | null, name: string | symbol): PropertyDescriptor | undefined {
+  for (let link = prototype; link !== null; link = Object.getPrototypeOf(link) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(link, name);
+    if (descriptor) return descriptor;
+  }
+  return undefined;
 }

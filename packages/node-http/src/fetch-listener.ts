@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import {
   bodyUntouched,
   byteLength,
@@ -16,15 +17,19 @@ import {
   type SendableParts,
   sendResponse,
 } from '@chaussette/core';
-import { createRequest } from './node-request.js';
+import { createRequest, isHttp2, streamCutShort } from './node-request.js';
 
 /** How long a fetch app's answer waits for the rest of a chunked body it did not read (see sendAfterBody). */
 export const BODY_WAIT_MS = 1000;
 
-/** Serves a fetch handler on node:http: a lazy Request in, the Response sent through core's send path. */
+/**
+ * Serves a fetch handler on node:http, or on node:http2's compatibility API: a lazy Request in, the
+ * Response sent through core's send path.
+ */
 export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () => string, server: FetchServer): NodeListener {
   return (req, res) => {
     const request = createRequest(req, res, origin());
+    if (isHttp2(req)) return serveStream(fetch, request, new Http2ResponseSink(req, res), server, logger);
     const sink = new NodeResponseSink(req, res);
     callFetch(
       fetch,
@@ -38,6 +43,17 @@ export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () =>
       (error) => respondWithAppError(sink, error, logger),
     );
   };
+}
+
+/** A fetch app's answer to an HTTP/2 request: its framing is the stream's, so no wait for a body (see sendAfterBody). */
+function serveStream(fetch: FetchHandler, request: Request, sink: Http2ResponseSink, server: FetchServer, logger: Logger): void {
+  callFetch(
+    fetch,
+    request,
+    server,
+    (response) => sendResponse(response, sink, logger),
+    (error) => respondWithAppError(sink, error, logger),
+  );
 }
 
 /**
@@ -136,4 +152,43 @@ export class NodeResponseSink implements ResponseSink {
     if (this.res.destroyed) listener();
     else this.res.once('close', () => this.res.writableFinished || listener());
   }
+}
+
+/**
+ * A ResponseSink over node:http2's compatibility API: HTTP/2 has no reason phrase (node warns about one),
+ * and refuses the fields that only mean something to an HTTP/1.1 connection (it throws on them): a fetch
+ * app written for HTTP/1.1 that sets them gets its response without them.
+ */
+class Http2ResponseSink extends NodeResponseSink {
+  override get aborted(): boolean {
+    return (this.res as unknown as Http2ServerResponse).stream.destroyed;
+  }
+
+  override respond(status: number, _statusText: string, headers: string[], body: string | Uint8Array | null): Promise<void> | undefined {
+    return super.respond(status, '', withoutConnectionFields(headers), body);
+  }
+
+  override startStream(status: number, _statusText: string, headers: string[]): void {
+    super.startStream(status, '', withoutConnectionFields(headers));
+  }
+
+  override onAbort(listener: () => void): void {
+    const res = this.res as unknown as Http2ServerResponse;
+    if (res.stream.destroyed) {
+      if (streamCutShort(res)) listener();
+    } else {
+      res.once('close', () => streamCutShort(res) && listener());
+    }
+  }
+}
+
+// RFC 9113 §8.2.2, and what node:http2 refuses: `te` is a request field, and only `trailers` is allowed in it.
+const CONNECTION_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+/** The flat header list without connection-specific fields: the same list when it has none (the usual case). */
+function withoutConnectionFields(headers: string[]): string[] {
+  for (let index = 0; index < headers.length; index += 2) {
+    if (CONNECTION_FIELDS.has(headers[index]!)) return headers.filter((_, at) => !CONNECTION_FIELDS.has(headers[at - (at % 2)]!));
+  }
+  return headers;
 }

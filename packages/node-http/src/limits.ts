@@ -1,15 +1,20 @@
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorCode, errorMessage, type Limits, type Logger, type NodeListener, refusal, refusalFor, type RequestHead } from '@chaussette/core';
 import { headWritten, interceptBodyChunks, requestBeingParsed, responseUnderWay } from './node-internals.js';
+import { isHttp2, NO_ERROR } from './node-request.js';
+import type { NodeHttpServer } from './server-kinds.js';
 
 /**
  * The limits node:http enforces itself: the size of a request head (431) and the timeouts (a head
  * that does not arrive in time gets 408); and one answer per request to what it cannot parse (see
  * answerClientErrorsOnce). Call before listen(), once the server has its own 'clientError' listener (Fastify's).
  */
-export function applyServerLimits(server: Server, limits: Limits): void {
+export function applyServerLimits(nodeServer: NodeHttpServer, limits: Limits): void {
+  // An http2 server with allowHTTP1 reads these for its HTTP/1.1 connections, as node:http's does.
+  const server = nodeServer as Server;
   answerClientErrorsOnce(server);
   // refusalOf() checks Host (RFC 9112 §3.2), and closes the connection after: node:http's own check
   // reads on, and hands the app a request pipelined behind the refused one.
@@ -26,11 +31,12 @@ export function applyServerLimits(server: Server, limits: Limits): void {
 }
 
 /**
- * Chaussette's limits (see Limits) on a node:http server, whatever listens to its requests: the ones
- * node:http enforces itself, and limitedListener() in front of each 'request' listener (the app's, or
- * Fastify's). Call it once the server has its request listeners, before listen().
+ * Chaussette's limits (see Limits) on a server of any NodeHttpServer kind, whatever listens to its
+ * requests: the ones node:http enforces itself, and limitedListener() in front of each 'request'
+ * listener (the app's, or Fastify's), for HTTP/1.1 requests and HTTP/2 streams alike. Call it once the
+ * server has its request listeners, before listen().
  */
-export function limitServer(server: Server, limits: Limits): void {
+export function limitServer(server: NodeHttpServer, limits: Limits): void {
   applyServerLimits(server, limits);
   const listeners = server.listeners('request') as NodeListener[];
   server.removeAllListeners('request');
@@ -114,13 +120,26 @@ const NO_LENGTH: readonly string[] = [];
 /**
  * The limits checked per request, before `listener` sees it: the request line (414), the body's
  * declared length (413), requests in flight (503); a chunked body that grows past its limit is cut
- * (413 if the app has not answered yet).
+ * (413 if the app has not answered yet). An HTTP/2 stream is judged the same way (see streamRefusal),
+ * and every body it sends is counted; a refused stream is answered and reset, its session goes on.
  */
 export function limitedListener(listener: NodeListener, limits: Limits): NodeListener {
   const { requestBodyBytes, concurrency } = limits;
   let inFlight = 0;
   const leave = () => void inFlight--;
+  // Apart from the HTTP/1.1 path, which stays as small as it was (and as cheap to optimise).
+  const limitedStream: NodeListener = (req, res) => {
+    const status = streamRefusal(req as unknown as Http2ServerRequest, limits, inFlight);
+    if (status) return refuse(res, status);
+    if (concurrency) {
+      inFlight++;
+      res.once('close', leave);
+    }
+    if (requestBodyBytes) capBody(req, res, requestBodyBytes);
+    return listener(req, res);
+  };
   return (req, res) => {
+    if (isHttp2(req)) return limitedStream(req, res);
     // Pipelined behind a refused request, read from the same bytes: it gets no answer, the connection
     // closes after the refusal (a smuggled request must not reach the app).
     if (refusedConnections.has(req.socket)) return;
@@ -142,10 +161,47 @@ export function limitedListener(listener: NodeListener, limits: Limits): NodeLis
 
 const refusedConnections = new WeakSet<Duplex>();
 
-/** The status refusing this request (see refusalFor), 0 if it may go on. */
-export function refusalOf(req: IncomingMessage, limits: Limits, inFlight: number): number {
-  return refusalFor(requestHead(req, inFlight), limits);
+/** The status refusing this request or HTTP/2 stream (see refusalFor), 0 if it may go on. */
+export function refusalOf(req: IncomingMessage | Http2ServerRequest, limits: Limits, inFlight: number): number {
+  return isHttp2(req) ? streamRefusal(req, limits, inFlight) : refusalFor(requestHead(req, inFlight), limits);
 }
+
+/**
+ * refusalFor() for an HTTP/2 stream, judged as the HTTP/1.1 request it stands for: its fields without
+ * the pseudo-headers (431 past requestFields), its head as many bytes as HTTP/1.1's would take (431 past
+ * requestHeadersBytes), `:authority` as its Host (400 when missing or invalid, or when a Host field says
+ * otherwise: RFC 9113 §8.3.1), `:path` as its target. The framing is HTTP/2's own: nghttp2 refuses a
+ * Transfer-Encoding, and a Content-Length the DATA frames do not match.
+ */
+function streamRefusal(req: Http2ServerRequest, limits: Limits, inFlight: number): number {
+  const raw = req.rawHeaders;
+  let contentLengths: string[] | undefined;
+  let authority: string | undefined;
+  let host: string | undefined;
+  let fields = 0;
+  let bytes = STATUS_LINE_BYTES;
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index]!;
+    const value = raw[index + 1]!;
+    bytes += name.length + value.length + 4; // `: ` and CRLF
+    if (name.charCodeAt(0) === 0x3a) {
+      if (name === ':authority') authority = value;
+      continue;
+    }
+    fields++;
+    if (name === 'host') host ??= value;
+    else if (name === 'content-length') (contentLengths ??= []).push(value);
+  }
+  if (limits.requestHeadersBytes && bytes > limits.requestHeadersBytes) return 431;
+  const hosts = authority === undefined ? (host === undefined ? NO_LENGTH : [host]) : host === undefined || host === authority ? [authority] : [authority, host];
+  return refusalFor(
+    { method: req.method, url: req.url, contentLengths: contentLengths ?? NO_LENGTH, transferEncodings: NO_LENGTH, hosts, fields, inFlight },
+    limits,
+  );
+}
+
+// ` HTTP/1.1` and the CRLF the request line would end with.
+const STATUS_LINE_BYTES = 11;
 
 /**
  * What refusalFor() reads of a request, from its raw headers: every Content-Length, Transfer-Encoding
@@ -180,24 +236,42 @@ export function isNamed(name: string, lower: string, capitalized: string): boole
   return name === lower || name === capitalized || name.toLowerCase() === lower;
 }
 
-/** Answers `status` (see refusal) and closes the connection: the request's body, if any, is not read. */
-export function refuse(res: ServerResponse, status: number): void {
+/**
+ * Answers `status` (see refusal) and closes the connection: the request's body, if any, is not read.
+ * An HTTP/2 stream is reset instead, once the answer is out (NO_ERROR: RFC 9113 §8.1 lets a server
+ * stop a request it answered); its session and the other streams go on.
+ */
+export function refuse(res: ServerResponse | Http2ServerResponse, status: number): void {
   const { headers, body } = refusal(status);
+  if (isHttp2Response(res)) {
+    const { connection: _connectionSpecific, ...fields } = headers;
+    res.writeHead(status, { ...fields, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    res.stream.close(NO_ERROR);
+    return;
+  }
   res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+function isHttp2Response(res: ServerResponse | Http2ServerResponse): res is Http2ServerResponse {
+  return (res as Partial<Http2ServerResponse>).stream !== undefined;
 }
 
 function capBody(req: IncomingMessage, res: ServerResponse, limit: number): void {
   let received = 0;
   interceptBodyChunks(req, (chunk) => {
     if ((received += chunk.length) <= limit) return true;
+    const http2 = isHttp2(req);
     // node:http reads on past the rest of the body: a request pipelined behind it must not reach the app.
-    refusedConnections.add(req.socket);
+    if (!http2) refusedConnections.add(req.socket);
     if (res.headersSent) res.destroy();
     else refuse(res, 413);
     // The rest of the body is dropped, so req would never end: a read of it fails instead, once the
-    // refusal is out (destroying req destroys its socket).
-    res.once('close', () => req.destroy(new Error("The request body is over the server's limit (--limit-request-body)")));
+    // refusal is out (destroying req destroys its socket). node:http2's request emits the error even
+    // with no listener, which would end the process: without one, it just closes.
+    const overLimit = new Error("The request body is over the server's limit (--limit-request-body)");
+    res.once('close', () => req.destroy(!http2 || req.listenerCount('error') > 0 ? overLimit : undefined));
     return false;
   });
 }

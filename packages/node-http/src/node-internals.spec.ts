@@ -114,3 +114,27 @@ test("req.push(): node:http's parser hands each chunk of the body to it, and a f
   expect(chunks).toEqual(['one', 'two']);
   expect(body).toBe('one');
 });
+
+test("req.push: node:http2's compatibility request gets each DATA frame's bytes through it too", async () => {
+  const { createServer: createHttp2Server, connect: connectHttp2 } = await import('node:http2');
+  const chunks: string[] = [];
+  let body = '';
+  const http2Server = createHttp2Server((req, res) => {
+    interceptBodyChunks(req as unknown as IncomingMessage, (chunk) => (chunks.push(chunk.toString()), chunks.length < 2));
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    setTimeout(() => res.end('ok'), 200);
+  });
+  http2Server.listen(0, '127.0.0.1');
+  await once(http2Server, 'listening');
+  const session = connectHttp2(`http://127.0.0.1:${(http2Server.address() as { port: number }).port}`);
+  const stream = session.request({ ':method': 'POST', ':path': '/' });
+  stream.write('one');
+  setTimeout(() => stream.write('two'), 30);
+  setTimeout(() => stream.end('three'), 60);
+  stream.resume();
+  await new Promise((resolve) => stream.once('close', resolve));
+  session.destroy();
+  http2Server.close();
+  expect(chunks).toEqual(['one', 'two']);
+  expect(body).toBe('one');
+});

@@ -47,7 +47,8 @@ export function socketFd(socket: Duplex): number | undefined {
 
 /**
  * Calls `onChunk` with each chunk of the request's body as node:http's parser hands it over: the parser
- * calls `req.push()` for every chunk (its parserOnBody), so counting there costs the reader nothing.
+ * calls `req.push()` for every chunk (its parserOnBody), as node:http2's compatibility request does for
+ * each DATA frame (its onStreamData), so counting there costs the reader nothing.
  * `onChunk` returns false to stop the body (push then returns false, which also stops reading the socket).
  */
 export function interceptBodyChunks(req: IncomingMessage, onChunk: (chunk: Buffer) => boolean): void {

@@ -1,8 +1,11 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { clientAddress, type ServeOptions } from '@chaussette/core';
 import { headAsSent } from './node-internals.js';
+import { isHttp2, streamCutShort } from './node-request.js';
 import { exposePeerCredentials } from './peer-credentials.js';
+import type { NodeHttpServer } from './server-kinds.js';
 
 /**
  * The per-request options of ServeOptions for a node:http server, before the app sees the request:
@@ -12,7 +15,7 @@ import { exposePeerCredentials } from './peer-credentials.js';
  * unix sockets (see exposePeerCredentials). Costs nothing when none is set.
  */
 export function observeRequests(
-  server: Server,
+  server: NodeHttpServer,
   { accessLog, trustedProxies, peerCredentials }: Pick<ServeOptions, 'accessLog' | 'trustedProxies' | 'peerCredentials'>,
 ): void {
   if (peerCredentials) exposePeerCredentials(server);
@@ -23,8 +26,9 @@ export function observeRequests(
 /** observeRequests() for one request: also for a WebSocket handshake's (a 101 once upgraded). */
 export function observeRequest(req: IncomingMessage, res: ServerResponse, { accessLog, trustedProxies }: Pick<ServeOptions, 'accessLog' | 'trustedProxies'>): void {
   const started = performance.now();
+  if (trustedProxies && isHttp2(req)) forwardStream(req, trustedProxies);
   const socket = req.socket as Socket & { remoteAddress?: string };
-  if (trustedProxies) {
+  if (trustedProxies && !isHttp2(req)) {
     if (Object.hasOwn(socket, 'remoteAddress')) delete socket.remoteAddress; // the previous request's client
     const peer = socket.remoteAddress;
     const forwarded = req.headers['x-forwarded-for'];
@@ -48,10 +52,25 @@ export function observeRequest(req: IncomingMessage, res: ServerResponse, { acce
         referer: req.headers.referer,
         userAgent: req.headers['user-agent'],
         durationMs: performance.now() - started,
-        aborted: !res.writableFinished && res.statusCode !== 101,
+        aborted: isHttp2(req) ? streamCutShort(res as unknown as Http2ServerResponse) : !res.writableFinished && res.statusCode !== 101,
       });
     });
   }
 }
 
 const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)/i;
+
+/**
+ * trustedProxies for an HTTP/2 stream: the streams of one session may come from different clients (a
+ * proxy multiplexes them), so the client's address goes on this request's socket, not the session's:
+ * node:http2's `req.socket` is a proxy per stream, whose remoteAddress is read from the session's socket.
+ */
+function forwardStream(req: IncomingMessage, trustedProxies: NonNullable<ServeOptions['trustedProxies']>): void {
+  const socket = req.socket;
+  const peer = socket.remoteAddress;
+  const forwarded = req.headers['x-forwarded-for'];
+  const client = clientAddress(peer, Array.isArray(forwarded) ? forwarded.join(',') : forwarded, trustedProxies);
+  if (client === peer) return;
+  const forwardedSocket = new Proxy(socket, { get: (target, name) => (name === 'remoteAddress' ? client : Reflect.get(target, name)) });
+  Object.defineProperty(req, 'socket', { value: forwardedSocket, configurable: true });
+}

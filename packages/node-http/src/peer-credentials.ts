@@ -1,11 +1,11 @@
 // --peercreds: the pid, uid and gid of the process at the other end of a unix socket, as the kernel
 // recorded them when it connected (SO_PEERCRED). Node.js has no API for it: getsockopt() is called
 // through koffi, an optional peer dependency loaded only when the flag is given.
-import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { ChaussetteError, errorMessage } from '@chaussette/core';
 import { socketFd } from './node-internals.js';
+import type { NodeHttpServer } from './server-kinds.js';
 
 export interface PeerCredentials {
   pid: number;
@@ -40,10 +40,10 @@ function loadGetsockopt(): Getsockopt {
 
 /**
  * Gives every request on a unix-socket connection of `server` a `peerCredentials` property (`{ pid,
- * uid, gid }`), read once per connection; requests over TCP have none. Throws, with what to do, if
- * getsockopt() cannot be loaded.
+ * uid, gid }`), read once per connection; requests over TCP have none. HTTP/2 streams too: node:http2's
+ * `req.socket` reads the session's socket. Throws, with what to do, if getsockopt() cannot be loaded.
  */
-export function exposePeerCredentials(server: Server): void {
+export function exposePeerCredentials(server: NodeHttpServer): void {
   const read = loadGetsockopt();
   server.on('connection', (socket: Socket) => {
     const fd = socketFd(socket);
