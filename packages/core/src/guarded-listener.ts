@@ -37,7 +37,10 @@ export function respondWithError(req: IncomingMessage, res: ServerResponse, erro
  */
 export function guardedListener(listener: NodeListener, logger: Logger): NodeListener {
   return (req, res) => {
-    if (req.httpVersionMajor === 2) keepOwnMembers(req, res);
+    if (req.httpVersionMajor === 2) {
+      keepOwnMembers(req, res);
+      addGatewayFields(req);
+    }
     try {
       const result = listener(req, res) as { then?: unknown } | undefined;
       if (typeof result?.then === 'function') {
@@ -47,6 +50,20 @@ export function guardedListener(listener: NodeListener, logger: Logger): NodeLis
       respondWithError(req, res, error, logger);
     }
   };
+}
+
+/**
+ * The fields an HTTP/2-to-HTTP/1.1 gateway adds (RFC 9113 §8.3.1), which node apps look for: `host` from
+ * `:authority` (Express's req.hostname, `new URL(req.url, \`http://${req.headers.host}\`)`), and
+ * `transfer-encoding: chunked` for a body without a Content-Length (body parsers read a body only when
+ * one of the two says there is one).
+ */
+function addGatewayFields(req: IncomingMessage): void {
+  const { headers } = req;
+  const authority = headers[':authority'];
+  if (headers.host === undefined && typeof authority === 'string') headers.host = authority;
+  const stream = (req as { stream?: { endAfterHeaders?: boolean } }).stream;
+  if (headers['content-length'] === undefined && stream?.endAfterHeaders === false) headers['transfer-encoding'] = 'chunked';
 }
 
 type Members = Record<string | symbol, PropertyDescriptor>;

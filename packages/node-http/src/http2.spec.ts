@@ -220,9 +220,15 @@ describe.each<Kind>(['h2c', 'h2'])('over %s', (kind) => {
     app.get('/boom', () => {
       throw new Error('boom');
     });
+    app.get('/host', (req, res) => void res.send(`${req.hostname} ${req.headers.host}`));
+    app.post('/json', express.json(), (req, res) => void res.json(req.body));
     const origin = await serve(kind, guardedListener(app as unknown as NodeListener, silent));
     const client = session(origin);
     expect(await send(client, { ':path': '/', 'user-agent': 'probe' })).toMatchObject({ status: 200, body: 'hello probe' });
+    // Host from :authority, as an HTTP/2-to-HTTP/1.1 gateway adds it (RFC 9113 §8.3.1).
+    expect(await send(client, { ':path': '/host' })).toMatchObject({ status: 200, body: `localhost ${new URL(origin).host}` });
+    // A body without Content-Length (a stream from the client): read as a chunked one.
+    expect(await send(client, { ':method': 'POST', ':path': '/json', 'content-type': 'application/json' }, '{"a":1}')).toMatchObject({ status: 200, body: '{"a":1}' });
     expect(await send(client, { ':method': 'POST', ':path': '/echo', 'content-type': 'text/plain', 'content-length': '3' }, 'abc')).toMatchObject({ status: 200, body: '{"body":"abc"}' });
     expect((await send(client, { ':path': '/boom' })).status).toBe(500);
     expect((await send(client, { ':path': '/missing' })).status).toBe(404);
