@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createServer as createHttp2Server, type Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
+import { HTTP2_SETTINGS } from './tls.js';
 
 /** RFC 9113 §3.4: a client that knows the server speaks HTTP/2 opens its connection with these bytes. */
 export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -15,7 +16,7 @@ export const awaitingPreface = new WeakSet<Socket>();
  * it would without h2c. Returns the http2 server, whose 'session' events tell its connections.
  */
 export function acceptPriorKnowledgeHttp2(server: Server): Http2Server {
-  const http2Server = createHttp2Server();
+  const http2Server = createHttp2Server({ settings: HTTP2_SETTINGS });
   http2Server.on('request', (req, res) => server.emit('request', req, res));
   const http1Listeners = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { ServerHttp2Session } from 'node:http2';
 import type { Server as TlsServer } from 'node:tls';
 import type { Socket } from 'node:net';
 import {
@@ -66,6 +67,7 @@ export async function serveOnNodeServer(app: App, target: ListenTarget, options:
   limitServer(http1, limits);
   observeRequests(http1, options);
   const connections = trackConnections(server, engine.connectionEvent ?? (options.tls ? 'secureConnection' : 'connection'), sessionsFrom);
+  closeIdleSessions(sessionsFrom, limits.keepAliveTimeoutMs);
   handleUpgrades(http1, app, { websockets, connections, logger, origin: () => origin, limits, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
   nameInheritedUnixSocket(http1, target);
   await (engine.listen ?? listen)(server, target);
@@ -75,6 +77,12 @@ export async function serveOnNodeServer(app: App, target: ListenTarget, options:
   const close = gracefulClose(server, connections, { websockets, afterHttp: engine.afterHttp });
   if (!contexts) return { address, close };
   return { address, close, updateTls: (tls) => contexts.update(server as TlsServer, tls) };
+}
+
+/** --timeout-keep-alive for HTTP/2: a session with no frame in that long gets GOAWAY (its open streams may finish). */
+function closeIdleSessions(sessionsFrom: EventEmitter, keepAliveTimeoutMs: number): void {
+  if (keepAliveTimeoutMs === 0) return;
+  sessionsFrom.on('session', (session: ServerHttp2Session) => session.setTimeout(keepAliveTimeoutMs, () => session.close()));
 }
 
 function listen(server: NodeHttpServer, target: ListenTarget): Promise<void> {

@@ -56,11 +56,17 @@ function contextOptions({ passphrase, ca, minVersion, ciphers }: TlsSettings, { 
 }
 
 /**
+ * What an HTTP/2 server announces: at most 100 streams at once per session (node's default is no limit;
+ * nginx's is 128, Apache's and h2o's 100), so that one client cannot hold a stream for each of millions.
+ */
+export const HTTP2_SETTINGS = { maxConcurrentStreams: 100 } as const;
+
+/**
  * The server for `kind`: node:http's, node:https's, or node:http2's secure server that speaks
  * HTTP/1.1 too (allowHTTP1), with `listener` for its requests.
  */
 export function createNodeServer(listener: NodeListener, kind: NodeServerKind): NodeHttpServer {
   if (!kind.tls) return createHttpServer(listener);
-  if (kind.http2) return createSecureServer({ ...kind.tls, allowHTTP1: true }, listener as never);
+  if (kind.http2) return createSecureServer({ ...kind.tls, allowHTTP1: true, settings: HTTP2_SETTINGS }, listener as never);
   return createHttpsServer(kind.tls, listener);
 }

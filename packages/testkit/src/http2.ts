@@ -189,6 +189,21 @@ function describeStreamLimits(on: Http2Cases, transport: Transport): void {
     expect(answer(other)).toBe('200 GET /url?beside');
     await stillServed();
   });
+  on.it('a session says it takes at most 100 streams at once (SETTINGS_MAX_CONCURRENT_STREAMS), not an unbounded number', async () => {
+    expect(shared.session.remoteSettings.maxConcurrentStreams).toBe(100);
+  });
+  on.it('a session left idle past --timeout-keep-alive gets GOAWAY and is closed', async () => {
+    const server = await on.serve(appFor(on.kit.backend(), createFixtureApps()), transport, { keepAliveTimeoutMs: 300 });
+    const session = await servedSession(on, server.listening[0]!.bound, transport);
+    try {
+      const closed = once(session, 'close');
+      const goaway = once(session, 'goaway');
+      await Promise.race([Promise.all([goaway, closed]), new Promise((_, reject) => setTimeout(() => reject(new Error('the idle session was still open after 3 s')), 3000))]);
+    } finally {
+      session.destroy();
+      await server.close(1000);
+    }
+  });
   on.it('past the concurrency limit a stream gets 503; the one in flight and the next are served', async () => {
     const fixtures = createFixtureApps();
     const server = await on.serve(fixtures[kind()], transport, { concurrency: 1 });
