@@ -1,4 +1,5 @@
 import { Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { App, Backend, ListenTarget, Logger, NodeListener } from '@chaussette/core';
 import { ChaussetteError, toApp } from '@chaussette/core';
 import { answerClientError, HTTP2_SETTINGS, listenOptions, type NodeServerKind, serveOnNodeServer } from '@chaussette/node-http';
@@ -19,7 +20,8 @@ const FIRST_PARAMETER = /^(?:async\s*)?(?:function\s*\*?\s*[\w$]*\s*\(\s*|\(\s*)
 // A NestJS application on Fastify has register(), inject() and listen() too, but no `server`.
 function isFastifyInstance(value: unknown): value is FastifyInstance {
   const shape = value as Partial<FastifyInstance> | null;
-  return typeof shape?.register === 'function' && typeof shape.inject === 'function' && typeof shape.listen === 'function' && shape.server instanceof Server;
+  // Its server: node:http's, or node:https's or node:http2's when it was made with Fastify's https or http2 options.
+  return typeof shape?.register === 'function' && typeof shape.inject === 'function' && typeof shape.listen === 'function' && shape.server instanceof NetServer;
 }
 
 /**
@@ -116,6 +118,11 @@ function fastifyFor(
 ): FastifyInstance {
   const given = Object.keys(factoryOptions);
   if (isFastifyInstance(app.source)) {
+    if (!(app.source.server instanceof Server)) {
+      throw new ChaussetteError(
+        "This Fastify instance was made with Fastify's own https or http2 options: chaussette serves TLS and HTTP/2 itself. Remove them from Fastify() and give --certfile and --keyfile (HTTP/2 comes with them; --h2c without TLS), or export a plugin",
+      );
+    }
     if (kind.tls) {
       // Its server is made, of node:http's kind: HTTP/1.1 on TLS sockets handed to it would be all it could
       // speak, its hooks and options fixed for plain HTTP. A plugin gets an instance made for TLS and HTTP/2.

@@ -115,6 +115,17 @@ describe('TLS and HTTP/2 on the fastify backend', () => {
     );
   });
 
+  test.each([
+    ['https', () => Fastify({ https: { cert: localhost.cert, key: localhost.key } })],
+    ['http2', () => Fastify({ http2: true })],
+  ])('an exported instance made with its own %s options is recognised, and refused in one line that points to the flags', async (_option, make) => {
+    const instance = make();
+    await expect(serve(instance)).rejects.toThrow(
+      "This Fastify instance was made with Fastify's own https or http2 options: chaussette serves TLS and HTTP/2 itself. Remove them from Fastify() and give --certfile and --keyfile",
+    );
+    await instance.close();
+  });
+
   test('an exported instance gets h2c beside HTTP/1.1', async () => {
     const instance = Fastify();
     instance.get('/', async (request) => `instance ${request.raw.httpVersion}`);
