@@ -5,7 +5,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect, type Socket } from 'node:net';
 import { fstatSync } from 'node:fs';
 import { afterEach, expect, test } from 'vitest';
-import { headAsSent, headWritten, interceptBodyChunks, parsesHttp, requestBeingParsed, responseUnderWay, socketFd } from './node-internals.js';
+import { headAsSent, headWritten, interceptBodyChunks, parsesHttp, rawSocketOf, requestBeingParsed, responseUnderWay, socketFd } from './node-internals.js';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { makeTestCertificates } from '@chaussette/testkit';
 
 let server: Server | undefined;
 let client: Socket | undefined;
@@ -137,4 +139,23 @@ test("req.push: node:http2's compatibility request gets each DATA frame's bytes 
   http2Server.close();
   expect(chunks).toEqual(['one', 'two']);
   expect(body).toBe('one');
+});
+
+test('tlsSocket._parent: the TCP socket a TLS server socket reads from', async () => {
+  const { localhost, directory } = makeTestCertificates();
+  const tlsServer = createTlsServer({ cert: localhost.cert, key: localhost.key });
+  let raw: Socket | undefined;
+  tlsServer.on('connection', (socket: Socket) => (raw = socket));
+  const secured = once(tlsServer, 'secureConnection');
+  tlsServer.listen(0, '127.0.0.1');
+  await once(tlsServer, 'listening');
+  const tlsClient = tlsConnect({ port: (tlsServer.address() as { port: number }).port, host: '127.0.0.1', rejectUnauthorized: false });
+  tlsClient.on('error', () => {});
+  const [socket] = (await secured) as [Socket];
+  expect(rawSocketOf(socket)).toBe(raw);
+  expect(rawSocketOf(raw!)).toBeUndefined();
+  tlsClient.destroy();
+  socket.destroy();
+  tlsServer.close();
+  (await import('node:fs')).rmSync(directory, { recursive: true, force: true });
 });

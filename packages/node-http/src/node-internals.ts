@@ -61,3 +61,8 @@ export function interceptBodyChunks(req: IncomingMessage, onChunk: (chunk: Buffe
     return push.call(this, chunk, encoding);
   };
 }
+
+/** The TCP or unix socket a TLS server's socket reads from (`tlsSocket._parent`), where getsockopt() applies. */
+export function rawSocketOf(socket: Duplex): Duplex | undefined {
+  return (socket as Duplex & { _parent?: Duplex | null })._parent ?? undefined;
+}

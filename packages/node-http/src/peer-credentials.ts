@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { ChaussetteError, errorMessage } from '@chaussette/core';
-import { socketFd } from './node-internals.js';
+import { rawSocketOf, socketFd } from './node-internals.js';
 import type { NodeHttpServer } from './server-kinds.js';
 
 export interface PeerCredentials {
@@ -54,7 +54,10 @@ export function exposePeerCredentials(server: NodeHttpServer): void {
   });
   // Before the app's own 'request' listener, so that node apps (and Fastify's raw request) see it.
   server.prependListener('request', (req: { socket: Socket; peerCredentials?: PeerCredentials }) => {
-    const credentials = (req.socket as Socket & { [credentialsOf]?: PeerCredentials })[credentialsOf];
+    // Over TLS, requests read a TLS socket; the kernel's credentials are the unix socket's under it.
+    const credentials = credentialsOn(req.socket) ?? credentialsOn(rawSocketOf(req.socket));
     if (credentials) req.peerCredentials = credentials;
   });
 }
+
+const credentialsOn = (socket: object | undefined) => (socket as { [credentialsOf]?: PeerCredentials } | undefined)?.[credentialsOf];

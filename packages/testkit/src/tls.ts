@@ -239,6 +239,22 @@ function describeSocketKinds(on: TlsCases): void {
         rmSync(directory, { recursive: true, force: true });
       }
     });
+    const noPeerCredentials = () => (on.kit.backend().supports?.peerCredentials ? undefined : `the ${on.kit.backend().name} backend does not list peerCredentials in supports`);
+    on.it('with peerCredentials, on a unix socket: the app sees the client\'s pid, uid and gid over TLS too', async () => {
+      const backend = on.kit.backend();
+      const directory = mkdtempSync(join(tmpdir(), 'chaussette-kit-tls-'));
+      try {
+        const target: ListenTarget = { type: 'unix', path: join(directory, 'socket'), backlog: 511 };
+        const app = appFor(backend, createFixtureApps());
+        const server = startServer({ app, backend, targets: [target], logger: recordingLogger(), tls: await on.settings(), peerCredentials: true, backendOptions: on.kit.options.backendOptions });
+        await withServer(server, async (address) => {
+          const response = await httpsGet(address, '/peer-credentials', on.client());
+          expect(JSON.parse(response.body.toString())).toEqual({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
+        });
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    }, noPeerCredentials);
     on.it('a handshake and a request on an inherited fd, in a child process', async () => {
       const { localhost } = on.certificates();
       const parent = await listeningServer();
