@@ -7,7 +7,7 @@ export default defineConfig({
     projects: [
       'packages/*',
       'apps/*',
-      'examples/backend-https',
+      'examples/backend-on-demand-tls',
       { test: { name: 'repo', include: ['tests/**/*.test.ts'] } },
       // The benchmark's smoke test loads both cores: it runs after everything else.
       { test: { name: 'bench', include: ['bench/**/*.test.ts'], sequence: { groupOrder: 1 } } },

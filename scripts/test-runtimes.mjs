@@ -15,11 +15,11 @@ const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const OTHER_RUNTIMES = ['22.23.5', '26.12.1'];
 
 // On the other releases: the packages' specs (core's and node-http's lean on Node internals), every
-// backend's conformance suite, the CLI's tests and the HTTPS example. Not the repository checks (lint,
+// backend's conformance suite, the CLI's tests and the on-demand TLS example. Not the repository checks (lint,
 // type-checks, publint, packed tarballs), the benchmark's smoke test or the framework builds: heavy, and
 // about the code rather than the Node that runs it.
 const OTHER_RUNTIME_SELECTION = [
-  ...['core', 'node-http', 'testkit', 'backend-node', 'backend-fastify', 'backend-uws', 'cli', 'example-backend-https'].flatMap((name) => ['--project', name]),
+  ...['core', 'node-http', 'testkit', 'backend-node', 'backend-fastify', 'backend-uws', 'cli', 'example-backend-on-demand-tls'].flatMap((name) => ['--project', name]),
   // apps/cli/test/frameworks, as a glob from the project's directory
   '--exclude',
   '**/test/frameworks/**',
