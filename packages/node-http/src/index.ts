@@ -1,5 +1,5 @@
 // What every chaussette backend built on a node:http server shares (the node and fastify backends, the
-// HTTPS example): serveOnNodeServer() runs a whole Backend.serve() around the server a NodeServerEngine
+// on-demand TLS example): serveOnNodeServer() runs a whole Backend.serve() around the server a NodeServerEngine
 // makes; the pieces below are what it is made of, for a backend that needs to arrange them otherwise.
 // The engine-neutral parts (the backend contract, the fetch layer, limits) are @chaussette/core's.
 export { type NodeServerEngine, nodeListenerFor, serveOnNodeServer } from './serve.js';

@@ -42,7 +42,7 @@ export interface NodeServerEngine {
   /** Runs at shutdown once no connection speaks HTTP any more (a Fastify instance's close()). */
   afterHttp?(): Promise<void>;
   /**
-   * For a TLS server made without ServeOptions.tls (the HTTPS example's own): 'secureConnection' (see
+   * For a TLS server made without ServeOptions.tls (the on-demand TLS example's own): 'secureConnection' (see
    * trackConnections). Default: 'secureConnection' with ServeOptions.tls, 'connection' otherwise.
    */
   connectionEvent?: 'connection' | 'secureConnection';
