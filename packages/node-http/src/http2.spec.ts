@@ -234,6 +234,37 @@ describe.each<Kind>(['h2c', 'h2'])('over %s', (kind) => {
     expect((await send(client, { ':path': '/missing' })).status).toBe(404);
   });
 
+  test('a node app sees node:http\'s request and response: headers without pseudo-headers in a plain object, rawHeaders, _implicitHeader(), a status message dropped quietly', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    try {
+      const origin = await serve(kind, guardedListener((req, res) => {
+        const seen = {
+          names: Object.keys(req.headers),
+          ownProperty: req.headers.hasOwnProperty('x-probe'), // Next.js calls it
+          rawHeaders: req.rawHeaders,
+        };
+        res.statusMessage = 'Fine';
+        res.setHeader('content-type', 'application/json');
+        (res as unknown as { _implicitHeader(): void })._implicitHeader(); // compression middleware does
+        res.end(JSON.stringify(seen));
+      }, silent));
+      const answer = await send(session(origin), { ':path': '/', 'x-probe': 'yes' });
+      expect(answer.status).toBe(200);
+      const seen = JSON.parse(answer.body) as { names: string[]; ownProperty: boolean; rawHeaders: string[] };
+      expect(seen.names.filter((name) => name.startsWith(':'))).toEqual([]);
+      expect(seen.names).toContain('host');
+      expect(seen.ownProperty).toBe(true);
+      expect(seen.rawHeaders).toEqual(expect.arrayContaining(['x-probe', 'yes', 'host', new URL(origin).host]));
+      expect(seen.rawHeaders.filter((field, index) => index % 2 === 0 && field.startsWith(':'))).toEqual([]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((message) => /Status message/.test(message))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   test('a request that looks like a WebSocket handshake is an ordinary request (HTTP/2 has no Upgrade)', async () => {
     const origin = await serve(kind, fetchListener((request, fetchServer) => new Response(String(fetchServer.upgrade(request)), { status: 426 }), silent, () => 'x', NO_WEBSOCKETS));
     const answer = await send(session(origin), { ':path': '/ws', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' });

@@ -10,10 +10,12 @@
 //   GET  /cookie      sets visited=yes; with that cookie back, says "visited: yes"
 import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { uwsUnavailableReason } from '@chaussette/backend-uws/engine';
+import { makeTestCertificates, type TestCertificates } from '@chaussette/testkit';
 import { type CliProcess, startCli } from '../helpers.js';
 
 const run = promisify(execFile);
@@ -46,11 +48,16 @@ export function describeBuild(check: BuildCheck): void {
       await run('npm', ['run', '--silent', 'app:build'], { cwd, env: { ...process.env, ...check.env }, maxBuffer: 64 * 1024 * 1024 });
     }, 300_000);
 
-    describe.each(BACKENDS)('on the %s backend', (backend) => {
+    describe.each(SERVED)('on the %s', (_name, backend, overHttp2) => {
       let server: CliProcess;
       let where: string;
+      const fetchServed = overHttp2 ? fetchOverHttp2 : fetchOverHttp1;
+      // The public URL is https:// there (SvelteKit's ORIGIN; Astro checks a form's Origin against it).
+      const scheme = overHttp2 ? 'https' : 'http';
       beforeAll(async () => {
-        server = await startCli(['--backend', backend, '--port', '0', ...check.args], { cwd, env: check.env });
+        const tls = overHttp2 ? ['--certfile', certificates().localhost.certFile, '--keyfile', certificates().localhost.keyFile] : [];
+        const env = overHttp2 && check.env?.ORIGIN ? { ...check.env, ORIGIN: check.env.ORIGIN.replace(/^http:/, 'https:') } : check.env;
+        server = await startCli(['--backend', backend, '--port', '0', ...tls, ...check.args], { cwd, env });
         where = server.addresses[0]!;
       }, 60_000);
       afterAll(async () => {
@@ -59,28 +66,28 @@ export function describeBuild(check: BuildCheck): void {
 
       test('says at start-up what it recognised, and serves a page', async () => {
         expect(server.output()).toMatch(check.recognised);
-        const page = await fetchFrom(where, '/');
+        const page = await fetchServed(where, '/');
         expect(page.status).toBe(200);
         expect(page.headers['content-type']).toMatch(/text\/html/);
         expect(page.body).toContain('chaussette example');
       });
 
       test('a JSON route', async () => {
-        const json = await fetchFrom(where, '/api/hello');
+        const json = await fetchServed(where, '/api/hello');
         expect(json.status).toBe(200);
         expect(json.headers['content-type']).toMatch(/application\/json/);
         expect(JSON.parse(json.body)).toEqual({ hello: frameworkOf(check.example) });
       });
 
       test('a form POST', async () => {
-        const posted = await fetchFrom(where, '/form', {
+        const posted = await fetchServed(where, '/form', {
           method: 'POST',
           // As a browser submits a form: SvelteKit answers a client that does not ask for HTML with JSON.
-          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: `http://${where}`, accept: BROWSER_ACCEPT },
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: `${scheme}://${where}`, accept: BROWSER_ACCEPT },
           body: 'name=Ada',
         });
         if (check.formRedirects && posted.status === 303) {
-          const followed = await fetchFrom(where, posted.headers.location as string);
+          const followed = await fetchServed(where, posted.headers.location as string);
           expect(followed.body).toContain('Hello, Ada');
         } else {
           expect(posted.status).toBe(200);
@@ -89,10 +96,10 @@ export function describeBuild(check: BuildCheck): void {
       });
 
       test('a static asset, whole, by Range and by HEAD', async () => {
-        const whole = await fetchFrom(where, '/static.txt');
+        const whole = await fetchServed(where, '/static.txt');
         expect(whole.status).toBe(200);
         expect(whole.body).toBe(STATIC_TEXT);
-        const part = await fetchFrom(where, '/static.txt', { headers: { range: 'bytes=7-12' } });
+        const part = await fetchServed(where, '/static.txt', { headers: { range: 'bytes=7-12' } });
         // A server may ignore Range (RFC 9110 §14.2); one that honours it sends exactly those bytes.
         if (part.status === 206) {
           expect(part.body).toBe(STATIC_TEXT.slice(7, 13));
@@ -101,24 +108,24 @@ export function describeBuild(check: BuildCheck): void {
           expect(part.status).toBe(200);
           expect(part.body).toBe(STATIC_TEXT);
         }
-        const head = await fetchFrom(where, '/static.txt', { method: 'HEAD' });
+        const head = await fetchServed(where, '/static.txt', { method: 'HEAD' });
         expect(head.status).toBe(200);
         expect(head.body).toBe('');
         if (head.headers['content-length'] !== undefined) expect(head.headers['content-length']).toBe(String(STATIC_TEXT.length));
       });
 
       test('a streamed response arrives in pieces, as it is made', async () => {
-        const streamed = await fetchFrom(where, '/stream');
+        const streamed = await fetchServed(where, '/stream');
         expect(streamed.status).toBe(200);
         expect(streamed.body.replace(/\s+/g, ' ').trim()).toContain('chunk 1 chunk 2 chunk 3');
         expect(streamed.chunks).toBeGreaterThan(1);
       });
 
       test('cookies, set and sent back', async () => {
-        const first = await fetchFrom(where, '/cookie');
+        const first = await fetchServed(where, '/cookie');
         const setCookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []);
         expect(setCookie.some((cookie) => cookie.startsWith('visited=yes'))).toBe(true);
-        const again = await fetchFrom(where, '/cookie', { headers: { cookie: 'visited=yes' } });
+        const again = await fetchServed(where, '/cookie', { headers: { cookie: 'visited=yes' } });
         expect(again.body).toContain('visited: yes');
       });
     });
@@ -138,8 +145,16 @@ interface Fetched {
   chunks: number;
 }
 
+/** Where each build is served: every backend, and the node backend over TLS with HTTP/2 (a browser's protocol by ALPN). */
+const SERVED = [...BACKENDS.map((backend) => [`${backend} backend`, backend, false] as const), ['node backend over TLS, with HTTP/2', 'node', true] as const];
+
+let testCertificates: TestCertificates | undefined;
+const certificates = () => (testCertificates ??= makeTestCertificates());
+
+export const fetchFrom = fetchOverHttp1;
+
 /** One request on a fresh connection, as a browser's first would be; `where` is `host:port`. */
-export function fetchFrom(where: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Fetched> {
+function fetchOverHttp1(where: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Fetched> {
   const [host, port] = [where.slice(0, where.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(where.slice(where.lastIndexOf(':') + 1))];
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host, port, path, method: init.method ?? 'GET', headers: init.headers, agent: false }, (res) => {
@@ -155,4 +170,28 @@ export function fetchFrom(where: string, path: string, init: { method?: string; 
     req.on('error', reject);
     req.end(init.body);
   });
+}
+
+/** One request over HTTP/2 and TLS on a fresh session (ALPN h2), trusting the test CA; `where` is `host:port`. */
+async function fetchOverHttp2(where: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Fetched> {
+  const session = http2Connect(`https://${where}`, { ca: certificates().ca.cert, servername: 'localhost' });
+  session.on('error', () => {});
+  try {
+    return await new Promise<Fetched>((resolve, reject) => {
+      const stream = session.request({ ':method': init.method ?? 'GET', ':path': path, ...init.headers }, { endStream: init.body === undefined });
+      let head: Record<string, string | string[] | undefined> = {};
+      let body = '';
+      let chunks = 0;
+      stream.on('response', (headers) => (head = headers as typeof head));
+      stream.on('data', (chunk: Buffer) => {
+        chunks++;
+        body += chunk.toString();
+      });
+      stream.on('end', () => resolve({ status: Number(head[':status']), headers: head, body, chunks }));
+      stream.on('error', reject);
+      if (init.body !== undefined) stream.end(init.body);
+    });
+  } finally {
+    session.close();
+  }
 }
