@@ -1,6 +1,7 @@
-// One load run against one server: wrk where installed, autocannon (from npm) otherwise.
+// One load run against one server: wrk where installed, autocannon (from npm) otherwise; h2load (Debian's
+// nghttp2-client) for HTTP/2.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ export const onCore = (core, command, args) => (pinned ? ['taskset', ['-c', Stri
 const scratch = mkdtempSync(join(tmpdir(), 'chaussette-bench-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
-const run = async (command, args) => (await promisify(execFile)(command, args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
+const run = async (command, args, options = {}) => (await promisify(execFile)(command, args, { maxBuffer: 16 * 1024 * 1024, ...options })).stdout;
 
 /** A POST body of `bytes` bytes, as wrk's Lua script and as autocannon's input file. */
 export function postBody(bytes) {
@@ -77,5 +78,36 @@ export async function load(generator, { url, connections, seconds, post }) {
     p99ms: result.latency.p99,
     bytesPerRequest: result.throughput.total / result.requests.total,
     errors: failures > 0 ? `${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx answers` : undefined,
+  };
+}
+
+let h2loadRuns = 0;
+
+/**
+ * Loads `url` over HTTP/2 with h2load for `seconds`: `connections` connections with `streams` streams in
+ * flight on each; h2 by ALPN for an https:// URL, prior knowledge (h2c) for an http:// one.
+ * @returns {Promise<{ requests: number, rps: number, p99ms: number, bytesPerRequest: number, errors: string | undefined }>}
+ */
+export async function loadH2({ url, connections, streams, seconds, post }) {
+  // h2load prints no percentiles: its log has each request's time, in microseconds, in the third column.
+  const logFile = join(scratch, `h2load-${h2loadRuns++}.log`);
+  const postArgs = post ? ['-d', post.bodyFile, '-H', 'content-type: application/octet-stream'] : [];
+  // h2load has been seen to go on past its duration (connections that never came up): end it, and the bench, then.
+  const args = ['-t1', `-c${connections}`, `-m${streams}`, `-D${seconds}`, `--log-file=${logFile}`, ...postArgs, url];
+  const out = await run(...onCore(1, 'h2load', args), { timeout: (seconds + 60) * 1000 }).catch((error) => {
+    throw new Error(`h2load ${error.killed ? 'ran past its duration and was ended' : `exited with ${error.code}`} on ${url}:\n${error.stdout?.slice(-800)}${error.stderr?.slice(-400)}`);
+  });
+  const [, , , done, succeeded, failed, errored, timeouts] = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out).map(Number);
+  const [, , redirects, clientErrors, serverErrors] = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out).map(Number);
+  const times = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => Number(line.split('\t')[2])).sort((a, b) => a - b);
+  rmSync(logFile);
+  const failures = failed + errored + timeouts + redirects + clientErrors + serverErrors;
+  return {
+    requests: succeeded,
+    rps: Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)[1]),
+    p99ms: (times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] ?? NaN) / 1000,
+    // Data frames' payload only, with what was in flight at the end: a short answer still shows.
+    bytesPerRequest: Number(/traffic: .*\((\d+)\) data/.exec(out)[1]) / done,
+    errors: failures > 0 || succeeded === 0 ? out : undefined,
   };
 }

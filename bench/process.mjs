@@ -61,14 +61,19 @@ export const median = (values) => {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-/** Starts a server (node with `args(port)`) on core 0; resolves once it answers GET / on its port. */
-export async function startServer({ name, args, command = process.execPath }, cwd) {
+const answersHttp = async (port) => (await fetch(`http://127.0.0.1:${port}/`)).ok;
+
+/**
+ * Starts a server (node with `args(port)`) on core 0; resolves once `answers(port)` is true (by default:
+ * it answers GET / over HTTP/1.1).
+ */
+export async function startServer({ name, args, command = process.execPath }, cwd, answers = answersHttp) {
   const port = await freePort();
   const child = spawn(...onCore(0, command, args(port)), { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/`)).ok) return { child, port };
+      if (await answers(port)) return { child, port };
     } catch {}
     if (attempt > 100) {
       child.kill('SIGKILL');
@@ -76,6 +81,22 @@ export async function startServer({ name, args, command = process.execPath }, cw
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * One cell of a report from a pair's runs (`{ server, baseline }`, one per round): medians of the runs, and
+ * the median of the per-round ratios.
+ */
+export function pairCell(runs) {
+  return {
+    rps: median(runs.map(({ server }) => server.rps)),
+    baselineRps: median(runs.map(({ baseline }) => baseline.rps)),
+    ratio: median(runs.map(({ server, baseline }) => server.rps / baseline.rps)),
+    cpu: median(runs.map(({ server }) => server.cpuPerRequest)),
+    cpuRatio: median(runs.map(({ server, baseline }) => server.cpuPerRequest / baseline.cpuPerRequest)),
+    p99ms: median(runs.map(({ server }) => server.p99ms)),
+    baselineP99ms: median(runs.map(({ baseline }) => baseline.p99ms)),
+  };
 }
 
 /** The report's Memory section: each running server's RSS now and at its peak. */

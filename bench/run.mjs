@@ -7,9 +7,10 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ratioChart } from './chart.mjs';
-import { defaultLoadGenerator, load, pinned, postBody } from './load.mjs';
-import { benchOptions, cpuMicros, list, median, memorySection, startServer } from './process.mjs';
+import { defaultLoadGenerator, load, pinned } from './load.mjs';
+import { benchOptions, cpuMicros, list, memorySection, pairCell, startServer } from './process.mjs';
 import { SERVERS } from './servers.mjs';
+import { WORKLOADS } from './workloads.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const { options, quick, rounds, seconds, connectionsList, outDir } = benchOptions({
@@ -17,13 +18,6 @@ const { options, quick, rounds, seconds, connectionsList, outDir } = benchOption
   only: { type: 'string' },
   'load-generator': { type: 'string' },
 });
-
-const WORKLOADS = {
-  hello: { label: 'hello', path: '/', expectedBytes: 13 },
-  json: { label: 'JSON', path: '/json', expectedBytes: 27 },
-  echo: { label: '64 KiB POST echo', path: '/echo', post: postBody(64 * 1024), expectedBytes: 64 * 1024 },
-  stream: { label: '1 MiB stream', path: '/stream', expectedBytes: 1024 * 1024 },
-};
 
 const COMPARISONS = [
   { server: 'nodeNode', baseline: 'rawNode', target: 0.95 },
@@ -129,21 +123,7 @@ try {
   }
 
   // Per comparison and cell: medians of the runs, and the median of the per-round ratios.
-  const results = comparisons.map((comparison) => {
-    const cells = new Map();
-    for (const [key, runs] of pairs.get(comparison)) {
-      cells.set(key, {
-        rps: median(runs.map(({ server }) => server.rps)),
-        baselineRps: median(runs.map(({ baseline }) => baseline.rps)),
-        ratio: median(runs.map(({ server, baseline }) => server.rps / baseline.rps)),
-        cpu: median(runs.map(({ server }) => server.cpuPerRequest)),
-        cpuRatio: median(runs.map(({ server, baseline }) => server.cpuPerRequest / baseline.cpuPerRequest)),
-        p99ms: median(runs.map(({ server }) => server.p99ms)),
-        baselineP99ms: median(runs.map(({ baseline }) => baseline.p99ms)),
-      });
-    }
-    return { ...comparison, cells };
-  });
+  const results = comparisons.map((comparison) => ({ ...comparison, cells: new Map([...pairs.get(comparison)].map(([key, runs]) => [key, pairCell(runs)])) }));
   const memory = memorySection(running);
   const report = markdown(results, memory);
   console.log(`\n${report}`);

@@ -62,6 +62,40 @@ test('the WebSocket bench --quick echoes on every server and writes its report',
   }
 }, 150_000);
 
+const tlsBench = (...args: string[]) => promisify(execFile)(process.execPath, [fileURLToPath(new URL('tls.mjs', import.meta.url)), ...args], { timeout: 150_000 });
+
+const TLS_COMPARISONS = [
+  'chaussette node, node app ÷ raw node:https',
+  'chaussette node, fetch app ÷ raw node:https',
+  'chaussette fastify, node app ÷ raw node:https',
+  'chaussette fastify, fetch app ÷ raw node:https',
+  'chaussette uws, node app ÷ raw node:https',
+  'chaussette uws, fetch app ÷ raw uWebSockets.js SSLApp',
+  'chaussette uws, fetch app ÷ Bun.serve() with tls',
+  'chaussette node, node app ÷ raw node:http2 createSecureServer',
+  'chaussette fastify, fetch app ÷ raw node:http2 createSecureServer',
+  'chaussette node --h2c, node app ÷ raw node:http2 createServer',
+  'chaussette node --h2c, fetch app ÷ raw node:http2 createServer',
+];
+
+test('the TLS bench --quick loads every server over HTTPS/1.1, h2 and h2c and writes its report', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'chaussette-bench-test-'));
+  outputs.push(out);
+  await tlsBench('--quick', '--out', out);
+  const report = readFileSync(join(out, 'results-tls.md'), 'utf8');
+  for (const protocol of ['HTTPS/1.1', 'HTTP/2 over TLS (h2 by ALPN)', 'HTTP/2 without TLS (h2c, prior knowledge)']) {
+    expect(report).toContain(`### ${protocol}: hello, 16 connections`);
+  }
+  for (const comparison of TLS_COMPARISONS) expect(report).toMatch(new RegExp(`\\| ${comparison.replace(/[()]/g, '\\$&')} \\| \\d+ \\| \\d+ \\| \\d+\\.\\d\\dx \\|`));
+  // Each server was checked over the protocol it was loaded with before the load: h2 by ALPN over TLS 1.2 or 1.3.
+  expect(report).toMatch(/\| chaussette fastify, node app \| h2 \| TLSv1\.[23], /);
+  expect(report).toMatch(/\| Bun\.serve\(\) with tls \| \d{2,} \| \d{2,} \|/); // bun's own process, not a wrapper's
+}, 180_000);
+
+test('a TLS bench option that makes no sense is one line and a non-zero exit', async () => {
+  await expect(tlsBench('--protocols', 'h3')).rejects.toMatchObject({ code: 1, stderr: 'bench: unknown protocol h3: choose from https, h2, h2c\n' });
+});
+
 // valgrind is not on a fresh machine (the README's command skips this test there); .ci/run installs it,
 // and there (CHAUSSETTE_REQUIRE_MANAGERS) a missing one fails the test instead.
 const hasValgrind = spawnSync('valgrind', ['--version']).status === 0;

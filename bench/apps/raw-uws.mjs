@@ -5,9 +5,10 @@ import workloads from './workloads.cjs';
 const { hello, json, CHUNK, CHUNKS } = workloads;
 // The build the uws backend runs, loaded as it loads it.
 const { uws } = loadUws();
+// Arguments: port, then a certificate and key file for uWS's SSLApp (TLS), or none for its plain App.
+const [port, certFile, keyFile] = process.argv.slice(2);
 
-const app = uws
-  .App()
+const app = (certFile ? uws.SSLApp({ cert_file_name: certFile, key_file_name: keyFile }) : uws.App())
   .get('/', (res) => {
     res.cork(() => res.writeHeader('content-type', 'text/plain').end(hello));
   })
@@ -44,7 +45,7 @@ const app = uws
       pump();
     });
   });
-app.listen('127.0.0.1', Number(process.argv[2]), (socket) => {
+app.listen('127.0.0.1', Number(port), (socket) => {
   if (!socket) process.exit(1);
   process.on('SIGTERM', () => {
     uws.us_listen_socket_close(socket);
