@@ -32,6 +32,9 @@ export class SecureContexts {
     const { clientCertificates } = this.#settings;
     return {
       ...contextOptions(this.#settings, this.#settings.certificates[0]!),
+      // node:https sets TCP_NODELAY, node:http2's server does not: Nagle's algorithm then holds a
+      // response's chunks written a tick apart (a fetch app's stream) for the client's delayed ACK.
+      noDelay: true,
       requestCert: clientCertificates !== 'none',
       rejectUnauthorized: clientCertificates === 'required',
       SNICallback: (serverName, callback) => callback(null, this.#contexts.get(certificateFor(this.#settings, serverName))),
