@@ -2,20 +2,53 @@
 // node apps and their frameworks trip over where it is not. A node app gets an HTTP/2 request as an
 // HTTP/2-to-HTTP/1.1 gateway would hand it on (RFC 9113 §8.3.1), on objects that behave as node:http's.
 import { IncomingMessage, ServerResponse } from 'node:http';
+import type { NodeListener } from './backend.js';
 
 /**
  * Makes an HTTP/2 request and its response look, to a node app, as node:http's: headers without
- * pseudo-headers, with the fields a gateway adds (see http1Headers); the compatibility API's members kept
- * when the app swaps prototypes (see keepOwnMembers); and the members of node:http's response that
- * frameworks call (`_implicitHeader`), or that warn on HTTP/2 (a status message, which HTTP/2 has not).
+ * pseudo-headers, with the fields a gateway adds (see http1Headers), and a response that drops a status
+ * message quietly and has node:http's `_implicitHeader()` (see RESPONSE_MEMBERS). Once per request; for
+ * an app that swaps prototypes, see keepingHttp2Members().
  */
 export function asHttp1Exchange(req: IncomingMessage, res: ServerResponse): void {
-  // Own properties, before keepOwnMembers(), which leaves own properties as they are.
   const headers = http1Headers(req);
   Object.defineProperty(req, 'headers', { value: headers, writable: true, configurable: true, enumerable: true });
-  Object.defineProperty(req, 'rawHeaders', { value: Object.entries(headers).flatMap(([name, value]) => (Array.isArray(value) ? value.flatMap((each) => [name, each]) : [name, value])), writable: true, configurable: true });
-  keepOwnMembers(req, res);
-  withoutStatusMessage(res);
+  Object.defineProperty(req, 'rawHeaders', { value: rawHeadersOf(headers), writable: true, configurable: true });
+  Object.defineProperties(res, responseMembers(res));
+}
+
+/**
+ * `listener`, for an app that may give its requests and responses node:http's prototypes (Express does:
+ * see keepOwnMembers). Their HTTP/2 members are kept as own properties on the first HTTP/2 request, and on
+ * every one after it if the app swapped that one's prototype; an app that did not (Koa, Next.js…) pays
+ * nothing more. A later request whose prototype was swapped anyway (a mounted app's) gets them as soon as
+ * the app returns, before the body is read.
+ */
+export function keepingHttp2Members(listener: NodeListener): NodeListener {
+  let swaps: boolean | undefined;
+  return (req, res) => {
+    if (req.httpVersionMajor !== 2) return listener(req, res);
+    const requestPrototype = Object.getPrototypeOf(req) as object;
+    const responsePrototype = Object.getPrototypeOf(res) as object;
+    if (swaps !== false) keepOwnMembers(req, requestPrototype, res, responsePrototype);
+    try {
+      return listener(req, res);
+    } finally {
+      const swapped = Object.getPrototypeOf(req) !== requestPrototype || Object.getPrototypeOf(res) !== responsePrototype;
+      if (swapped && swaps === false) keepOwnMembers(req, requestPrototype, res, responsePrototype);
+      swaps ||= swapped;
+    }
+  };
+}
+
+function rawHeadersOf(headers: IncomingMessage['headers']): string[] {
+  const raw: string[] = [];
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (Array.isArray(value)) for (const each of value) raw.push(name, each);
+    else raw.push(name, value);
+  }
+  return raw;
 }
 
 /**
@@ -38,27 +71,36 @@ function http1Headers(req: IncomingMessage): IncomingMessage['headers'] {
 /**
  * HTTP/2 has no reason phrase: node:http2 warns when one is set or read. A node app's reason phrase is
  * dropped quietly instead, as a gateway would; and `_implicitHeader()`, which node:http's response has
- * and compression middleware (Next.js's) calls, writes the head as node:http's does.
+ * and compression middleware (Next.js's) calls, writes the head as node:http's does. Made once per
+ * response prototype, shared by its responses.
  */
-function withoutStatusMessage(res: ServerResponse): void {
-  const writeHead = res.writeHead;
-  Object.defineProperties(res, {
-    statusMessage: { get: () => '', set: () => {}, configurable: true },
-    writeHead: {
-      value(this: ServerResponse, statusCode: number, ...rest: unknown[]) {
-        return (writeHead as (...args: unknown[]) => ServerResponse).call(this, statusCode, ...(typeof rest[0] === 'string' ? rest.slice(1) : rest));
+const RESPONSE_MEMBERS = new WeakMap<object, PropertyDescriptorMap>();
+
+function responseMembers(res: ServerResponse): PropertyDescriptorMap {
+  const prototype = Object.getPrototypeOf(res) as ServerResponse;
+  let members = RESPONSE_MEMBERS.get(prototype);
+  if (members === undefined) {
+    const writeHead = prototype.writeHead as (...args: unknown[]) => ServerResponse;
+    members = {
+      statusMessage: { get: () => '', set: () => {}, configurable: true },
+      writeHead: {
+        value(this: ServerResponse, statusCode: number, ...rest: unknown[]) {
+          return writeHead.call(this, statusCode, ...(typeof rest[0] === 'string' ? rest.slice(1) : rest));
+        },
+        writable: true,
+        configurable: true,
       },
-      writable: true,
-      configurable: true,
-    },
-    _implicitHeader: {
-      value(this: ServerResponse) {
-        this.writeHead(this.statusCode);
+      _implicitHeader: {
+        value(this: ServerResponse) {
+          this.writeHead(this.statusCode);
+        },
+        writable: true,
+        configurable: true,
       },
-      writable: true,
-      configurable: true,
-    },
-  });
+    };
+    RESPONSE_MEMBERS.set(prototype, members);
+  }
+  return members;
 }
 
 type Members = Record<string | symbol, PropertyDescriptor>;
@@ -73,20 +115,19 @@ const ownMembers = new WeakMap<object, Members>();
  * prototype: each member node:http would replace (IncomingMessage's, ServerResponse's and
  * OutgoingMessage's, down to the prototype both chains share) keeps the compatibility API's.
  */
-function keepOwnMembers(req: object, res: object): void {
-  pin(req, membersOf(req, IncomingMessage.prototype));
-  pin(res, membersOf(res, ServerResponse.prototype));
+function keepOwnMembers(req: object, requestPrototype: object, res: object, responsePrototype: object): void {
+  pin(req, membersOf(requestPrototype, IncomingMessage.prototype));
+  pin(res, membersOf(responsePrototype, ServerResponse.prototype));
 }
 
-/** Leaves the object's own properties as they are (the socket --proxy-headers gave an HTTP/2 request). */
+/** Leaves the object's own properties as they are (headers and writeHead above, the socket --proxy-headers gave). */
 function pin(object: object, members: Members): void {
   for (const name of Reflect.ownKeys(members)) {
     if (!Object.hasOwn(object, name)) Object.defineProperty(object, name, members[name]!);
   }
 }
 
-function membersOf(object: object, replacing: object): Members {
-  const prototype = Object.getPrototypeOf(object) as object;
+function membersOf(prototype: object, replacing: object): Members {
   let members = ownMembers.get(prototype);
   if (members === undefined) {
     members = {};

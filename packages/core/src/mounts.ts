@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { App, FetchApp, FetchHandler, NodeApp, NodeListener } from './backend.js';
 import { ChaussetteError } from './errors.js';
+import { keepingHttp2Members } from './http2-compat.js';
 
 export interface Mount {
   /** `/` or a path without a trailing slash: `/api`, `/admin/v2`. */
@@ -68,7 +69,8 @@ export function composeMounts(mounts: readonly Mount[], asListener: (app: FetchA
   if (withWebSockets.length > 0) {
     throw new ChaussetteError(`The app at ${withWebSockets[0]!.prefix} has WebSocket handlers, which mount beside fetch apps only, not beside node apps: serve it on its own`);
   }
-  const listeners = sorted.map(({ prefix, app }) => ({ prefix, listener: app.kind === 'node' ? app.listener : asListener(app) }));
+  // Each node app learns on its own whether it swaps prototypes (see keepingHttp2Members).
+  const listeners = sorted.map(({ prefix, app }) => ({ prefix, listener: app.kind === 'node' ? keepingHttp2Members(app.listener) : asListener(app) }));
   return { kind: 'node', listener: nodeDispatcher(listeners), ...common } satisfies NodeApp;
 }
 
