@@ -1,7 +1,9 @@
 // TLS from the command line: the flags checked before the app loads, serving on every backend, and
 // SIGHUP re-reading renewed certificates while open connections keep theirs.
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { copyFileSync, writeFileSync } from 'node:fs';
+import { connect as http2Connect } from 'node:http2';
 import { Agent, request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
@@ -164,4 +166,40 @@ test('a certificate that expires within two weeks: a warning at start-up', async
   const server = await startCli(['--certfile', certFile, '--keyfile', keyFile, '--port', '0']);
   expect(server.output()).toMatch(/\[WARNING\] The certificate .*short-lived\.pem expires on \d{4}-\d\d-\d\d, in [45] days: renew it, then send SIGHUP/);
   expect(await server.stop()).toBe(0);
+});
+
+describe('node apps over HTTP/2 (ALPN h2), through the command line', () => {
+  /** One request on a fresh HTTP/2 session: its status and body. */
+  async function h2(where: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> {
+    const session = http2Connect(`https://${where}`, { ca: certificates.ca.cert });
+    session.on('error', () => {});
+    try {
+      const stream = session.request(headers, { endStream: body === undefined });
+      if (body !== undefined) stream.end(body);
+      let status = 0;
+      let text = '';
+      stream.on('response', (head) => (status = Number(head[':status'])));
+      stream.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      await once(stream, 'end');
+      return { status, body: text };
+    } finally {
+      session.close();
+    }
+  }
+
+  test('Express: a page, a JSON body sent without Content-Length, an error answered 500, and the process lives', async () => {
+    const server = await startCli([...tlsFlags(), '--port', '0', 'express-app.cjs']);
+    const where = server.addresses[0]!;
+    expect(await h2(where, { ':path': '/' })).toEqual({ status: 200, body: 'hello from express' });
+    expect(await h2(where, { ':method': 'POST', ':path': '/json', 'content-type': 'application/json' }, '{"a":1}')).toEqual({ status: 200, body: '{"received":{"a":1}}' });
+    expect((await h2(where, { ':path': '/boom' })).status).toBe(500);
+    expect(await h2(where, { ':path': '/' })).toEqual({ status: 200, body: 'hello from express' });
+    expect(await server.stop()).toBe(0);
+  });
+
+  test('Koa', async () => {
+    const server = await startCli([...tlsFlags(), '--port', '0', 'koa-app.mjs']);
+    expect(await h2(server.addresses[0]!, { ':path': '/there' })).toEqual({ status: 200, body: '{"framework":"koa","path":"/there"}' });
+    expect(await server.stop()).toBe(0);
+  });
 });
