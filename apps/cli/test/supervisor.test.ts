@@ -1,6 +1,6 @@
 // A real supervisord runs chaussette as an [fcgi-program]: supervisord binds the socket and passes it to
-// each worker as fd 0. Workers restart one by one under non-stop load, and the whole group stops, with
-// zero failed requests, on every backend.
+// each worker as fd 0. Workers restart one by one under non-stop load (plain, and over TLS with HTTP/2
+// clients), and the whole group stops, with zero failed requests, on every backend.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { uwsUnavailableReason } from '@chaussette/backend-uws/engine';
+import { sharedTestCertificates } from '@chaussette/testkit';
 import { CLI, FIXTURES, freePort, get, getWhenListening, skipUnlessServable } from './helpers.js';
 import { loadGenerator } from './load.js';
 
@@ -26,6 +27,8 @@ describe.skipIf(!supervisord && !required).each(['node', 'fastify', 'uws'])('sup
   let daemon: ChildProcess;
   let where: string;
   let recyclingWhere: string;
+  let tlsWhere: string;
+  const certificates = sharedTestCertificates();
   const ctl = (...args: string[]) => run('supervisorctl', ['-c', join(directory, 'supervisord.conf'), ...args]);
 
   beforeAll(async () => {
@@ -35,10 +38,11 @@ describe.skipIf(!supervisord && !required).each(['node', 'fastify', 'uws'])('sup
     const port = await freePort();
     where = `127.0.0.1:${port}`;
     recyclingWhere = `127.0.0.1:${await freePort()}`;
-    // The same three workers on a TCP and on a unix socket that supervisord binds.
-    const servingProgram = (name: string, socket: string) => `[fcgi-program:${name}]
+    tlsWhere = `127.0.0.1:${await freePort()}`;
+    // The same three workers on a TCP and on a unix socket that supervisord binds, and on TCP over TLS.
+    const servingProgram = (name: string, socket: string, flags = '') => `[fcgi-program:${name}]
 socket=${socket}
-command=${process.execPath} ${CLI} --fd 0 --backend ${backend} --graceful-timeout 10 fetch-workers.mjs
+command=${process.execPath} ${CLI} --fd 0 --backend ${backend} --graceful-timeout 10 ${flags}fetch-workers.mjs
 directory=${FIXTURES}
 process_name=%(program_name)s_%(process_num)02d
 numprocs=3
@@ -67,6 +71,7 @@ serverurl=unix://${directory}/supervisor.sock
 
 ${servingProgram('web', `tcp://${where}`)}
 ${servingProgram('webunix', `unix://${directory}/web.sock`)}
+${servingProgram('webtls', `tcp://${tlsWhere}`, `--certfile ${certificates.localhost.certFile} --keyfile ${certificates.localhost.keyFile} `)}
 [fcgi-program:recycling]
 socket=tcp://${recyclingWhere}
 command=${process.execPath} ${CLI} --fd 0 --backend ${backend} --max-requests 300 --max-requests-jitter 600 fetch-workers.mjs
@@ -84,7 +89,7 @@ stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
     await getWhenListening(where);
     for (let attempt = 0; ; attempt++) {
       const { stdout } = await ctl('status').catch((error: { stdout: string }) => error);
-      if ((stdout.match(/RUNNING/g) ?? []).length === 9) break;
+      if ((stdout.match(/RUNNING/g) ?? []).length === 12) break;
       if (attempt > 100) throw new Error(`the workers did not start:\n${stdout}\n${logs()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -122,6 +127,22 @@ stdout_logfile=${directory}/%(program_name)s_%(process_num)02d.log
     expect(result.errors).toEqual([]);
     expect(result.failed).toBe(0);
     expect(result.ok).toBeGreaterThan(50);
+  }, 60_000);
+
+  test('over TLS (--certfile, --keyfile), restarting the workers of [fcgi-program:webtls] one by one under TLS keep-alive, new-connection, pipelined and h2 load: zero failed requests', async () => {
+    // uWS has no HTTP/2: over TLS it offers http/1.1 alone by ALPN, so there are no h2 loops on uws.
+    const h2 = backend !== 'uws';
+    const load = loadGenerator(tlsWhere, { tls: { ca: certificates.ca.cert }, h2 });
+    for (const number of ['00', '01', '02']) {
+      await ctl('restart', `webtls:webtls_${number}`);
+      await load.answered(Number((await ctl('pid', `webtls:webtls_${number}`)).stdout)); // the new worker serves
+    }
+    const result = await load.stop();
+    expect(result.errors).toEqual([]);
+    expect(result.failed).toBe(0);
+    for (const kind of ['new-connection', 'keep-alive', 'pipelined', ...(h2 ? ['h2' as const] : [])] as const) {
+      expect(result.byKind[kind].ok, kind).toBeGreaterThan(0);
+    }
   }, 60_000);
 
   test('--max-requests: workers exit after their share and supervisord starts fresh ones, with zero failed requests', async () => {
