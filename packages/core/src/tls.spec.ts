@@ -72,8 +72,7 @@ describe('loadTls', () => {
   test('a file this user may not read', async () => {
     const unreadable = join(directory, 'unreadable.pem');
     writeFileSync(unreadable, '', { mode: 0o000 });
-    const error = await loadTls({ certFiles: [unreadable], keyFiles: [named.keyFile] }).catch((caught: unknown) => caught as Error);
     // root reads it anyway, and finds no certificate in it.
-    expect(error.message).toMatch(process.getuid?.() === 0 ? /unreadable\.pem holds no PEM certificate/ : /Cannot read --certfile .*unreadable\.pem: this user may not read it/);
+    await expect(loadTls({ certFiles: [unreadable], keyFiles: [named.keyFile] })).rejects.toThrow(process.getuid?.() === 0 ? /unreadable\.pem holds no PEM certificate/ : /Cannot read --certfile .*unreadable\.pem: this user may not read it/);
   });
 });
