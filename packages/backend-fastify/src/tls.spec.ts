@@ -5,7 +5,7 @@ import { type ClientHttp2Session, connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { detectApp, loadTls, type RunningServer, startServer, type TlsSettings } from '@chaussette/core';
-import { makeTestCertificates, recordingLogger } from '@chaussette/testkit';
+import { h2Request as kitH2Request, makeTestCertificates, recordingLogger } from '@chaussette/testkit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, test } from 'vitest';
 import fastifyBackend from './index.js';
@@ -34,15 +34,11 @@ const plugin = async function routes(fastify: FastifyInstance) {
   fastify.get('/hang', () => new Promise(() => {}));
 };
 
-function h2Request(session: ClientHttp2Session, path = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': path });
-    let status = 0;
-    let body = '';
-    stream.on('response', (headers) => (status = Number(headers[':status'])));
-    stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-    stream.on('end', () => resolve({ status, body })).on('error', reject);
-  });
+/** GET `path` on `session`: its status and body; rejects when no response came. */
+async function h2Request(session: ClientHttp2Session, path = '/'): Promise<{ status: number; body: string }> {
+  const { status, body, error } = await kitH2Request(session, { ':path': path });
+  if (status === undefined) throw error ?? new Error(`no response to ${path}`);
+  return { status, body: body.toString() };
 }
 
 function httpsGet(port: number): Promise<string> {

@@ -11,7 +11,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type BoundAddress, type ClientCertificates, detectApp, loadTls, type RunningServer, startServer, type TlsSettings } from '@chaussette/core';
-import { makeTestCertificates, recordingLogger } from '@chaussette/testkit';
+import { h2Request as kitH2Request, makeTestCertificates, recordingLogger } from '@chaussette/testkit';
 import { afterEach, describe, expect, test } from 'vitest';
 import nodeBackend from './index.js';
 
@@ -69,15 +69,11 @@ function get(address: BoundAddress, path = '/', options: { agent?: Agent | false
   });
 }
 
-function h2Request(session: ClientHttp2Session, path = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': path });
-    let status = 0;
-    let body = '';
-    stream.on('response', (headers) => (status = Number(headers[':status'])));
-    stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-    stream.on('end', () => resolve({ status, body })).on('error', reject);
-  });
+/** GET `path` on `session`: its status and body; rejects when no response came. */
+async function h2Request(session: ClientHttp2Session, path = '/'): Promise<{ status: number; body: string }> {
+  const { status, body, error } = await kitH2Request(session, { ':path': path });
+  if (status === undefined) throw error ?? new Error(`no response to ${path}`);
+  return { status, body: body.toString() };
 }
 
 async function h2Get(authority: string, path = '/', options: Parameters<typeof http2Connect>[1] = {}) {

@@ -30,6 +30,7 @@ export { type ClientKind, type Load, type LoadOptions, type LoadResult, startLoa
 export { datagramSocketFd, socketFd } from './processes.js';
 export { canConnect, clientRequest, type ClientResponse, type ClientTls, keepAliveAgent, openSocket, request, type RequestOptions, useTls } from './client.js';
 export { recordingLogger } from './kit.js';
+export { type H2Response, h2Request, type H2RequestOptions } from './http2-client.js';
 export { type CertificateFiles, makeTestCertificates, sharedTestCertificates, type TestCertificates } from './certificates.js';
 export { BASELINE_CASE, NOT_SERVED } from './baseline.js';
 export { serverFrames } from './websocket.js';
