@@ -3,7 +3,7 @@
 // the event loop, so inside its listen callback the socket's fd can still be replaced: dup2(inherited,
 // placeholder) makes that fd number refer to the inherited socket, and closes the placeholder. uWS then
 // accepts on the inherited socket, in this process. Linux only: the placeholder is found through /proc.
-import { closeSync, fstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, fstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type BoundAddress, ChaussetteError, errorMessage, readSocketTable } from '@chaussette/core';
 
@@ -26,7 +26,7 @@ function loadLibc(): Libc {
     throw new ChaussetteError(`The uws backend takes over inherited sockets on Linux only, not on ${process.platform}: use --backend node with --fd`);
   }
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    const koffi = loadKoffi();
     const library = koffi.load('libc.so.6');
     const dup2 = library.func('int dup2(int oldfd, int newfd)');
     const fcntl = library.func('int fcntl(int fd, int cmd, ...)');
@@ -150,4 +150,13 @@ function decodeAddress(hex: string): string {
   }
   if (best.start < 0) return groups.join(':');
   return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.length).join(':')}`;
+}
+
+/**
+ * koffi, by its real path: it finds its native part relative to its own directory, which is pnpm's store
+ * only when the module was loaded through the link's target (a test runner that keeps symlinks fails).
+ */
+export function loadKoffi(): typeof import('koffi') {
+  const require = createRequire(import.meta.url);
+  return require(realpathSync(require.resolve('koffi'))) as typeof import('koffi');
 }

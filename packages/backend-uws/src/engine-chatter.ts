@@ -2,7 +2,7 @@
 // name (`finding sni.test`, `Browsed to SNI: sni.test`), where chaussette's access log may go. Those
 // calls run with fd 1 pointed at /dev/null, and C's stdout buffer flushed before fd 1 comes back.
 import { closeSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { loadKoffi } from './adopt-fd.js';
 
 interface Stdio {
   dup(fd: number): number;
@@ -18,7 +18,7 @@ function loadStdio(): Stdio | null {
   stdio = null;
   if (process.platform !== 'linux') return stdio;
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    const koffi = loadKoffi();
     const library = koffi.load('libc.so.6');
     const dup = library.func('int dup(int oldfd)');
     const dup2 = library.func('int dup2(int oldfd, int newfd)');
@@ -47,3 +47,4 @@ export function withoutEngineChatter<T>(call: () => T): T {
     closeSync(devNull);
   }
 }
+

@@ -17,7 +17,10 @@ import { chunksOf, FRAME, type H2Response, h2Request, h2Session, RawH2Connection
 import { APP_KINDS, type Kit, kindSkipped, loopback, recordingLogger } from './kit.js';
 import { kitTest } from './known-failures.js';
 
-const BODY_LIMIT = 64 * 1024;
+// Under a stream's initial window (65,535 bytes), so that the client has sent the whole body when the
+// refusal's RST_STREAM (NO_ERROR) arrives: Node 22's client never closes a stream reset while its body
+// waits for window (curl and Node 24's do), and the case would time out on the client, not the server.
+const BODY_LIMIT = 16 * 1024;
 const HEADERS_LIMIT = 8 * 1024;
 const TRANSPORTS: Transport[] = ['TLS (ALPN h2)', 'h2c (prior knowledge)'];
 const LARGE = 8 * 1024 * 1024;
