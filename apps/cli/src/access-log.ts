@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import type { AccessEntry } from '@chaussette/core';
 import { ChaussetteError, errorMessage } from '@chaussette/core';
 import { pino } from 'pino';
@@ -27,14 +28,28 @@ export function formatAccessEntry(entry: AccessEntry, format: AccessLogFormat, n
   return `${line}\n`;
 }
 
+/** Opens FILE to append, as createAccessLog will, then closes it: a path it cannot write is refused before the app loads. */
+export function refuseUnwritableAccessLog(output: string | undefined): void {
+  if (output === undefined || output === '-') return;
+  try {
+    closeSync(openSync(output, 'a'));
+  } catch (error) {
+    throw cannotOpen(output, error);
+  }
+}
+
 /** An access log writing to FILE (appending) or to stdout (`-`); a file is reopened on SIGUSR1. */
 export function createAccessLog(output: string, format: AccessLogFormat): (entry: AccessEntry) => void {
   let destination: ReturnType<typeof pino.destination>;
   try {
     destination = output === '-' ? pino.destination({ fd: 1, sync: true }) : pino.destination({ dest: output, sync: true, append: true, mkdir: false });
   } catch (error) {
-    throw new ChaussetteError(`Cannot open --access-log ${output}: ${errorMessage(error)}. Check the path and its permissions`, { cause: error });
+    throw cannotOpen(output, error);
   }
   if (output !== '-') process.on('SIGUSR1', () => destination.reopen());
   return (entry) => void destination.write(formatAccessEntry(entry, format));
+}
+
+function cannotOpen(output: string, error: unknown): ChaussetteError {
+  return new ChaussetteError(`Cannot open --access-log ${output}: ${errorMessage(error)}. Check the path and its permissions`, { cause: error });
 }

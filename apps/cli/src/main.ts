@@ -18,6 +18,7 @@ import {
   loadExport,
   loadTls,
   refuseH2cWithTls,
+  refuseUnsupportedOptions,
   parseTrustedProxies,
   resolveBackend,
   type RunningServer,
@@ -31,7 +32,7 @@ import { helloApp } from './hello.js';
 import { createLogger } from './logger.js';
 import { defaultNodeEnv } from './node-env.js';
 import { refuseUnclaimedPlugin } from './unclaimed-plugin.js';
-import { createAccessLog } from './access-log.js';
+import { createAccessLog, refuseUnwritableAccessLog } from './access-log.js';
 import { loadConfig } from './config.js';
 import { reportLoadedFiles } from './loaded-files.js';
 import { refuseReloadOptionsWithoutReloader, runWithReloader } from './reloader.js';
@@ -69,9 +70,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     logger = createLogger(options);
-    defaultNodeEnv(options.useReloader, logger);
     const cwd = process.cwd();
     refuseReloadOptionsWithoutReloader(options);
+    refuseUnwritableAccessLog(options.accessLog);
     const tlsRequest = await tlsRequestOf(options);
     const tls = tlsRequest && (await loadTls(tlsRequest));
     const targets = await acquireListenTargets({
@@ -91,7 +92,6 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (options.maxRequests) {
         throw new ChaussetteError('--max-requests cannot be used with --use-reloader: the reloader starts a new server only when a file changes, so none would follow the one that exits');
       }
-      return await runWithReloader(options, targets, cwd, logger);
     }
     const sendLoadedFiles = process.env.CHAUSSETTE_RELOADER_CHILD === '1' ? reportLoadedFiles() : undefined; // for the reloader to watch
     const backendSearch = { searchFrom: [cwd, cliDirectory], installCommand: installCommand(), offered: offeredBackends() };
@@ -101,6 +101,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     let others: Promise<Backend[]> | undefined;
     const otherBackends = () => (others ??= loadInstalledBackends(backendSearch, backend.name));
+    const { peercreds: peerCredentials, socketMode, h2c } = options;
+    await refuseUnsupportedOptions({ backend, targets, peerCredentials, socketMode, tls, h2c, otherBackends });
+    // Every option is checked by now: a mistake is one line, with no start-up line before it.
+    defaultNodeEnv(options.useReloader, logger);
+    if (options.useReloader) return await runWithReloader(options, targets, cwd, logger);
     for (const specifier of [options.application, ...options.mounts.map(({ spec }) => spec), options.preHook, options.postHook]) {
       if (specifier && isTypeScript(specifier)) await enableTypeScript(specifier, [cwd, cliDirectory]);
     }

@@ -2,7 +2,18 @@
 // checked, its default, its --help line and what the reloader's child gets. options.ts derives the
 // command-line parser, the merge and --help from it; config.ts the config-file checks; reloader.ts the
 // child's config. Adding an option is one entry here (and its use where main.ts consumes it).
-import { CLIENT_CERTIFICATES, type ClientCertificates, invalidOption, type Limits, parseBacklog, parseMount, parseSocketMode } from '@chaussette/core';
+import {
+  CLIENT_CERTIFICATES,
+  type ClientCertificates,
+  invalidOption,
+  type Limits,
+  parseBacklog,
+  parseFd,
+  parseMount,
+  parsePort,
+  parseSocketMode,
+  parseTrustedProxies,
+} from '@chaussette/core';
 
 /** A value's type in the config file, as its error message names it. */
 export type ConfigType = 'string' | 'number or string' | 'boolean' | 'array of strings' | 'object' | 'object of strings';
@@ -59,6 +70,8 @@ interface FlagOption extends OptionFields {
   short?: string;
   /** The value's name in --help; none for a boolean flag. */
   valueName?: string;
+  /** A value to show when the flag is given without one (`--bind needs a value, e.g. --bind 0.0.0.0:8000`). */
+  example?: string;
   section: keyof typeof HELP_SECTIONS;
   /** Its --help description, a string per line. */
   help: string | readonly string[];
@@ -84,7 +97,7 @@ export const OPTIONS = {
   arguments: { type: 'array of strings', default: [] },
   /** --mount PREFIX=APPSPEC (and the application, at `/`, when there are mounts); empty without --mount. */
   mounts: {
-    flag: 'mount', valueName: 'PREFIX=APP', type: 'object of strings', default: [],
+    flag: 'mount', valueName: 'PREFIX=APP', example: '/api=./api.mjs', type: 'object of strings', default: [],
     parse: (given: string[] | Record<string, string>) => mountTexts(given).map((text) => parseMount(text)),
     child: (mounts: { prefix: string; spec: string }[]) => (mounts.length > 0 ? Object.fromEntries(mounts.map(({ prefix, spec }) => [prefix, spec])) : undefined),
     section: 'serve',
@@ -96,27 +109,27 @@ export const OPTIONS = {
   },
   // Where to listen is not for the reloader's child: it gets the reloader's sockets, as fds.
   host: {
-    flag: 'host', valueName: 'HOST', type: 'string', child: false,
+    flag: 'host', valueName: 'HOST', example: '0.0.0.0', type: 'string', child: false,
     section: 'listen', help: 'host name or IP to bind (also unix:/path or fd://N)',
   },
   port: {
-    flag: 'port', valueName: 'PORT', type: 'number or string', child: false,
+    flag: 'port', valueName: 'PORT', example: '8000', type: 'number or string', parse: parsePort, child: false,
     section: 'listen', help: 'TCP port, 0 for any free port',
   },
   fd: {
-    flag: 'fd', valueName: 'N', type: 'number or string', child: false,
+    flag: 'fd', valueName: 'N', example: '3', type: 'number or string', parse: parseFd, child: false,
     section: 'listen', help: 'serve on inherited listening socket N (Circus, Supervisor: 0)',
   },
   fdName: {
-    flag: 'fd-name', valueName: 'NAME', type: 'string', child: false,
+    flag: 'fd-name', valueName: 'NAME', example: 'web', type: 'string', child: false,
     section: 'listen', help: 'with systemd socket activation, the socket named NAME',
   },
   bind: {
-    flag: 'bind', short: 'b', valueName: 'SPEC', type: 'array of strings', default: [], child: false,
+    flag: 'bind', short: 'b', valueName: 'SPEC', example: '0.0.0.0:8000', type: 'array of strings', default: [], child: false,
     section: 'listen', help: 'host:port, [ipv6]:port, unix:/path or fd://N; repeatable',
   },
   backlog: {
-    flag: 'backlog', valueName: 'N', type: 'number or string', default: 2048, parse: parseBacklog,
+    flag: 'backlog', valueName: 'N', example: '4096', type: 'number or string', default: 2048, parse: parseBacklog,
     section: 'listen', help: 'listen backlog (default 2048)',
   },
   /** Share the ports bound with other processes (SO_REUSEPORT). */
@@ -130,11 +143,11 @@ export const OPTIONS = {
     ],
   },
   socketMode: {
-    flag: 'socket-mode', valueName: 'MODE', type: 'string', parse: parseSocketMode, child: false, // the reloader makes the socket file
+    flag: 'socket-mode', valueName: 'MODE', example: '660', type: 'string', parse: parseSocketMode, child: false, // the reloader makes the socket file
     section: 'listen', help: 'file mode of a unix socket, e.g. 660',
   },
   certfile: {
-    flag: 'certfile', valueName: 'FILE', type: 'array of strings', default: [],
+    flag: 'certfile', valueName: 'FILE', example: 'cert.pem', type: 'array of strings', default: [],
     section: 'tls',
     help: [
       'serve TLS with this PEM certificate (and its chain); repeatable:',
@@ -142,23 +155,23 @@ export const OPTIONS = {
     ],
   },
   keyfile: {
-    flag: 'keyfile', valueName: 'FILE', type: 'array of strings', default: [],
+    flag: 'keyfile', valueName: 'FILE', example: 'key.pem', type: 'array of strings', default: [],
     section: 'tls', help: ['the PEM private key of each --certfile, in the same order; an', 'encrypted key\'s password in CHAUSSETTE_KEYFILE_PASSWORD'],
   },
   keyfilePasswordFile: {
-    flag: 'keyfile-password-file', valueName: 'FILE', type: 'string',
+    flag: 'keyfile-password-file', valueName: 'FILE', example: '/run/secrets/key-password', type: 'string',
     section: 'tls', help: 'or read that password from FILE',
   },
   caCerts: {
-    flag: 'ca-certs', valueName: 'FILE', type: 'string',
+    flag: 'ca-certs', valueName: 'FILE', example: 'ca.pem', type: 'string',
     section: 'tls', help: 'PEM certificates of the CAs that sign client certificates',
   },
   certReqs: {
-    flag: 'cert-reqs', valueName: 'R', type: 'number or string', default: 'none', parse: parseCertReqs,
+    flag: 'cert-reqs', valueName: 'R', example: 'required', type: 'number or string', default: 'none', parse: parseCertReqs,
     section: 'tls', help: ['client certificates: none (default), optional or required', '(checked against --ca-certs)'],
   },
   ciphers: {
-    flag: 'ciphers', valueName: 'LIST', type: 'string',
+    flag: 'ciphers', valueName: 'LIST', example: 'ECDHE+AESGCM', type: 'string',
     section: 'tls', help: ["OpenSSL cipher list (default: TLS 1.3's, and ECDHE with AEAD for", 'TLS 1.2; TLS 1.0 and 1.1 are never offered)'],
   },
   noHttp2: {
@@ -170,7 +183,7 @@ export const OPTIONS = {
     section: 'tls', help: ['without TLS, also accept HTTP/2 with prior knowledge (h2c) on', 'the same sockets as HTTP/1.1 (node, fastify)'],
   },
   backend: {
-    flag: 'backend', valueName: 'NAME', type: 'string', default: 'node',
+    flag: 'backend', valueName: 'NAME', example: 'fastify', type: 'string', default: 'node',
     section: 'serve', help: 'server engine: node (default), fastify, uws, or a package/path',
   },
   /** uws: chunked request bodies taken (backendOptions.chunkedBehindProxy), not refused with 411. */
@@ -190,12 +203,12 @@ export const OPTIONS = {
     section: 'serve', help: 'the export is a factory: call it with the arguments',
   },
   interface: {
-    flag: 'interface', valueName: 'KIND', type: 'string', default: 'auto', parse: oneOf(['auto', 'node', 'fetch']),
+    flag: 'interface', valueName: 'KIND', example: 'fetch', type: 'string', default: 'auto', parse: oneOf(['auto', 'node', 'fetch']),
     section: 'serve', help: 'auto (default), node for (req, res), fetch for (request)',
   },
   /** Seconds. */
   gracefulTimeout: {
-    flag: 'graceful-timeout', valueName: 'SECS', type: 'number or string', default: 30, parse: parseSeconds,
+    flag: 'graceful-timeout', valueName: 'SECS', example: '25', type: 'number or string', default: 30, parse: parseSeconds,
     section: 'running', help: 'on SIGTERM/SIGINT, time for in-flight requests (default 30)',
   },
   /** Restart the server when the app's files change (development). */
@@ -210,44 +223,44 @@ export const OPTIONS = {
   },
   // What --use-reloader watches (reloader.ts refuses them without it); the reloader's child only serves.
   reloadDirs: {
-    flag: 'reload-dir', valueName: 'DIR', type: 'array of strings', default: [], child: false,
+    flag: 'reload-dir', valueName: 'DIR', example: 'src', type: 'array of strings', default: [], child: false,
     section: 'running', help: ["look for source files under DIR instead of the app's directory;", 'repeatable'],
   },
   reloadIncludes: {
-    flag: 'reload-include', valueName: 'GLOB', type: 'array of strings', default: [], child: false,
+    flag: 'reload-include', valueName: 'GLOB', example: '*.html', type: 'array of strings', default: [], child: false,
     section: 'running', help: ['also reload for files matching GLOB there (e.g. *.html, *.json);', 'repeatable'],
   },
   reloadExcludes: {
-    flag: 'reload-exclude', valueName: 'GLOB', type: 'array of strings', default: [], child: false,
+    flag: 'reload-exclude', valueName: 'GLOB', example: 'uploads', type: 'array of strings', default: [], child: false,
     section: 'running', help: ['never reload for files or directories matching GLOB (e.g.', 'uploads, src/generated/*.js); repeatable'],
   },
   preHook: {
-    flag: 'pre-hook', valueName: 'SPEC', type: 'string',
+    flag: 'pre-hook', valueName: 'SPEC', example: './hooks.mjs:before', type: 'string',
     section: 'running', help: 'path[:export] of a function called with the options before serving',
   },
   postHook: {
-    flag: 'post-hook', valueName: 'SPEC', type: 'string',
+    flag: 'post-hook', valueName: 'SPEC', example: './hooks.mjs:after', type: 'string',
     section: 'running', help: 'path[:export] of a function called with the options after stopping',
   },
   logLevel: {
-    flag: 'log-level', valueName: 'LEVEL', type: 'string', default: 'info', parse: parseLogLevel,
+    flag: 'log-level', valueName: 'LEVEL', example: 'debug', type: 'string', default: 'info', parse: parseLogLevel,
     section: 'running', help: 'debug, info (default), warning, error, critical',
   },
   logOutput: {
-    flag: 'log-output', valueName: 'FILE', type: 'string', default: '-',
+    flag: 'log-output', valueName: 'FILE', example: 'chaussette.log', type: 'string', default: '-',
     section: 'running', help: 'a file to append logs to, or - for stdout (default)',
   },
   logFormat: {
-    flag: 'log-format', valueName: 'FORMAT', type: 'string', default: 'text', parse: oneOf(['text', 'json']),
+    flag: 'log-format', valueName: 'FORMAT', example: 'json', type: 'string', default: 'text', parse: oneOf(['text', 'json']),
     section: 'running', help: 'text (default) or json',
   },
   /** Where the access log goes (`-`: stdout); undefined: no access log. */
   accessLog: {
-    flag: 'access-log', valueName: 'FILE', type: 'string',
+    flag: 'access-log', valueName: 'FILE', example: 'access.log', type: 'string',
     section: 'running', help: 'write an access log to FILE (- for stdout); off by default',
   },
   accessLogFormat: {
-    flag: 'access-log-format', valueName: 'F', type: 'string', default: 'combined', parse: oneOf(['common', 'combined']),
+    flag: 'access-log-format', valueName: 'F', example: 'common', type: 'string', default: 'combined', parse: oneOf(['common', 'combined']),
     section: 'running', help: "combined (default) or common (Apache's log formats)",
   },
   proxyHeaders: {
@@ -256,7 +269,7 @@ export const OPTIONS = {
   },
   /** With proxyHeaders: the proxies trusted to set X-Forwarded-For (`*`: every peer). */
   forwardedAllowIps: {
-    flag: 'forwarded-allow-ips', valueName: 'IPS', type: 'string', default: '127.0.0.1,::1',
+    flag: 'forwarded-allow-ips', valueName: 'IPS', example: '10.0.0.1,10.0.0.2', type: 'string', default: '127.0.0.1,::1', parse: checkedTrustedProxies,
     section: 'running', help: 'the trusted proxies, comma-separated, or * (default 127.0.0.1,::1)',
   },
   /** Give apps the pid, uid and gid of unix-socket clients (SO_PEERCRED). */
@@ -269,37 +282,37 @@ export const OPTIONS = {
     ],
   },
   limitRequestBody: {
-    flag: 'limit-request-body', valueName: 'BYTES', type: 'number or string', limit: 'requestBodyBytes', parse: parseBytes,
+    flag: 'limit-request-body', valueName: 'BYTES', example: '10M', type: 'number or string', limit: 'requestBodyBytes', parse: parseBytes,
     section: 'limits', help: '413 past this body size (default 100M; K, M, G suffixes)',
   },
   limitRequestLine: {
-    flag: 'limit-request-line', valueName: 'BYTES', type: 'number or string', limit: 'requestLineBytes', parse: parseBytes,
+    flag: 'limit-request-line', valueName: 'BYTES', example: '8190', type: 'number or string', limit: 'requestLineBytes', parse: parseBytes,
     section: 'limits', help: '414 past this request line length (default 8190)',
   },
   limitRequestHeaders: {
-    flag: 'limit-request-headers', valueName: 'BYTES', type: 'number or string', limit: 'requestHeadersBytes',
+    flag: 'limit-request-headers', valueName: 'BYTES', example: '16K', type: 'number or string', limit: 'requestHeadersBytes',
     parse: (value: string, option: string) => parseBytes(value, option, 1024),
     section: 'limits', help: '431 past this size of request line and headers (default 16K)',
   },
   limitRequestFields: {
-    flag: 'limit-request-fields', valueName: 'N', type: 'number or string', limit: 'requestFields', parse: parseCount,
+    flag: 'limit-request-fields', valueName: 'N', example: '100', type: 'number or string', limit: 'requestFields', parse: parseCount,
     section: 'limits', help: '431 past N header fields (default 100; 0: no limit)',
   },
   timeoutHeaders: {
-    flag: 'timeout-headers', valueName: 'SECS', type: 'number or string', limit: 'headersTimeoutMs', parse: parseMilliseconds, child: inSeconds,
+    flag: 'timeout-headers', valueName: 'SECS', example: '10', type: 'number or string', limit: 'headersTimeoutMs', parse: parseMilliseconds, child: inSeconds,
     section: 'limits', help: 'close a connection whose request head is late (default 10)',
   },
   timeoutKeepAlive: {
-    flag: 'timeout-keep-alive', valueName: 'SECS', type: 'number or string', limit: 'keepAliveTimeoutMs', parse: parseMilliseconds, child: inSeconds,
+    flag: 'timeout-keep-alive', valueName: 'SECS', example: '5', type: 'number or string', limit: 'keepAliveTimeoutMs', parse: parseMilliseconds, child: inSeconds,
     section: 'limits', help: 'close an idle keep-alive connection (default 5)',
   },
   limitConcurrency: {
-    flag: 'limit-concurrency', valueName: 'N', type: 'number or string', limit: 'concurrency', parse: parseCount,
+    flag: 'limit-concurrency', valueName: 'N', example: '1000', type: 'number or string', limit: 'concurrency', parse: parseCount,
     section: 'limits', help: '503 past N requests in flight (default 0: no limit)',
   },
   /** Exit gracefully after this many responses (plus up to maxRequestsJitter), for the manager to start a fresh worker; 0: never. */
   maxRequests: {
-    flag: 'max-requests', valueName: 'N', type: 'number or string', default: 0, parse: parseCount, child: false, // refused with --use-reloader
+    flag: 'max-requests', valueName: 'N', example: '10000', type: 'number or string', default: 0, parse: parseCount, child: false, // refused with --use-reloader
     section: 'limits',
     help: [
       'exit gracefully (code 0) after N responses, for the process',
@@ -307,12 +320,12 @@ export const OPTIONS = {
     ],
   },
   maxRequestsJitter: {
-    flag: 'max-requests-jitter', valueName: 'N', type: 'number or string', default: 0, parse: parseCount, child: false, // goes with --max-requests
+    flag: 'max-requests-jitter', valueName: 'N', example: '1000', type: 'number or string', default: 0, parse: parseCount, child: false, // goes with --max-requests
     section: 'limits', help: 'add 0 to N to --max-requests, so workers do not restart together',
   },
   /** A promise rejected with no handler, outside any request: stop (gracefully, exit code 1) or log it and go on. */
   onUnhandledRejection: {
-    flag: 'on-unhandled-rejection', valueName: 'A', type: 'string', default: 'exit', parse: oneOf(['exit', 'continue']),
+    flag: 'on-unhandled-rejection', valueName: 'A', example: 'continue', type: 'string', default: 'exit', parse: oneOf(['exit', 'continue']),
     section: 'limits',
     help: [
       'exit (default: gracefully, code 1, for the manager to restart',
@@ -321,7 +334,7 @@ export const OPTIONS = {
   },
   /** The --config file the other options may come from. */
   config: {
-    flag: 'config', short: 'c', valueName: 'FILE', type: 'string', key: false,
+    flag: 'config', short: 'c', valueName: 'FILE', example: 'chaussette.json', type: 'string', key: false,
     section: 'command',
     help: [
       'options from a JSON file or a JS/TS module: the long options in',
@@ -390,6 +403,12 @@ function oneOf<const T extends string>(allowed: readonly T[]): (value: string, o
     if (!(allowed as readonly string[]).includes(value)) throw invalidOption(option, value, `one of ${allowed.join(', ')}`);
     return value as T;
   };
+}
+
+/** Checked whether or not --proxy-headers is given (a typo stays a typo); kept as given, for main.ts and the reloader's child. */
+function checkedTrustedProxies(value: string, option: string): string {
+  parseTrustedProxies(value, option);
+  return value;
 }
 
 const logLevel = oneOf(LOG_LEVELS);

@@ -125,14 +125,22 @@ function helpSection(heading: string, entries: [FlagName, Flagged][]): string {
 }
 
 function describeParseError(error: unknown): string {
-  const { code, message } = error as { code?: string; message?: string };
-  const option = /'(-[^' ]+)/.exec(message ?? '')?.[1];
+  const { code, message = '' } = error as { code?: string; message?: string };
+  const given = /'(-[^' ]+)/.exec(message)?.[1] ?? 'an option';
+  const flag = FLAG_ENTRIES.find(([, option]) => option.flag === /--([\w-]+)/.exec(message)?.[1])?.[1];
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `Unknown option ${option ?? ''}`.trim();
+      return `Unknown option ${given}`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return message?.includes('argument missing') ? `${option ?? 'An option'} needs a value` : `Invalid value for ${option ?? 'an option'}`;
+      if (!flag) return `Invalid value for ${given}`;
+      if (message.includes('argument missing')) return `${spelledBothWays(flag)} needs a value${flag.example === undefined ? '' : `, e.g. --${flag.flag} ${flag.example}`}`;
+      return `${spelledBothWays(flag)} takes no value: give it alone to turn it on`;
     default:
-      return message?.split('\n', 1)[0] ?? 'Invalid command line';
+      return message.split('\n', 1)[0] || 'Invalid command line';
   }
+}
+
+/** `-b/--bind`, or `--port` for a flag with no short form. */
+function spelledBothWays(option: Flagged): string {
+  return `${option.short ? `-${option.short}/` : ''}--${option.flag}`;
 }

@@ -42,6 +42,24 @@ describe('--config', () => {
     expectOneLineError(await runCli(['--config', 'nope.json']), '--config nope.json: no such file');
     expectOneLineError(await runCli(['--config', 'not-an-app.mjs']), '--config not-an-app.mjs must hold an object of options');
   });
+
+  test('its values are checked as the flags are, before the app loads', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'chaussette-config-'));
+    const config = join(directory, 'chaussette.json');
+    try {
+      for (const [values, message] of [
+        [{ forwardedAllowIps: '10.0.0.1,proxy.internal' }, 'Invalid --forwarded-allow-ips "proxy.internal" (expected IP addresses separated by commas, or * for every peer)'],
+        [{ port: 70000 }, 'Invalid --port "70000" (expected an integer from 0 to 65535)'],
+      ] as const) {
+        writeFileSync(config, JSON.stringify({ app: join(FIXTURES, 'express-app.cjs'), ...values }));
+        const result = await runCli(['--config', config], { env: { NODE_ENV: undefined } });
+        expectOneLineError(result, message);
+        expect(result.stdout).toBe('');
+      }
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('TypeScript apps', () => {

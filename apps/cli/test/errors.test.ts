@@ -1,6 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
@@ -102,11 +104,24 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
     }
   });
 
-  test('--socket-mode with only an inherited socket: its manager sets the mode', async () => {
+  test('--socket-mode with only an inherited unix socket: its manager sets the mode', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'chaussette-mode-'));
+    const server = createServer().listen(join(directory, 'app.sock'));
+    await once(server, 'listening');
+    try {
+      const result = await runCli(['--fd', '3', '--socket-mode', '660'], { stdio: ['ignore', 'pipe', 'pipe', handleFd(server)] });
+      expectOneLineError(result, '--socket-mode sets the mode of a unix socket chaussette binds (--bind unix:/path); an inherited socket keeps the mode its manager gave it');
+    } finally {
+      server.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  test('--socket-mode with only an inherited TCP socket: TCP has no file mode', async () => {
     const { server, fd } = await listeningSocket();
     try {
       const result = await runCli(['--fd', '3', '--socket-mode', '660'], { stdio: ['ignore', 'pipe', 'pipe', fd] });
-      expectOneLineError(result, '--socket-mode sets the mode of a unix socket chaussette binds (--bind unix:/path); an inherited socket keeps the mode its manager gave it');
+      expectOneLineError(result, '--socket-mode sets the file mode of a unix socket, and this server listens on TCP only (fd://3), which has no file mode');
     } finally {
       server.close();
     }
@@ -160,6 +175,42 @@ describe('bad input: one clear line, exit 1, no stack trace', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^chaussette: error: Loading application throws-on-import.mjs failed/);
     expect(result.stderr).toMatch(/^\s+at .*throws-on-import\.mjs/m);
+  });
+});
+
+/**
+ * Options that need no app are checked before it loads: one line on stderr and nothing on stdout (no
+ * NODE_ENV line, no `Application is …`). NODE_ENV is unset, as a new user's is, for its line to show.
+ */
+describe('checked before the app loads: nothing printed before the error', () => {
+  const sockets = mkdtempSync(join(tmpdir(), 'chaussette-early-'));
+  afterAll(() => rmSync(sockets, { recursive: true, force: true }));
+  test.for<[string, string[], string]>([
+    ['a port out of range', ['--port', '70000'], 'Invalid --port "70000" (expected an integer from 0 to 65535)'],
+    ['a port out of range in --bind', ['--bind', '127.0.0.1:65536'], 'Invalid --bind "127.0.0.1:65536" (expected an integer from 0 to 65535)'],
+    ['--peercreds with no unix socket', ['--port', '0', '--peercreds'], '--peercreds gives apps the credentials of unix-socket clients, and this server listens on no unix socket: add --bind unix:/path'],
+    ['--reuse-port on a unix socket', ['--bind', `unix:${join(sockets, 'a.sock')}`, '--reuse-port'], '--reuse-port applies to the ports chaussette binds itself, not to unix:'],
+    ['--access-log in a directory that does not exist', ['--port', '0', '--access-log', '/nonexistent-directory/access.log'], "Cannot open --access-log /nonexistent-directory/access.log: ENOENT: no such file or directory, open '/nonexistent-directory/access.log'. Check the path and its permissions"],
+    ['--socket-mode while binding TCP', ['--host', '127.0.0.1', '--port', '0', '--socket-mode', '660'], '--socket-mode sets the file mode of a unix socket, and this server listens on TCP only (127.0.0.1:0), which has no file mode: drop --socket-mode, or bind a unix socket (--bind unix:/path)'],
+    ['--forwarded-allow-ips with an entry that is no IP address', ['--port', '0', '--forwarded-allow-ips', '10.0.0.1, notanip'], 'Invalid --forwarded-allow-ips "notanip" (expected IP addresses separated by commas, or * for every peer)'],
+    ['--forwarded-allow-ips with a bad entry next to *', ['--port', '0', '--forwarded-allow-ips', '*,10.0.0.300'], 'Invalid --forwarded-allow-ips "10.0.0.300"'],
+    ['--h2c on a backend without HTTP/2', ['--port', '0', '--backend', 'uws', '--h2c'], 'The uws backend cannot speak HTTP/2 (--h2c). Use --backend fastify or node'],
+    ['-b without a value', ['-b'], '-b/--bind needs a value, e.g. --bind 0.0.0.0:8000. Run chaussette --help for the options'],
+    ['--port without a value', ['--port'], '--port needs a value, e.g. --port 8000'],
+    ['-c without a value', ['-c'], '-c/--config needs a value, e.g. --config chaussette.json'],
+    ['a value given to a flag that takes none', ['--reuse-port=yes'], '--reuse-port takes no value: give it alone to turn it on'],
+  ])('%s', async ([, args, fragment], context) => {
+    if (args.includes('uws')) skipUnlessServable('uws', context);
+    const result = await runCli(['express-app.cjs', ...args], { env: { NODE_ENV: undefined } });
+    expectOneLineError(result, fragment);
+    expect(result.stdout).toBe('');
+  });
+
+  test('--peercreds on a backend that cannot read them', async (context) => {
+    skipUnlessServable('uws', context);
+    const result = await runCli(['express-app.cjs', '--backend', 'uws', '--bind', `unix:${join(sockets, 'b.sock')}`, '--peercreds'], { env: { NODE_ENV: undefined } });
+    expectOneLineError(result, "The uws backend cannot read a client's peer credentials (--peercreds). Use --backend fastify or node");
+    expect(result.stdout).toBe('');
   });
 });
 

@@ -82,7 +82,7 @@ export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
 export { composeMounts, type Mount, parseMount, refuseSharedPrefixes } from './mounts.js';
 export { importModule, loadExport, parseExportSpecifier } from './load-module.js';
 export { listInstalledBackends, loadInstalledBackends, resolveBackend, type ResolveBackendOptions } from './resolve-backend.js';
-export { type Listening, listenError, type RunningServer, startServer, type StartOptions } from './serve.js';
+export { type Listening, listenError, type OptionsBeforeApp, refuseUnsupportedOptions, type RunningServer, startServer, type StartOptions } from './serve.js';
 export {
   certificateFor,
   CLIENT_CERTIFICATES,

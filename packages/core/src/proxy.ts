@@ -2,13 +2,17 @@ import { isIP } from 'node:net';
 import type { TrustedProxies } from './backend.js';
 import { invalidOption } from './errors.js';
 
-/** `--forwarded-allow-ips`: comma-separated IP addresses, or `*` for every peer (uvicorn's syntax). */
-export function parseTrustedProxies(value: string): TrustedProxies {
+/**
+ * `--forwarded-allow-ips`: comma-separated IP addresses, or `*` for every peer (uvicorn's syntax).
+ * Every entry is checked, those next to `*` too: a typo is reported, not ignored.
+ */
+export function parseTrustedProxies(value: string, option = '--forwarded-allow-ips'): TrustedProxies {
   const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  const notAnAddress = items.find((item) => item !== '*' && !isIP(item));
+  if (notAnAddress !== undefined) throw invalidOption(option, notAnAddress, 'IP addresses separated by commas, or * for every peer');
   if (items.includes('*')) return { all: true };
   const addresses = new Set<string>();
   for (const item of items) {
-    if (!isIP(item)) throw invalidOption('--forwarded-allow-ips', item, 'IP addresses separated by commas, or * for every peer');
     addresses.add(item);
     // A peer on an IPv4 address can show as an IPv4-mapped IPv6 one on a dual-stack socket.
     if (isIP(item) === 4) addresses.add(`::ffff:${item}`);

@@ -45,12 +45,8 @@ export interface RunningServer {
 /** Serves `app` with `backend` on every target: the lifecycle every backend shares. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app, backend, logger } = options;
-  if (!backend.appKinds.includes(app.kind)) {
-    throw new ChaussetteError(
-      `The ${backend.name} backend cannot serve ${app.description}: it serves ${backend.appKinds.join(' and ')} apps. Pick another --backend`,
-    );
-  }
-  await refuseUnsupported(options);
+  await refuseUnservableApp(options);
+  await refuseUnsupportedOptions(options);
   await app.ready?.();
   const started: { handle: ServerHandle; socketFile?: OwnedSocketFile }[] = [];
   const listening: Listening[] = [];
@@ -101,23 +97,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   return { listening, close, updateTls };
 }
 
-/** Flags the backend does not implement, or that none of the targets can use, are errors rather than ignored. */
-async function refuseUnsupported({ app, backend, targets, peerCredentials, socketMode, tls, h2c, otherBackends }: StartOptions): Promise<void> {
-  const pickAnother = async (can: (other: Backend) => boolean | undefined) => {
-    const names = ((await otherBackends?.()) ?? []).filter(can).map(({ name }) => name);
-    if (names.length === 0) return 'No other installed backend can: install one that does';
-    return `Use --backend ${names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`}`;
-  };
-  if (socketMode !== undefined && !targets.some((target) => target.type === 'unix')) {
-    throw new ChaussetteError(
-      '--socket-mode sets the mode of a unix socket chaussette binds (--bind unix:/path); an inherited socket keeps the mode its manager gave it (Circus: umask in [socket:NAME]; systemd: SocketMode=; Supervisor: socket_mode)',
-    );
-  }
-  if (app.kind === 'fetch' && app.websocket && !backend.supports?.websocket) {
-    throw new ChaussetteError(
-      `The ${backend.name} backend cannot serve WebSocket handlers (the app's websocket member). ${await pickAnother((other) => other.supports?.websocket)}`,
-    );
-  }
+/** What refuseUnsupportedOptions() checks: the options without the app, known before it loads. */
+export type OptionsBeforeApp = Pick<StartOptions, 'backend' | 'targets' | 'peerCredentials' | 'socketMode' | 'tls' | 'h2c' | 'otherBackends'>;
+
+/**
+ * Flags the backend does not implement, or that none of the targets can use, are errors rather than
+ * ignored. It needs no app: the CLI calls it before loading one, startServer() again for library users.
+ */
+export async function refuseUnsupportedOptions({ backend, targets, peerCredentials, socketMode, tls, h2c, otherBackends }: OptionsBeforeApp): Promise<void> {
+  const pickAnother = otherBackendsThatCan(otherBackends);
+  refuseSocketModeWithoutUnixSocket(socketMode, targets);
   if (targets.some((target) => target.type === 'tcp' && target.reusePort) && !backend.supports?.reusePort) {
     throw new ChaussetteError(
       `The ${backend.name} backend cannot share a port with other processes (--reuse-port). ${await pickAnother((other) => other.supports?.reusePort)}`,
@@ -139,6 +128,43 @@ async function refuseUnsupported({ app, backend, targets, peerCredentials, socke
   if (!targets.some((target) => target.type === 'unix' || (target.type === 'fd' && target.family === 'unix'))) {
     throw new ChaussetteError('--peercreds gives apps the credentials of unix-socket clients, and this server listens on no unix socket: add --bind unix:/path');
   }
+}
+
+/** What the app needs of the backend, once it is loaded. */
+async function refuseUnservableApp({ app, backend, otherBackends }: StartOptions): Promise<void> {
+  if (!backend.appKinds.includes(app.kind)) {
+    throw new ChaussetteError(
+      `The ${backend.name} backend cannot serve ${app.description}: it serves ${backend.appKinds.join(' and ')} apps. Pick another --backend`,
+    );
+  }
+  if (app.kind === 'fetch' && app.websocket && !backend.supports?.websocket) {
+    throw new ChaussetteError(
+      `The ${backend.name} backend cannot serve WebSocket handlers (the app's websocket member). ${await otherBackendsThatCan(otherBackends)((other) => other.supports?.websocket)}`,
+    );
+  }
+}
+
+/** `Use --backend fastify or node`: the other backends that can do what this one cannot. */
+function otherBackendsThatCan(otherBackends: StartOptions['otherBackends']): (can: (other: Backend) => boolean | undefined) => Promise<string> {
+  return async (can) => {
+    const names = ((await otherBackends?.()) ?? []).filter(can).map(({ name }) => name);
+    if (names.length === 0) return 'No other installed backend can: install one that does';
+    return `Use --backend ${names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`}`;
+  };
+}
+
+/** --socket-mode applies to the unix sockets chaussette binds; the message says why for the sockets at hand. */
+function refuseSocketModeWithoutUnixSocket(socketMode: number | undefined, targets: readonly ListenTarget[]): void {
+  if (socketMode === undefined || targets.some((target) => target.type === 'unix')) return;
+  if (targets.some((target) => target.type === 'fd' && target.family === 'unix')) {
+    throw new ChaussetteError(
+      '--socket-mode sets the mode of a unix socket chaussette binds (--bind unix:/path); an inherited socket keeps the mode its manager gave it (Circus: umask in [socket:NAME]; systemd: SocketMode=; Supervisor: socket_mode)',
+    );
+  }
+  const where = targets.map((target) => formatAddress(target)).join(', ');
+  throw new ChaussetteError(
+    `--socket-mode sets the file mode of a unix socket, and this server listens on TCP only (${where}), which has no file mode: drop --socket-mode, or bind a unix socket (--bind unix:/path)`,
+  );
 }
 
 /** Turns a failed listen() into a message that says what to do. */
