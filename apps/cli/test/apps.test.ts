@@ -93,6 +93,26 @@ describe('serving real apps through the CLI', () => {
   });
 });
 
+describe('a module that exports no app: what to export, and a listen() of its own named', () => {
+  test.each([
+    ['a CommonJS file that sets no module.exports', 'exports-nothing.cjs', 'exports-nothing.cjs:default is an empty object: the module exports no app. To serve it, export the app: module.exports = app (CommonJS) or export default app (ES module)'],
+    [
+      'an Express file that calls app.listen() (CommonJS)',
+      'express-listens.cjs',
+      'express-listens.cjs:default is an empty object: the module exports no app. To serve it, export the app: module.exports = app (CommonJS) or export default app (ES module). express-listens.cjs called listen() itself (on :0): chaussette binds the sockets, so remove that call',
+    ],
+    [
+      'an Express file that calls app.listen() (ES module)',
+      'express-listens.mjs',
+      '"express-listens.mjs" has no default export (it exports nothing). express-listens.mjs called listen() itself (on 127.0.0.1:0): chaussette binds the sockets, so remove that call and export the app: module.exports = app (CommonJS) or export default app (ES module)',
+    ],
+  ])('%s', async (_name, app, message) => {
+    const result = await runCli([app, '--port', '0'], { env: { PORT: '0' } });
+    expectOneLineError(result, message);
+    expect(result.stderr).toBe(`chaussette: error: ${message}\n`);
+  });
+});
+
 describe("itty-router's documented `export default router`, whose Proxy answers `then`", () => {
   test.for(['node', 'uws'])('is served, not awaited as a promise (--backend %s)', async (backend, context) => {
     skipUnlessServable(backend, context);

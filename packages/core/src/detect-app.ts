@@ -9,6 +9,9 @@ export type AppInterface = 'auto' | AppKind;
 const ACCEPTED =
   'a node (req, res) listener (Express, Connect), a fetch (request) => Response handler, an object with a fetch() method (Hono), a Koa app, a Fastify instance, a NestJS module or application, an unstarted http.Server, or a framework build directory (build, .output, dist, .next)';
 
+/** How an app module hands chaussette its app, for messages about one that does not. */
+export const EXPORT_THE_APP = 'export the app: module.exports = app (CommonJS) or export default app (ES module)';
+
 type Shape = Record<string, unknown> & ((...args: unknown[]) => unknown);
 
 /**
@@ -256,6 +259,10 @@ export function describeValue(value: unknown): string {
 }
 
 function notAnApp(label: string, value: unknown, reason?: string): ChaussetteError {
+  // What a CommonJS module that sets no module.exports (an Express file that calls app.listen()) exports.
+  if (reason === undefined && describeValue(value) === 'an empty object') {
+    return new ChaussetteError(`${label} is an empty object: the module exports no app. To serve it, ${EXPORT_THE_APP}`);
+  }
   return new ChaussetteError(
     `${label} is ${describeValue(value)}, not an app${reason ? ` (${reason})` : ''}. Accepted: ${ACCEPTED}; with --factory, a function returning one`,
   );

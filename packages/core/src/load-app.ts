@@ -1,11 +1,14 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ListenOptions } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import type { App, Backend } from './backend.js';
-import { type AppInterface, describeValue, isBareFunction, isPromiseOfApp, toApp } from './detect-app.js';
-import { ChaussetteError, errorMessage } from './errors.js';
+import { type AppInterface, describeValue, EXPORT_THE_APP, isBareFunction, isPromiseOfApp, toApp } from './detect-app.js';
+import { ChaussetteError, errorMessage, isChaussetteError } from './errors.js';
 import { recognizeBuild } from './frameworks/index.js';
 import { nestModuleApp } from './frameworks/nest.js';
 import { installFastResponse } from './fast-response.js';
 import { acceptLazyRequests } from './lazy-request.js';
+import { formatAddress } from './listen-target.js';
 import { loadExport, parseExportSpecifier } from './load-module.js';
 
 export interface LoadAppOptions {
@@ -42,8 +45,20 @@ export async function loadApp(specifier: string, options: LoadAppOptions): Promi
     if (module === specifier) return app;
     return Object.assign(app, { notes: [...(app.notes ?? []), `${specifier}: chaussette serves ${build.description} itself, whatever the export; name the build alone (chaussette ${module})`] });
   }
-  const exported = await settles(loadExport(specifier, options.cwd), `Importing ${module} never finished: a top-level await in it (or in a module it imports) waits`);
-  let value = unwrapTranspiledDefault(exported.value);
+  const listenCalls = watchListenCalls();
+  try {
+    const exported = await settles(loadExport(specifier, options.cwd), `Importing ${module} never finished: a top-level await in it (or in a module it imports) waits`);
+    return await recognizeExport(exported.value, label, options);
+  } catch (error) {
+    throw withListenCalls(error, module, listenCalls.seen);
+  } finally {
+    listenCalls.stop();
+  }
+}
+
+/** The app in what the module exported: called first with --factory, then recognised. */
+async function recognizeExport(exported: unknown, label: string, options: LoadAppOptions): Promise<App> {
+  let value = unwrapTranspiledDefault(exported);
   if (options.factory) {
     if (typeof value !== 'function') {
       throw new ChaussetteError(`--factory: ${label} is ${describeValue(value)}, not a function that returns an app`);
@@ -70,6 +85,36 @@ export async function loadApp(specifier: string, options: LoadAppOptions): Promi
     if (app) return app;
   }
   return toApp(value, where, options.interface);
+}
+
+// Published by net.Server#listen() (node:http's, Express's app.listen()…) when it is called.
+const LISTEN_CHANNEL = 'tracing:net.server.listen:asyncStart';
+
+/** Notes where the servers started while an app loads listen (`:3000`, `localhost:3000`, `unix:/tmp/app.sock`), until stop(). */
+function watchListenCalls(): { seen: string[]; stop(): void } {
+  const seen: string[] = [];
+  const onListen = (message: unknown) => seen.push(describeListenCall((message as { options?: ListenOptions }).options));
+  subscribe(LISTEN_CHANNEL, onListen);
+  return { seen, stop: () => unsubscribe(LISTEN_CHANNEL, onListen) };
+}
+
+function describeListenCall(options: ListenOptions | undefined): string {
+  if (options?.path !== undefined) return `unix:${options.path}`;
+  if (options?.port === undefined) return 'a socket it was given';
+  return options.host ? formatAddress({ type: 'tcp', host: options.host, port: Number(options.port) }) : `:${options.port}`;
+}
+
+/**
+ * An app that would not load, from a module that started a server of its own (an Express file written
+ * for `node app.js`): the message says so, and what to do instead.
+ */
+function withListenCalls(error: unknown, module: string, listenCalls: readonly string[]): unknown {
+  if (listenCalls.length === 0 || !isChaussetteError(error) || error.message.includes('listen()')) return error;
+  const exportHint = error.message.includes(EXPORT_THE_APP) ? '' : ` and ${EXPORT_THE_APP}`;
+  return new ChaussetteError(
+    `${error.message}. ${module} called listen() itself (on ${listenCalls.join(', ')}): chaussette binds the sockets, so remove that call${exportHint}`,
+    { cause: error },
+  );
 }
 
 /** Recognises an app value already in hand (e.g. the built-in app). */
