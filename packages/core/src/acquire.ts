@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import { createServer } from 'node:net';
 import type { ListenTarget } from './backend.js';
 import { ChaussetteError, errorCode } from './errors.js';
 import { forgetSystemdEnvironment, inspectInheritedSocket, systemdSockets } from './inherited-socket.js';
@@ -79,17 +80,43 @@ async function acquire(request: ListenRequest): Promise<ListenTarget[]> {
     const port = request.port === undefined ? request.fallback.port : parsePort(request.port);
     specs = [{ type: 'tcp', host, port }];
   }
-  return Promise.all(specs.map((spec) => toTarget(spec, backlog)));
+  return (await Promise.all(specs.map((spec) => toTargets(spec, backlog)))).flat();
 }
 
-async function toTarget(spec: BindSpec, backlog: number): Promise<ListenTarget> {
+async function toTargets(spec: BindSpec, backlog: number): Promise<ListenTarget[]> {
   switch (spec.type) {
-    case 'tcp':
-      return { type: 'tcp', host: await resolveHost(spec.host), port: spec.port, backlog };
+    case 'tcp': {
+      const hosts = isLocalhost(spec.host) ? await loopbackAddresses() : [await resolveHost(spec.host)];
+      return hosts.map((host) => ({ type: 'tcp', host, port: spec.port, backlog }));
+    }
     case 'unix':
-      return { type: 'unix', path: spec.path, backlog };
+      return [{ type: 'unix', path: spec.path, backlog }];
     case 'fd':
-      return { type: 'fd', fd: spec.fd, ...inspectInheritedSocket(spec.fd), backlog };
+      return [{ type: 'fd', fd: spec.fd, ...inspectInheritedSocket(spec.fd), backlog }];
+  }
+}
+
+const isLocalhost = (host: string) => /^localhost\.?$/i.test(host);
+
+/**
+ * `localhost` is the loopback addresses, 127.0.0.1 and ::1 (RFC 6761, 6.3), as curl and browsers
+ * resolve it whatever /etc/hosts lists (often 127.0.0.1 alone): a client may try either. ::1 is left
+ * out, quietly, on a machine without IPv6.
+ */
+async function loopbackAddresses(): Promise<string[]> {
+  return (await canBind('::1')) ? ['127.0.0.1', '::1'] : ['127.0.0.1'];
+}
+
+/** Whether this machine has the address: false only when binding it says it has not (no IPv6, or none such). */
+async function canBind(host: string): Promise<boolean> {
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => probe.once('error', reject).listen({ host, port: 0, exclusive: true }, resolve));
+    return true;
+  } catch (error) {
+    return !['EADDRNOTAVAIL', 'EAFNOSUPPORT'].includes(errorCode(error) ?? '');
+  } finally {
+    probe.close();
   }
 }
 

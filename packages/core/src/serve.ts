@@ -58,30 +58,33 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await app.close?.();
     })());
 
+  // The backend serves on one target, the unix socket created with its mode (no moment with the
+  // umask's), then chmod()ed to be sure.
+  const serveOn = async (target: ListenTarget) => {
+    const umask = target.type === 'unix' && options.socketMode !== undefined ? process.umask(~options.socketMode & 0o777) : undefined;
+    try {
+      return await backend.serve(app, target, {
+        logger,
+        accessLog: options.accessLog,
+        trustedProxies: options.trustedProxies,
+        backendOptions: options.backendOptions,
+        limits: options.limits,
+        peerCredentials: options.peerCredentials,
+        tls: options.tls,
+        h2c: options.h2c,
+      });
+    } finally {
+      if (umask !== undefined) process.umask(umask);
+    }
+  };
   try {
-    for (const target of options.targets) {
-      if (target.type === 'unix' && (await removeStaleUnixSocket(target.path))) {
-        logger.info(`Removed stale socket file ${target.path}`);
+    let freePort: number | undefined;
+    for (const asked of options.targets) {
+      if (asked.type === 'unix' && (await removeStaleUnixSocket(asked.path))) {
+        logger.info(`Removed stale socket file ${asked.path}`);
       }
-      let handle: ServerHandle;
-      // A unix socket is created with its mode (no moment with the umask's), then chmod()ed to be sure.
-      const umask = target.type === 'unix' && options.socketMode !== undefined ? process.umask(~options.socketMode & 0o777) : undefined;
-      try {
-        handle = await backend.serve(app, target, {
-          logger,
-          accessLog: options.accessLog,
-          trustedProxies: options.trustedProxies,
-          backendOptions: options.backendOptions,
-          limits: options.limits,
-          peerCredentials: options.peerCredentials,
-          tls: options.tls,
-          h2c: options.h2c,
-        });
-      } catch (error) {
-        throw listenError(error, target);
-      } finally {
-        if (umask !== undefined) process.umask(umask);
-      }
+      const { target, handle } = await onePortForAny(asked, freePort, serveOn);
+      if (asked.type === 'tcp' && asked.port === 0 && handle.address.type === 'tcp') freePort ??= handle.address.port;
       const entry: (typeof started)[number] = { handle };
       started.push(entry);
       if (target.type === 'unix') entry.socketFile = await ownSocketFile(target.path, options.socketMode);
@@ -95,6 +98,30 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     for (const { handle } of started) handle.updateTls?.(tls);
   };
   return { listening, close, updateTls };
+}
+
+/**
+ * Port 0 asked on several addresses (`localhost`: 127.0.0.1 and ::1) is one port on all of them where
+ * it can be: the port the kernel gave the first, else (taken there) any free one.
+ */
+async function onePortForAny(
+  asked: ListenTarget,
+  freePort: number | undefined,
+  serveOn: (target: ListenTarget) => Promise<ServerHandle>,
+): Promise<{ target: ListenTarget; handle: ServerHandle }> {
+  if (asked.type === 'tcp' && asked.port === 0 && freePort !== undefined) {
+    const samePort = { ...asked, port: freePort };
+    try {
+      return { target: samePort, handle: await serveOn(samePort) };
+    } catch (error) {
+      if (errorCode(error) !== 'EADDRINUSE') throw listenError(error, samePort);
+    }
+  }
+  try {
+    return { target: asked, handle: await serveOn(asked) };
+  } catch (error) {
+    throw listenError(error, asked);
+  }
 }
 
 /** What refuseUnsupportedOptions() checks: the options without the app, known before it loads. */
