@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, list } from './process.mjs';
+import { fail, freePort, list } from './process.mjs';
 import { SERVERS } from './servers.mjs';
 
 const { values: options } = parseArgs({
@@ -44,11 +44,6 @@ const defaults = !process.argv.slice(2).some((argument) => argument.startsWith('
 const outFile = options.out ?? (defaults ? fileURLToPath(new URL('results-instructions.md', import.meta.url)) : undefined);
 const scratch = mkdtempSync(join(tmpdir(), 'chaussette-instructions-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
-
-function fail(message) {
-  console.error(`bench: ${message}`);
-  process.exit(1);
-}
 
 /** `count` GET requests on `connections` keep-alive connections, each sent once the one before on it is answered. */
 async function send(port, path, count, connections = 8) {

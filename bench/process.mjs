@@ -1,13 +1,27 @@
-// What both benchmarks (run.mjs, websocket.mjs) measure a server process with.
+// What the benchmarks (run.mjs, websocket.mjs, tls.mjs) measure a server process with, and write their reports with.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { onCore } from './load.mjs';
 
 export const list = (text) => text.split(',').map((item) => item.trim());
+
+/** A bench option that makes no sense: one line, and a non-zero exit. */
+export function fail(message) {
+  console.error(`bench: ${message}`);
+  process.exit(1);
+}
+
+/** A run that failed: one line, and a non-zero exit once its servers are stopped. */
+export function runFailed(error) {
+  console.error(`bench: ${error.message}`);
+  process.exitCode = 1;
+}
 
 /**
  * The options both benchmarks take (--quick, --rounds N, --seconds N, --connections 1,64, --out DIR), with
@@ -109,4 +123,35 @@ export function memorySection(running) {
     ...running.map(({ name, child }) => `| ${name} | ${memoryMiB(child.pid, 'VmRSS').toFixed(0)} | ${memoryMiB(child.pid, 'VmHWM').toFixed(0)} |`),
     '',
   ];
+}
+
+export const ratio = (value) => `${value.toFixed(2)}x`;
+
+/** The report's machine line: cores and CPU, Node, `tools` (their versions), today's date. */
+export const machineLine = (...tools) => [`${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`, `Node ${process.version}`, ...tools, new Date().toISOString().slice(0, 10)].join(', ');
+
+/** The report's table of one cell (`key`) of every pair (see pairCell): its figures and its baseline's. */
+export function pairTable(results, key) {
+  return [
+    '| server ÷ baseline | requests/s | baseline requests/s | throughput ratio | CPU µs/request | CPU ratio | p99 ms | baseline p99 ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...results.map(({ label, cells }) => {
+      const c = cells.get(key);
+      return `| ${label} | ${c.rps.toFixed(0)} | ${c.baselineRps.toFixed(0)} | ${ratio(c.ratio)} | ${c.cpu.toFixed(1)} | ${ratio(c.cpuRatio)} | ${c.p99ms.toFixed(2)} | ${c.baselineP99ms.toFixed(2)} |`;
+    }),
+  ];
+}
+
+/**
+ * Prints `report`; with --out (`outDir`), writes it there as `file`, with the files `alongside()` makes
+ * (`{ name: content }`) beside it.
+ */
+export function writeReport(report, outDir, file, alongside = () => ({})) {
+  console.log(`\n${report}`);
+  if (!outDir) return;
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, file), report);
+  const others = Object.entries(alongside());
+  for (const [name, content] of others) writeFileSync(join(outDir, name), content);
+  console.log(`bench: wrote ${join(outDir, file)}${others.length > 0 ? ` and ${others.map(([name]) => name).join(', ')}` : ''}`);
 }

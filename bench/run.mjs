@@ -2,13 +2,11 @@
 // Options: --quick (one short round: proves the harness works), --rounds N, --seconds N, --connections 1,64,
 // --workloads hello,json,echo,stream, --only TEXT (comparisons naming TEXT), --load-generator wrk|autocannon,
 // --out DIR. A full run writes results.md and results.svg here; a partial one writes only with --out.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ratioChart } from './chart.mjs';
 import { defaultLoadGenerator, load, pinned } from './load.mjs';
-import { benchOptions, cpuMicros, list, memorySection, pairCell, startServer } from './process.mjs';
+import { benchOptions, cpuMicros, fail, list, machineLine, memorySection, pairCell, pairTable, ratio, runFailed, startServer, writeReport } from './process.mjs';
 import { SERVERS } from './servers.mjs';
 import { WORKLOADS } from './workloads.mjs';
 
@@ -45,11 +43,6 @@ for (const name of workloadNames) if (!WORKLOADS[name]) fail(`unknown workload $
 const comparisons = options.only ? COMPARISONS.filter(({ label }) => label.includes(options.only)) : COMPARISONS;
 if (comparisons.length === 0) fail(`no comparison names ${options.only}`);
 const serverKeys = [...new Set(comparisons.flatMap(({ server, baseline }) => [server, baseline]))];
-
-function fail(message) {
-  console.error(`bench: ${message}`);
-  process.exit(1);
-}
 
 /** Starts a server on core 0 and checks that it answers every workload with the right bytes. */
 async function start(key) {
@@ -124,24 +117,16 @@ try {
 
   // Per comparison and cell: medians of the runs, and the median of the per-round ratios.
   const results = comparisons.map((comparison) => ({ ...comparison, cells: new Map([...pairs.get(comparison)].map(([key, runs]) => [key, pairCell(runs)])) }));
-  const memory = memorySection(running);
-  const report = markdown(results, memory);
-  console.log(`\n${report}`);
-  if (outDir) {
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'results.md'), report);
-    const chart = ratioChart({
+  writeReport(markdown(results, memorySection(running)), outDir, 'results.md', () => ({
+    'results.svg': ratioChart({
       title: 'chaussette ÷ baseline, requests per second (median of the per-round ratios)',
       comparisons: results.map(({ label, target, targetWorkloads, cells }) => ({ label, target, targetWorkloads, ratios: new Map([...cells].map(([key, { ratio }]) => [key, ratio])) })),
       workloads: workloadNames.map((key) => ({ key, label: WORKLOADS[key].label })),
       connectionsList,
-    });
-    writeFileSync(join(outDir, 'results.svg'), chart);
-    console.log(`bench: wrote ${join(outDir, 'results.md')} and results.svg`);
-  }
+    }),
+  }));
 } catch (error) {
-  console.error(`bench: ${error.message}`);
-  process.exitCode = 1;
+  runFailed(error);
 } finally {
   stopAll();
 }
@@ -149,7 +134,6 @@ try {
 function markdown(results, memory) {
   const columns = connectionsList.flatMap((connections) => workloadNames.map((workload) => ({ workload, connections, key: `${workload}|${connections}` })));
   const heading = columns.map(({ workload, connections }) => `${WORKLOADS[workload].label}, ${connections} conn`);
-  const ratio = (value) => `${value.toFixed(2)}x`;
   const targets = results
     .filter(({ target }) => target !== undefined)
     .map(({ label, target, targetWorkloads, cells }) => {
@@ -162,15 +146,10 @@ function markdown(results, memory) {
   const details = columns.flatMap(({ workload, connections, key }) => [
     `### ${WORKLOADS[workload].label}, ${connections} connection${connections === 1 ? '' : 's'}`,
     '',
-    '| server ÷ baseline | requests/s | baseline requests/s | throughput ratio | CPU µs/request | CPU ratio | p99 ms | baseline p99 ms |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...results.map(({ label, cells }) => {
-      const c = cells.get(key);
-      return `| ${label} | ${c.rps.toFixed(0)} | ${c.baselineRps.toFixed(0)} | ${ratio(c.ratio)} | ${c.cpu.toFixed(1)} | ${ratio(c.cpuRatio)} | ${c.p99ms.toFixed(2)} | ${c.baselineP99ms.toFixed(2)} |`;
-    }),
+    ...pairTable(results, key),
     '',
   ]);
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+  const machine = machineLine();
   const loadLine = generator === 'wrk' ? 'wrk -t1' : 'autocannon';
   return [
     '# Benchmark results',

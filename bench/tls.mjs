@@ -6,15 +6,15 @@
 // --protocols https,h2,h2c, --only TEXT,… (comparisons naming one of them), --note TEXT (a line for the report's
 // header), --out DIR. A full run writes results-tls.md here; a partial one writes only with --out.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load, loadH2, pinned } from './load.mjs';
-import { benchOptions, cpuMicros, list, memorySection, pairCell, startServer } from './process.mjs';
+import { benchOptions, cpuMicros, fail, list, machineLine, memorySection, pairCell, pairTable, ratio, runFailed, startServer, writeReport } from './process.mjs';
 import { WORKLOADS } from './workloads.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -128,11 +128,6 @@ if (comparisons.length === 0) fail(`no comparison names ${options.only} in ${pro
 // Each server, and the protocols it is loaded with.
 const serverProtocols = new Map();
 for (const { protocol, server, baseline } of comparisons) for (const key of [server, baseline]) serverProtocols.set(key, new Set([...(serverProtocols.get(key) ?? []), protocol]));
-
-function fail(message) {
-  console.error(`bench: ${message}`);
-  process.exit(1);
-}
 
 const TIMEOUT_MS = 5000;
 
@@ -260,16 +255,9 @@ try {
   }
 
   const results = comparisons.map((comparison) => ({ ...comparison, cells: new Map([...pairs.get(comparison)].map(([key, runs]) => [key, pairCell(runs)])) }));
-  const report = markdown(results, [...negotiatedSection(running), ...memorySection(running)]);
-  console.log(`\n${report}`);
-  if (outDir) {
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'results-tls.md'), report);
-    console.log(`bench: wrote ${join(outDir, 'results-tls.md')}`);
-  }
+  writeReport(markdown(results, [...negotiatedSection(running), ...memorySection(running)]), outDir, 'results-tls.md');
 } catch (error) {
-  console.error(`bench: ${error.message}`);
-  process.exitCode = 1;
+  runFailed(error);
 } finally {
   stopAll();
 }
@@ -277,7 +265,6 @@ try {
 function markdown(results, memory) {
   const columns = connectionsList.flatMap((connections) => loadedWorkloads.map((workload) => ({ workload, connections, key: `${workload}|${connections}` })));
   const heading = columns.map(({ workload, connections }) => `${WORKLOADS[workload].label}, ${connections} conn`);
-  const ratio = (value) => `${value.toFixed(2)}x`;
   const groups = protocolNames.map((protocol) => ({ protocol, results: results.filter((result) => result.protocol === protocol) })).filter(({ results }) => results.length > 0);
   const summary = groups.flatMap(({ protocol, results }) => [
     `### ${PROTOCOLS[protocol].label}`,
@@ -291,16 +278,11 @@ function markdown(results, memory) {
     columns.flatMap(({ workload, connections, key }) => [
       `### ${PROTOCOLS[protocol].label}: ${WORKLOADS[workload].label}, ${connections} connection${connections === 1 ? '' : 's'}`,
       '',
-      '| server ÷ baseline | requests/s | baseline requests/s | throughput ratio | CPU µs/request | CPU ratio | p99 ms | baseline p99 ms |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |',
-      ...results.map(({ label, cells }) => {
-        const c = cells.get(key);
-        return `| ${label} | ${c.rps.toFixed(0)} | ${c.baselineRps.toFixed(0)} | ${ratio(c.ratio)} | ${c.cpu.toFixed(1)} | ${ratio(c.cpuRatio)} | ${c.p99ms.toFixed(2)} | ${c.baselineP99ms.toFixed(2)} |`;
-      }),
+      ...pairTable(results, key),
       '',
     ]),
   );
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${versionOf('openssl', ['version'])}, ${versionOf('h2load', ['--version'])}, ${new Date().toISOString().slice(0, 10)}, chaussette at ${commit()}`;
+  const machine = `${machineLine(versionOf('openssl', ['version']), versionOf('h2load', ['--version']))}, chaussette at ${commit()}`;
   return [
     '# TLS and HTTP/2 benchmark results',
     '',

@@ -2,13 +2,10 @@
 // raw uWebSockets.js and raw `ws`. Options: --quick, --rounds N, --seconds N, --connections 1,64, --out DIR.
 // A full run writes results-websocket.md here.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { onCore, pinned } from './load.mjs';
-import { benchOptions, cpuMicros, median, memorySection, startServer } from './process.mjs';
+import { benchOptions, cpuMicros, machineLine, median, memorySection, ratio, runFailed, startServer, writeReport } from './process.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const { quick, rounds, seconds, connectionsList, outDir } = benchOptions();
@@ -100,24 +97,15 @@ try {
       };
     }),
   );
-  const memory = memorySection(running);
-  const report = markdown(rows, memory);
-  console.log(`\n${report}`);
-  if (outDir) {
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'results-websocket.md'), report);
-    console.log(`bench: wrote ${join(outDir, 'results-websocket.md')}`);
-  }
+  writeReport(markdown(rows, memorySection(running)), outDir, 'results-websocket.md');
 } catch (error) {
-  console.error(`bench: ${error.message}`);
-  process.exitCode = 1;
+  runFailed(error);
 } finally {
   for (const { child } of running) child.kill('SIGTERM');
 }
 
 function markdown(rows, memory) {
-  const ratio = (value) => `${value.toFixed(2)}x`;
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+  const machine = machineLine();
   return [
     '# WebSocket benchmark results',
     '',
