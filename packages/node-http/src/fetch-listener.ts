@@ -17,7 +17,7 @@ import {
   type SendableParts,
   sendResponse,
 } from '@chaussette/core';
-import { createRequest, isHttp2, streamCutShort } from './node-request.js';
+import { createRequest, isHttp2, onStreamCutShort } from './node-request.js';
 
 /** How long a fetch app's answer waits for the rest of a chunked body it did not read (see sendAfterBody). */
 export const BODY_WAIT_MS = 1000;
@@ -173,12 +173,7 @@ class Http2ResponseSink extends NodeResponseSink {
   }
 
   override onAbort(listener: () => void): void {
-    const res = this.res as unknown as Http2ServerResponse;
-    if (res.stream.destroyed) {
-      if (streamCutShort(res)) listener();
-    } else {
-      res.once('close', () => streamCutShort(res) && listener());
-    }
+    onStreamCutShort(this.res as unknown as Http2ServerResponse, listener);
   }
 }
 

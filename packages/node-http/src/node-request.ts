@@ -166,12 +166,7 @@ class Http2BackedRequest extends NodeBackedRequest {
   }
 
   protected override watchAbort(abort: () => void): void {
-    const res = this.#res;
-    if (res.stream.destroyed) {
-      if (streamCutShort(res)) abort();
-    } else {
-      res.once('close', () => streamCutShort(res) && abort());
-    }
+    onStreamCutShort(this.#res, abort);
   }
 
   protected override readBody(): Promise<Uint8Array> {
@@ -206,6 +201,15 @@ function cutShort(req: Http2ServerRequest): boolean {
  */
 export function streamCutShort(res: Http2ServerResponse): boolean {
   return !res.writableEnded || (res.stream.rstCode ?? 0) !== NO_ERROR;
+}
+
+/** Calls `listener` once the stream is cut short (see streamCutShort): now, if it already was. */
+export function onStreamCutShort(res: Http2ServerResponse, listener: () => void): void {
+  if (res.stream.destroyed) {
+    if (streamCutShort(res)) listener();
+  } else {
+    res.once('close', () => streamCutShort(res) && listener());
+  }
 }
 
 /** An HTTP/2 request (node:http2's compatibility API), rather than node:http's. */
