@@ -29,31 +29,21 @@ export const BODY_WAIT_MS = 1000;
 export function fetchListener(fetch: FetchHandler, logger: Logger, origin: () => string, server: FetchServer): NodeListener {
   return (req, res) => {
     const request = createRequest(req, res, origin());
-    if (isHttp2(req)) return serveStream(fetch, request, new Http2ResponseSink(req, res), server, logger);
-    const sink = new NodeResponseSink(req, res);
+    const http2 = isHttp2(req);
+    const sink = http2 ? new Http2ResponseSink(req, res) : new NodeResponseSink(req, res);
     callFetch(
       fetch,
       request,
       server,
       (response) => {
-        // A chunked body may still turn out malformed: a request whose body has come in cannot.
-        if (req.complete || req.headers['transfer-encoding'] === undefined) sendResponse(response, sink, logger);
+        // A chunked body may still turn out malformed: a request whose body has come in cannot, nor an
+        // HTTP/2 stream's, whose framing is the stream's.
+        if (http2 || req.complete || req.headers['transfer-encoding'] === undefined) sendResponse(response, sink, logger);
         else sendAfterBody(response, request, sink, logger);
       },
       (error) => respondWithAppError(sink, error, logger),
     );
   };
-}
-
-/** A fetch app's answer to an HTTP/2 request: its framing is the stream's, so no wait for a body (see sendAfterBody). */
-function serveStream(fetch: FetchHandler, request: Request, sink: Http2ResponseSink, server: FetchServer, logger: Logger): void {
-  callFetch(
-    fetch,
-    request,
-    server,
-    (response) => sendResponse(response, sink, logger),
-    (error) => respondWithAppError(sink, error, logger),
-  );
 }
 
 /**
