@@ -26,17 +26,9 @@ export function observeRequests(
 /** observeRequests() for one request: also for a WebSocket handshake's (a 101 once upgraded). */
 export function observeRequest(req: IncomingMessage, res: ServerResponse, { accessLog, trustedProxies }: Pick<ServeOptions, 'accessLog' | 'trustedProxies'>): void {
   const started = performance.now();
-  if (trustedProxies && isHttp2(req)) forwardStream(req, trustedProxies);
-  const socket = req.socket as Socket & { remoteAddress?: string };
-  if (trustedProxies && !isHttp2(req)) {
-    if (Object.hasOwn(socket, 'remoteAddress')) delete socket.remoteAddress; // the previous request's client
-    const peer = socket.remoteAddress;
-    const forwarded = req.headers['x-forwarded-for'];
-    const client = clientAddress(peer, Array.isArray(forwarded) ? forwarded.join(',') : forwarded, trustedProxies);
-    if (client !== peer) Object.defineProperty(socket, 'remoteAddress', { value: client, configurable: true, enumerable: true });
-  }
+  if (trustedProxies) forwardClient(req, trustedProxies);
   if (accessLog) {
-    const remoteAddress = socket.remoteAddress;
+    const remoteAddress = req.socket.remoteAddress;
     const url = req.url ?? '/'; // as the client sent it: routers (and --mount) rewrite req.url
     res.once('close', () => {
       // The header block as sent: headers given to writeHead() never show in getHeader().
@@ -61,16 +53,21 @@ export function observeRequest(req: IncomingMessage, res: ServerResponse, { acce
 const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)/i;
 
 /**
- * trustedProxies for an HTTP/2 stream: the streams of one session may come from different clients (a
- * proxy multiplexes them), so the client's address goes on this request's socket, not the session's:
- * node:http2's `req.socket` is a proxy per stream, whose remoteAddress is read from the session's socket.
+ * trustedProxies: the client's address from X-Forwarded-For as `req.socket.remoteAddress`. Over HTTP/1.1
+ * it goes on the connection's socket, for this request. The streams of one HTTP/2 session may come from
+ * different clients (a proxy multiplexes them), so there it goes on this request's socket, not the
+ * session's: node:http2's `req.socket` is a proxy per stream, whose remoteAddress is read from the
+ * session's socket.
  */
-function forwardStream(req: IncomingMessage, trustedProxies: NonNullable<ServeOptions['trustedProxies']>): void {
-  const socket = req.socket;
+function forwardClient(req: IncomingMessage, trustedProxies: NonNullable<ServeOptions['trustedProxies']>): void {
+  const http2 = isHttp2(req);
+  const socket = req.socket as Socket & { remoteAddress?: string };
+  if (!http2 && Object.hasOwn(socket, 'remoteAddress')) delete socket.remoteAddress; // the previous request's client
   const peer = socket.remoteAddress;
   const forwarded = req.headers['x-forwarded-for'];
   const client = clientAddress(peer, Array.isArray(forwarded) ? forwarded.join(',') : forwarded, trustedProxies);
   if (client === peer) return;
+  if (!http2) return void Object.defineProperty(socket, 'remoteAddress', { value: client, configurable: true, enumerable: true });
   const forwardedSocket = new Proxy(socket, { get: (target, name) => (name === 'remoteAddress' ? client : Reflect.get(target, name)) });
   Object.defineProperty(req, 'socket', { value: forwardedSocket, configurable: true });
 }
