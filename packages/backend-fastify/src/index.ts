@@ -2,7 +2,7 @@ import { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import type { App, Backend, ListenTarget, Logger, NodeListener } from '@chaussette/core';
 import { ChaussetteError, toApp } from '@chaussette/core';
-import { answerClientError, HTTP2_SETTINGS, listenOptions, type NodeServerKind, serveOnNodeServer } from '@chaussette/node-http';
+import { answerClientError, http2SecureOptions, listenOptions, type NodeServerKind, serveOnNodeServer } from '@chaussette/node-http';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
 
@@ -145,7 +145,7 @@ function fastifyFor(
   // 503; and idle connections are closed by chaussette's sweep, which spares fresh ones for a moment.
   const options: FastifyServerOptions = { ...(factoryOptions as FastifyServerOptions), return503OnClosing: false, forceCloseConnections: false };
   // Fastify's own TLS options: node:https's server, or node:http2's secure one with allowHTTP1.
-  if (kind.tls) Object.assign(options, { https: kind.http2 ? { ...kind.tls, allowHTTP1: true, settings: HTTP2_SETTINGS } : kind.tls, http2: kind.http2 });
+  if (kind.tls) Object.assign(options, { https: kind.http2 ? http2SecureOptions(kind.tls) : kind.tls, http2: kind.http2 });
   // Fastify's own answer to bytes node:http cannot parse (400, 431…) is JSON; the other backends' is refusal()'s text.
   options.clientErrorHandler ??= answerClientError;
   // --limit-request-body, when given, is Fastify's bodyLimit too (for the bodies Fastify parses).

@@ -12,7 +12,7 @@ export { exposePeerCredentials, type PeerCredentials } from './peer-credentials.
 export { createRequest } from './node-request.js';
 export { type WebSocketHub, websocketHubFor } from './websocket.js';
 export { type NodeHttpServer } from './server-kinds.js';
-export { createNodeServer, HTTP2_SETTINGS, type NodeServerKind, SecureContexts, type TlsServerOptions } from './tls.js';
+export { createNodeServer, HTTP2_SETTINGS, http2SecureOptions, type NodeServerKind, SecureContexts, type TlsServerOptions } from './tls.js';
 export { acceptPriorKnowledgeHttp2, HTTP2_PREFACE } from './h2c.js';
 
 /**

@@ -64,12 +64,17 @@ function contextOptions({ passphrase, ca, minVersion, ciphers }: TlsSettings, { 
  */
 export const HTTP2_SETTINGS = { maxConcurrentStreams: 100 } as const;
 
+/** node:http2's secure server options for `tls`: HTTP/1.1 beside h2 (allowHTTP1), HTTP2_SETTINGS announced. */
+export function http2SecureOptions(tls: TlsServerOptions): SecureServerOptions {
+  return { ...tls, allowHTTP1: true, settings: HTTP2_SETTINGS };
+}
+
 /**
  * The server for `kind`: node:http's, node:https's, or node:http2's secure server that speaks
  * HTTP/1.1 too (allowHTTP1), with `listener` for its requests.
  */
 export function createNodeServer(listener: NodeListener, kind: NodeServerKind): NodeHttpServer {
   if (!kind.tls) return createHttpServer(listener);
-  if (kind.http2) return createSecureServer({ ...kind.tls, allowHTTP1: true, settings: HTTP2_SETTINGS }, listener as never);
+  if (kind.http2) return createSecureServer(http2SecureOptions(kind.tls), listener as never);
   return createHttpsServer(kind.tls, listener);
 }
