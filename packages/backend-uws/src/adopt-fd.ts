@@ -73,7 +73,7 @@ export function duplicateSocket(fd: number): number {
   return copy;
 }
 
-/** The inodes of the sockets this process has open, by fd: to tell which fd uWS opened for a listen(). */
+/** The sockets this process has open (`socket:[inode]`), by fd: to tell which fd uWS opened for a listen(). */
 export function openSockets(): Map<number, string> {
   const sockets = new Map<number, string>();
   for (const entry of readdirSync('/proc/self/fd')) {
@@ -108,13 +108,7 @@ function placeholderInode(placeholder: Placeholder, required = true): string | u
 
 function fdOfSocket(inode: string | undefined): number | undefined {
   const link = `socket:[${inode}]`;
-  for (const entry of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${entry}`) === link) return Number(entry);
-    } catch {
-      // closed meanwhile (readdir's own fd)
-    }
-  }
+  for (const [fd, socket] of openSockets()) if (socket === link) return fd;
   return undefined;
 }
 
