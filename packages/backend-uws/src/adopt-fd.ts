@@ -3,9 +3,8 @@
 // the event loop, so inside its listen callback the socket's fd can still be replaced: dup2(inherited,
 // placeholder) makes that fd number refer to the inherited socket, and closes the placeholder. uWS then
 // accepts on the inherited socket, in this process. Linux only: the placeholder is found through /proc.
-import { closeSync, fstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { type BoundAddress, ChaussetteError, errorMessage, readSocketTable } from '@chaussette/core';
+import { closeSync, fstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { type BoundAddress, ChaussetteError, errorMessage, readSocketTable, requireByRealPath } from '@chaussette/core';
 
 const F_GETFL = 3;
 const F_SETFL = 4;
@@ -146,11 +145,5 @@ function decodeAddress(hex: string): string {
   return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.length).join(':')}`;
 }
 
-/**
- * koffi, by its real path: it finds its native part relative to its own directory, which is pnpm's store
- * only when the module was loaded through the link's target (a test runner that keeps symlinks fails).
- */
-export function loadKoffi(): typeof import('koffi') {
-  const require = createRequire(import.meta.url);
-  return require(realpathSync(require.resolve('koffi'))) as typeof import('koffi');
-}
+/** koffi, an optional peer dependency (see requireByRealPath). */
+export const loadKoffi = () => requireByRealPath<typeof import('koffi')>(import.meta.url, 'koffi');

@@ -80,7 +80,7 @@ export { guardedListener, respondWithError } from './guarded-listener.js';
 export { MAX_TIMEOUT_MS, waitAtMost } from './timers.js';
 export { detectApp, loadApp, type LoadAppOptions } from './load-app.js';
 export { composeMounts, type Mount, parseMount, refuseSharedPrefixes } from './mounts.js';
-export { importModule, loadExport, parseExportSpecifier } from './load-module.js';
+export { importModule, loadExport, parseExportSpecifier, requireByRealPath } from './load-module.js';
 export { listInstalledBackends, loadInstalledBackends, resolveBackend, type ResolveBackendOptions } from './resolve-backend.js';
 export { type Listening, listenError, type OptionsBeforeApp, refuseUnsupportedOptions, type RunningServer, startServer, type StartOptions } from './serve.js';
 export {

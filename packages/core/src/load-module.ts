@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve as resolveImport } from 'import-meta-resolve';
@@ -22,6 +23,16 @@ export function parseExportSpecifier(specifier: string): ExportSpecifier {
 }
 
 const EXTENSIONS = ['.js', '.mjs', '.cjs'];
+
+/**
+ * Requires `id` as the module at `fromUrl` would, by its real path: a package that finds its native part
+ * relative to its own directory (koffi) finds it in pnpm's store only when it was loaded through the
+ * link's target (a test runner that keeps symlinks fails otherwise).
+ */
+export function requireByRealPath<T>(fromUrl: string, id: string): T {
+  const require = createRequire(fromUrl);
+  return require(realpathSync(require.resolve(id))) as T;
+}
 
 /**
  * Finds the file a module specifier names, like uvicorn's `module:attr` lookup from the current directory:

@@ -1,10 +1,8 @@
 // --peercreds: the pid, uid and gid of the process at the other end of a unix socket, as the kernel
 // recorded them when it connected (SO_PEERCRED). Node.js has no API for it: getsockopt() is called
 // through koffi, an optional peer dependency loaded only when the flag is given.
-import { realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { ChaussetteError, errorMessage } from '@chaussette/core';
+import { ChaussetteError, errorMessage, requireByRealPath } from '@chaussette/core';
 import { rawSocketOf, socketFd } from './node-internals.js';
 import type { NodeHttpServer } from './server-kinds.js';
 
@@ -26,7 +24,7 @@ function loadGetsockopt(): Getsockopt {
   if (process.platform !== 'linux') throw new ChaussetteError(`--peercreds reads SO_PEERCRED, which chaussette supports on Linux only, not on ${process.platform}`);
   let koffi: typeof import('koffi');
   try {
-    koffi = loadKoffi();
+    koffi = requireByRealPath<typeof import('koffi')>(import.meta.url, 'koffi');
   } catch (error) {
     throw new ChaussetteError(`--peercreds needs the koffi package, to call getsockopt(): run \`npm install koffi\` (${errorMessage(error)})`, { cause: error });
   }
@@ -62,12 +60,3 @@ export function exposePeerCredentials(server: NodeHttpServer): void {
 }
 
 const credentialsOn = (socket: object | undefined) => (socket as { [credentialsOf]?: PeerCredentials } | undefined)?.[credentialsOf];
-
-/**
- * koffi, by its real path: it finds its native part relative to its own directory, which is pnpm's store
- * only when the module was loaded through the link's target (a test runner that keeps symlinks fails).
- */
-function loadKoffi(): typeof import('koffi') {
-  const require = createRequire(import.meta.url);
-  return require(realpathSync(require.resolve('koffi'))) as typeof import('koffi');
-}
