@@ -42,7 +42,7 @@ export function isFastifyPlugin(value: unknown): value is FastifyPlugin {
 const fastifyBackend: Backend = {
   name: 'fastify',
   appKinds: ['node', 'fetch'],
-  supports: { reusePort: true, peerCredentials: true, websocket: true, tls: true, http2: true },
+  supports: { reusePort: true, peerCredentials: true, websocket: true, tls: true, http2: true, nodeCluster: true },
   recognize(value, native) {
     if (isFastifyInstance(value)) {
       // Elsewhere core serves an instance through its request listener.

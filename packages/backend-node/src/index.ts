@@ -9,7 +9,7 @@ import { serveOnNodeServer } from '@chaussette/node-http';
 const nodeBackend: Backend = {
   name: 'node',
   appKinds: ['node', 'fetch'],
-  supports: { reusePort: true, peerCredentials: true, websocket: true, tls: true, http2: true },
+  supports: { reusePort: true, peerCredentials: true, websocket: true, tls: true, http2: true, nodeCluster: true },
   async serve(app, target, options) {
     refuseBackendOptions(options.backendOptions, 'node');
     return serveOnNodeServer(app, target, options, {});

@@ -203,9 +203,11 @@ export interface Backend {
   /**
    * `tls`: ServeOptions.tls, its certificates replaced by ServerHandle.updateTls. `http2`: h2 by ALPN
    * with tls, and ServeOptions.h2c; HTTP/2 requests get the same limits, fetch layer and graceful close
-   * (GOAWAY, streams in flight finish) as HTTP/1.1 ones.
+   * (GOAWAY, streams in flight finish) as HTTP/1.1 ones. `nodeCluster`: it listens through node:net, so
+   * in a node:cluster worker (PM2's cluster mode) the primary holds the socket and shares it among the
+   * workers; core then leaves a unix socket's file to the primary.
    */
-  supports?: { reusePort?: boolean; peerCredentials?: boolean; websocket?: boolean; tls?: boolean; http2?: boolean };
+  supports?: { reusePort?: boolean; peerCredentials?: boolean; websocket?: boolean; tls?: boolean; http2?: boolean; nodeCluster?: boolean };
   /**
    * Optional: claim an exported value before core's own detection, to serve a framework natively (a
    * Fastify backend claims Fastify plugins). Return undefined to let core detect it. `native` false:

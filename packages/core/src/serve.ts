@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import { chmod } from 'node:fs/promises';
 import type { App, Backend, BoundAddress, ListenTarget, Logger, ServeOptions, ServerHandle } from './backend.js';
 import { ChaussetteError, errorCode } from './errors.js';
 import { formatAddress, formatListenAddress } from './listen-target.js';
@@ -79,15 +81,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   };
   try {
     let freePort: number | undefined;
+    // A node:cluster worker shares its unix socket with its siblings through the primary, which created
+    // the file and removes it once the last of them has closed it.
+    const sharedByCluster = cluster.isWorker && backend.supports?.nodeCluster === true;
     for (const asked of options.targets) {
-      if (asked.type === 'unix' && (await removeStaleUnixSocket(asked.path))) {
+      if (asked.type === 'unix' && (await removeStaleUnixSocket(asked.path, { answeringIsShared: sharedByCluster }))) {
         logger.info(`Removed stale socket file ${asked.path}`);
       }
       const { target, handle } = await onePortForAny(asked, freePort, serveOn);
       if (asked.type === 'tcp' && asked.port === 0 && handle.address.type === 'tcp') freePort ??= handle.address.port;
       const entry: (typeof started)[number] = { handle };
       started.push(entry);
-      if (target.type === 'unix') entry.socketFile = await ownSocketFile(target.path, options.socketMode);
+      if (target.type === 'unix' && !sharedByCluster) entry.socketFile = await ownSocketFile(target.path, options.socketMode);
+      else if (target.type === 'unix' && options.socketMode !== undefined) await chmod(target.path, options.socketMode);
       listening.push({ target, bound: handle.address, address: formatListenAddress(target, handle.address) });
     }
   } catch (error) {
@@ -134,6 +140,7 @@ export type OptionsBeforeApp = Pick<StartOptions, 'backend' | 'targets' | 'peerC
 export async function refuseUnsupportedOptions({ backend, targets, peerCredentials, socketMode, tls, h2c, otherBackends }: OptionsBeforeApp): Promise<void> {
   const pickAnother = otherBackendsThatCan(otherBackends);
   refuseSocketModeWithoutUnixSocket(socketMode, targets);
+  refuseUnsharedInClusterWorker(backend, targets);
   if (targets.some((target) => target.type === 'tcp' && target.reusePort) && !backend.supports?.reusePort) {
     throw new ChaussetteError(
       `The ${backend.name} backend cannot share a port with other processes (--reuse-port). ${await pickAnother((other) => other.supports?.reusePort)}`,
@@ -178,6 +185,27 @@ function otherBackendsThatCan(otherBackends: StartOptions['otherBackends']): (ca
     if (names.length === 0) return 'No other installed backend can: install one that does';
     return `Use --backend ${names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`}`;
   };
+}
+
+/**
+ * In a node:cluster worker (PM2's cluster mode) a backend that binds its sockets itself cannot share the
+ * primary's: the second worker would find its address in use. A TCP port can be shared with
+ * --reuse-port (each worker binds it, the kernel spreads the connections); a unix socket path cannot.
+ */
+function refuseUnsharedInClusterWorker(backend: Backend, targets: readonly ListenTarget[]): void {
+  if (!cluster.isWorker || backend.supports?.nodeCluster) return;
+  const unix = targets.find((target) => target.type === 'unix');
+  if (unix) {
+    throw new ChaussetteError(
+      `The ${backend.name} backend binds its sockets itself, so node:cluster workers (PM2's cluster mode) cannot share ${formatAddress(unix)}: run one process per socket path (PM2's fork mode), or use --backend node or fastify`,
+    );
+  }
+  const tcp = targets.find((target) => target.type === 'tcp' && !target.reusePort);
+  if (tcp) {
+    throw new ChaussetteError(
+      `The ${backend.name} backend binds its sockets itself, so node:cluster workers (PM2's cluster mode) cannot share ${formatAddress(tcp)} through their primary: add --reuse-port, for each worker to bind the port and the kernel to spread the connections`,
+    );
+  }
 }
 
 /** --socket-mode applies to the unix sockets chaussette binds; the message says why for the sockets at hand. */

@@ -5,8 +5,9 @@ import { ChaussetteError, errorCode, errorMessage } from './errors.js';
 /**
  * Makes `path` free for a new unix socket: removes a socket file left by a dead server, and refuses
  * to touch a live socket, a symbolic link or any other file. Returns true when a stale socket was removed.
+ * `answeringIsShared`: a live socket is left as it is (a node:cluster primary's, shared with its workers).
  */
-export async function removeStaleUnixSocket(path: string): Promise<boolean> {
+export async function removeStaleUnixSocket(path: string, { answeringIsShared = false } = {}): Promise<boolean> {
   let stats;
   try {
     stats = await lstat(path);
@@ -25,6 +26,7 @@ export async function removeStaleUnixSocket(path: string): Promise<boolean> {
     );
   }
   if (await isAnswering(path)) {
+    if (answeringIsShared) return false;
     throw new ChaussetteError(
       `unix:${path} is in use: another server is listening on it. Stop that server or choose another socket path`,
     );
