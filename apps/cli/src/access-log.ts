@@ -1,7 +1,8 @@
 import { closeSync, openSync } from 'node:fs';
 import type { AccessEntry } from '@chaussette/core';
 import { ChaussetteError, errorMessage } from '@chaussette/core';
-import { pino } from 'pino';
+import { type DestinationStream, pino } from 'pino';
+import { reopenedOnUsr1, stdout } from './logger.js';
 
 export type AccessLogFormat = 'common' | 'combined';
 
@@ -40,13 +41,12 @@ export function refuseUnwritableAccessLog(output: string | undefined): void {
 
 /** An access log writing to FILE (appending) or to stdout (`-`); a file is reopened on SIGUSR1. */
 export function createAccessLog(output: string, format: AccessLogFormat): (entry: AccessEntry) => void {
-  let destination: ReturnType<typeof pino.destination>;
+  let destination: DestinationStream;
   try {
-    destination = output === '-' ? pino.destination({ fd: 1, sync: true }) : pino.destination({ dest: output, sync: true, append: true, mkdir: false });
+    destination = output === '-' ? stdout() : reopenedOnUsr1(pino.destination({ dest: output, sync: true, append: true, mkdir: false }));
   } catch (error) {
     throw cannotOpen(output, error);
   }
-  if (output !== '-') process.on('SIGUSR1', () => destination.reopen());
   return (entry) => void destination.write(formatAccessEntry(entry, format));
 }
 

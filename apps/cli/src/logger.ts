@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { ChaussetteError, errorMessage } from '@chaussette/core';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import type { CliOptions, LogLevel } from './options.js';
@@ -10,23 +11,31 @@ const LABELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 4
  * A log file is reopened on SIGUSR1, for logrotate (`postrotate kill -USR1 PID`), as gunicorn does.
  */
 export function createLogger(options: Pick<CliOptions, 'logLevel' | 'logOutput' | 'logFormat'>): Logger {
-  let destination: ReturnType<typeof pino.destination>;
+  let destination: DestinationStream;
   try {
-    destination =
-      options.logOutput === '-'
-        ? pino.destination({ fd: 1, sync: true })
-        : pino.destination({ dest: options.logOutput, sync: true, append: true });
+    destination = options.logOutput === '-' ? stdout() : reopenedOnUsr1(pino.destination({ dest: options.logOutput, sync: true, append: true }));
   } catch (error) {
     throw new ChaussetteError(`Cannot open --log-output ${options.logOutput}: ${errorMessage(error)}. Check the path and its permissions`, { cause: error });
-  }
-  if (options.logOutput !== '-') {
-    // Replaces Node's own SIGUSR1 action (starting the inspector), as any SIGUSR1 listener does.
-    process.on('SIGUSR1', () => destination.reopen());
   }
   return pino(
     { level: PINO_LEVELS[options.logLevel], base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
     options.logFormat === 'json' ? destination : textLines(destination),
   );
+}
+
+/**
+ * Standard output for log lines. In a node:cluster worker through process.stdout: a cluster primary may
+ * take the lines there, as PM2's cluster mode does to write each instance's log file (what reaches fd 1
+ * lands in PM2's own log instead).
+ */
+export function stdout(): DestinationStream {
+  return cluster.isWorker ? process.stdout : pino.destination({ fd: 1, sync: true });
+}
+
+/** A log file, reopened on SIGUSR1 (logrotate). Replaces Node's own SIGUSR1 action (starting the inspector), as any SIGUSR1 listener does. */
+export function reopenedOnUsr1(file: ReturnType<typeof pino.destination>): DestinationStream {
+  process.on('SIGUSR1', () => file.reopen());
+  return file;
 }
 
 /** An error's stack; a thrown value that is not an Error (a string, a number) as it is. */

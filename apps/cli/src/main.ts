@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -30,6 +32,8 @@ import {
 import type { Logger } from 'pino';
 import { helloApp } from './hello.js';
 import { createLogger } from './logger.js';
+import { stopWhenPackageManagerExits } from './npm-parent.js';
+import { answerPm2, warnWhenPm2KillsFirst } from './pm2.js';
 import { defaultNodeEnv } from './node-env.js';
 import { refuseUnclaimedPlugin } from './unclaimed-plugin.js';
 import { createAccessLog, refuseUnwritableAccessLog } from './access-log.js';
@@ -124,6 +128,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     // Until here a signal stops us the default way (nothing is served yet); from here it is graceful,
     // also when it arrives while the sockets open.
     const stop = nextStop(options, logger);
+    const pm2 = answerPm2(() => stop.request({ why: "PM2's shutdown message received", exitCode: 0 }));
+    warnWhenPm2KillsFirst(options.gracefulTimeout, logger);
+    stopWhenPackageManagerExits(() => stop.request({ why: 'The npm (or npx) process that started chaussette exited without passing a signal on', exitCode: 0 }));
     if (process.env.CHAUSSETTE_RELOADER_CHILD === '1') {
       // The reloader that started this process is gone (killed outright): stop, as it would have asked.
       process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
@@ -151,6 +158,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     logger.info(`Using the ${backend.name} backend${backend.engine ? ` (${backend.engine})` : ''}`);
     sendLoadedFiles?.(); // before it serves: the reloader watches them from then on
     process.send?.({ chaussette: 'serving' }); // to a parent that asked with an IPC channel (--use-reloader)
+    pm2.serving();
     const { exitCode } = await stopGracefully(await stop.reason, server, options, logger);
     if (options.postHook) await runHook('--post-hook', options.postHook, options);
     logger.info('Stopped');
@@ -296,7 +304,21 @@ async function stopGracefully(reason: StopReason, server: RunningServer, options
   process.once('SIGTERM', forceExit);
   process.once('SIGINT', forceExit);
   await server.close(options.gracefulTimeout * 1000);
+  await leaveClusterPrimary();
   return reason;
+}
+
+/**
+ * A node:cluster worker (PM2's cluster mode) leaves its primary before it exits: the primary may have
+ * handed it a connection after the listener closed, and the round trip makes sure the worker has read
+ * each one and sent it back to be served by another worker. Exiting first would leave that client hanging.
+ */
+async function leaveClusterPrimary(): Promise<void> {
+  const worker = cluster.worker;
+  if (!worker?.isConnected()) return;
+  const left = once(worker, 'disconnect');
+  worker.disconnect();
+  await left;
 }
 
 async function runHook(option: string, specifier: string, options: CliOptions): Promise<void> {

@@ -1,0 +1,17 @@
+const PARENT_CHECK_INTERVAL_MS = 1000;
+
+/**
+ * npx and `npm run` start chaussette through a shell and do not pass SIGTERM on: npm exits and chaussette
+ * would serve on, an orphan nobody stops. Started by a package manager (which sets
+ * npm_config_user_agent), chaussette stops as on SIGTERM once the process that started it is gone.
+ */
+export function stopWhenPackageManagerExits(stop: () => void): void {
+  if (process.env.npm_config_user_agent === undefined) return;
+  const parent = process.ppid;
+  const check = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(check);
+    stop();
+  }, PARENT_CHECK_INTERVAL_MS);
+  check.unref();
+}
