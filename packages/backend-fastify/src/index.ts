@@ -1,7 +1,7 @@
 import { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import type { App, Backend, ListenTarget, Logger, NodeListener } from '@chaussette/core';
-import { ChaussetteError, toApp } from '@chaussette/core';
+import { ChaussetteError, looksLikeFastifyPlugin, toApp } from '@chaussette/core';
 import { answerClientError, http2SecureOptions, listenOptions, type NodeServerKind, serveOnNodeServer } from '@chaussette/node-http';
 import * as fastifyModule from 'fastify';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify';
@@ -11,12 +11,6 @@ const { LogController } = fastifyModule as unknown as { LogController?: new (opt
 
 type FastifyPlugin = FastifyPluginAsync | FastifyPluginCallback;
 
-// fastify-plugin marks the functions it wraps with these.
-const PLUGIN_MARKS = [Symbol.for('skip-override'), Symbol.for('fastify.display-name'), Symbol.for('plugin-meta')];
-const PLUGIN_PARAMETERS = new Set(['fastify', 'app', 'instance', 'server', 'f']);
-// The first parameter's name: `async function name(first…`, `async (first…`, `first =>`.
-const FIRST_PARAMETER = /^(?:async\s*)?(?:function\s*\*?\s*[\w$]*\s*\(\s*|\(\s*)?([\w$]+)/;
-
 // A NestJS application on Fastify has register(), inject() and listen() too, but no `server`.
 function isFastifyInstance(value: unknown): value is FastifyInstance {
   const shape = value as Partial<FastifyInstance> | null;
@@ -24,15 +18,9 @@ function isFastifyInstance(value: unknown): value is FastifyInstance {
   return typeof shape?.register === 'function' && typeof shape.inject === 'function' && typeof shape.listen === 'function' && shape.server instanceof NetServer;
 }
 
-/**
- * A Fastify plugin, as `fastify start` loads one: marked by fastify-plugin, or a function whose first
- * parameter is named like a Fastify instance (`fastify`, `app`, `instance`, `server`, `f`).
- */
+/** A Fastify plugin, as `fastify start` loads one (see core's looksLikeFastifyPlugin). */
 export function isFastifyPlugin(value: unknown): value is FastifyPlugin {
-  if (typeof value !== 'function') return false;
-  if (PLUGIN_MARKS.some((mark) => mark in value)) return true;
-  const first = FIRST_PARAMETER.exec(Function.prototype.toString.call(value))?.[1];
-  return first !== undefined && PLUGIN_PARAMETERS.has(first);
+  return looksLikeFastifyPlugin(value);
 }
 
 /**

@@ -96,3 +96,4 @@ export {
   type TlsSettings,
 } from './tls.js';
 export { type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from './unix-socket.js';
+export { looksLikeFastifyPlugin } from './fastify-plugin.js';
