@@ -17,12 +17,14 @@ const OTHER_RUNTIMES = ['22.23.5', '26.12.1'];
 // On the other releases: the packages' specs (core's and node-http's lean on Node internals), every
 // backend's conformance suite, the CLI's tests and the on-demand TLS example. Not the repository checks (lint,
 // type-checks, publint, packed tarballs), the benchmark's smoke test or the framework builds: heavy, and
-// about the code rather than the Node that runs it.
+// about the code rather than the Node that runs it. Nor the Supervisor and Circus runs, or uws's second
+// conformance run (--uws-chunked-behind-proxy): they test the managers and an engine option, while what
+// they use of Node (inherited sockets, signals, the engine's binary) has its own tests on every release.
+// PM2's run stays: its cluster mode is node:cluster's, which changes between releases.
 const OTHER_RUNTIME_SELECTION = [
   ...['core', 'node-http', 'testkit', 'backend-node', 'backend-fastify', 'backend-uws', 'cli', 'example-backend-on-demand-tls'].flatMap((name) => ['--project', name]),
-  // apps/cli/test/frameworks, as a glob from the project's directory
-  '--exclude',
-  '**/test/frameworks/**',
+  // as globs from each project's directory
+  ...['**/test/frameworks/**', '**/test/supervisor.test.ts', '**/test/circus.test.ts', '**/conformance-chunked-behind-proxy.spec.ts'].flatMap((glob) => ['--exclude', glob]),
 ];
 
 // Node from the npm registry trusts only its own CA bundle, where Debian's and most distributions' Node
