@@ -105,15 +105,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     let others: Promise<Backend[]> | undefined;
     const otherBackends = () => (others ??= loadInstalledBackends(backendSearch, backend.name));
-    const { peercreds: peerCredentials, socketMode, h2c } = options;
-    await refuseUnsupportedOptions({ backend, targets, peerCredentials, socketMode, tls, h2c, otherBackends });
+    const { peercreds: peerCredentials, socketMode, h2c, limits } = options;
+    const backendOptions = options.uwsChunkedBehindProxy ? { ...options.backendOptions, chunkedBehindProxy: true } : options.backendOptions;
+    await refuseUnsupportedOptions({ backend, targets, peerCredentials, socketMode, tls, h2c, limits, backendOptions, otherBackends });
     // Every option is checked by now: a mistake is one line, with no start-up line before it.
     defaultNodeEnv(options.useReloader, logger);
     if (options.useReloader) return await runWithReloader(options, targets, cwd, logger);
     for (const specifier of [options.application, ...options.mounts.map(({ spec }) => spec), options.preHook, options.postHook]) {
       if (specifier && isTypeScript(specifier)) await enableTypeScript(specifier, [cwd, cliDirectory]);
     }
-    if (options.preHook) await runHook('--pre-hook', options.preHook, options);
+    if (options.preHook) await runHook(await loadHook('--pre-hook', options.preHook), options);
+    // Loaded now, for a wrong path to be refused at start rather than when the server has stopped.
+    const postHook = options.postHook === undefined ? undefined : await loadHook('--post-hook', options.postHook);
     let origin = 'localhost'; // for the URL of a request without a Host header: the bound address, once known
     const loadOptions = { cwd, factory: options.factory, args: options.arguments, interface: options.interface, otherBackends };
     const app: App =
@@ -143,8 +146,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       socketMode: options.socketMode,
       accessLog: countingResponses(options.accessLog === undefined ? undefined : createAccessLog(options.accessLog, options.accessLogFormat), options, stop.request),
       trustedProxies: options.proxyHeaders ? parseTrustedProxies(options.forwardedAllowIps) : undefined,
-      backendOptions: options.uwsChunkedBehindProxy ? { ...options.backendOptions, chunkedBehindProxy: true } : options.backendOptions,
-      limits: options.limits,
+      backendOptions,
+      limits,
       peerCredentials: options.peercreds,
       tls,
       h2c: options.h2c,
@@ -160,7 +163,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.send?.({ chaussette: 'serving' }); // to a parent that asked with an IPC channel (--use-reloader)
     pm2.serving();
     const { exitCode } = await stopGracefully(await stop.reason, server, options, logger);
-    if (options.postHook) await runHook('--post-hook', options.postHook, options);
+    if (postHook) await runHook(postHook, options);
     logger.info('Stopped');
     return exitCode;
   } catch (error) {
@@ -321,13 +324,24 @@ async function leaveClusterPrimary(): Promise<void> {
   await left;
 }
 
-async function runHook(option: string, specifier: string, options: CliOptions): Promise<void> {
-  const { value: hook } = await loadExport(specifier, process.cwd(), option);
-  if (typeof hook !== 'function') {
+/** --pre-hook or --post-hook, loaded. */
+interface Hook {
+  option: string;
+  specifier: string;
+  run: (options: CliOptions) => unknown;
+}
+
+async function loadHook(option: string, specifier: string): Promise<Hook> {
+  const { value: run } = await loadExport(specifier, process.cwd(), option);
+  if (typeof run !== 'function') {
     throw new ChaussetteError(`${option} ${specifier} is not a function; export a function that takes the options`);
   }
+  return { option, specifier, run: run as Hook['run'] };
+}
+
+async function runHook({ option, specifier, run }: Hook, options: CliOptions): Promise<void> {
   try {
-    await (hook as (options: CliOptions) => unknown)(Object.freeze({ ...options }));
+    await run(Object.freeze({ ...options }));
   } catch (error) {
     throw new ChaussetteError(`${option} ${specifier} failed: ${errorMessage(error)}`, { cause: error });
   }

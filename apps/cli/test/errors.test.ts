@@ -195,6 +195,7 @@ describe('checked before the app loads: nothing printed before the error', () =>
     ['--forwarded-allow-ips with an entry that is no IP address', ['--port', '0', '--forwarded-allow-ips', '10.0.0.1, notanip'], 'Invalid --forwarded-allow-ips "notanip" (expected IP addresses separated by commas, or * for every peer)'],
     ['--forwarded-allow-ips with a bad entry next to *', ['--port', '0', '--forwarded-allow-ips', '*,10.0.0.300'], 'Invalid --forwarded-allow-ips "10.0.0.300"'],
     ['--h2c on a backend without HTTP/2', ['--port', '0', '--backend', 'uws', '--h2c'], 'The uws backend cannot speak HTTP/2 (--h2c). Use --backend fastify or node'],
+    ['a limit the backend has built in', ['--port', '0', '--backend', 'uws', '--timeout-keep-alive', '5'], 'The uws backend cannot change --timeout-keep-alive: uWebSockets.js'],
     ['-b without a value', ['-b'], '-b/--bind needs a value, e.g. --bind 0.0.0.0:8000. Run chaussette --help for the options'],
     ['--port without a value', ['--port'], '--port needs a value, e.g. --port 8000'],
     ['-c without a value', ['-c'], '-c/--config needs a value, e.g. --config chaussette.json'],

@@ -140,6 +140,13 @@ describe('command-line options', () => {
     expect(result.stderr).toBe('chaussette: error: --pre-hook hooks.mjs:failing failed: migrations failed\n');
   });
 
+  test('a --post-hook that does not load is refused at start, before the app loads, not when the server stops', async () => {
+    const result = await runCli(['koa-app.mjs', '--port', '0', '--post-hook', 'hooks.mjs:missing']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^chaussette: error: "hooks\.mjs:missing" has no export "missing".*\n$/);
+    expect(result.stdout).not.toContain('Application is');
+  });
+
   test('the CLI file is executable', () => {
     expect(statSync(CLI).mode & 0o111).not.toBe(0);
   });

@@ -48,6 +48,9 @@ const fastifyBackend: Backend = {
       source: value,
     });
   },
+  refuseOptions({ backendOptions }) {
+    refuseReservedOptions(backendOptions ?? {});
+  },
   async serve(app, target, options) {
     let instance: FastifyInstance;
     return serveOnNodeServer(app, target, options, {
@@ -79,6 +82,12 @@ function nativeApp(source: FastifyInstance | FastifyPlugin, description: string)
     description,
     source,
   };
+}
+
+function refuseReservedOptions(factoryOptions: Readonly<Record<string, unknown>>): void {
+  for (const key of Object.keys(factoryOptions)) {
+    if (key in RESERVED_OPTIONS) throw new ChaussetteError(`backendOptions.${key} cannot be set: ${RESERVED_OPTIONS[key]}`);
+  }
 }
 
 // Chaussette's to set: the logger (--log-level, --log-output) and how the server is made and closed.
@@ -125,9 +134,7 @@ function fastifyFor(
     }
     return app.source;
   }
-  for (const key of given) {
-    if (key in RESERVED_OPTIONS) throw new ChaussetteError(`backendOptions.${key} cannot be set: ${RESERVED_OPTIONS[key]}`);
-  }
+  refuseReservedOptions(factoryOptions);
   // The user's options for the Fastify factory (trustProxy, bodyLimit, ignoreTrailingSlash…), then chaussette's:
   // a request that reaches a closing worker is answered (with Connection: close), not refused with a
   // 503; and idle connections are closed by chaussette's sweep, which spares fresh ones for a moment.

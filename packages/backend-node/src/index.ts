@@ -10,6 +10,9 @@ const nodeBackend: Backend = {
   name: 'node',
   appKinds: ['node', 'fetch'],
   supports: { reusePort: true, peerCredentials: true, websocket: true, tls: true, http2: true, nodeCluster: true },
+  refuseOptions({ backendOptions }) {
+    refuseBackendOptions(backendOptions, 'node');
+  },
   async serve(app, target, options) {
     refuseBackendOptions(options.backendOptions, 'node');
     return serveOnNodeServer(app, target, options, {});

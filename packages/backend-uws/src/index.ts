@@ -27,6 +27,10 @@ const uwsBackend: Backend = {
   appKinds: ['node', 'fetch'],
   // No peerCredentials: uWebSockets.js gives no access to a connection's socket.
   supports: { reusePort: true, websocket: true, tls: true },
+  refuseOptions({ backendOptions, limits }) {
+    uwsBackendOptions(backendOptions);
+    refuseFixedLimits(limits, loadUws());
+  },
   async serve(app, target, { logger, accessLog, trustedProxies, backendOptions, limits, tls }) {
     const { chunkedBehindProxy } = uwsBackendOptions(backendOptions);
     if (app.kind === 'node' && app.upgrade) {

@@ -216,6 +216,11 @@ export interface Backend {
    * framework), or undefined.
    */
   recognize?: (value: unknown, native: boolean) => App | undefined;
+  /**
+   * Optional: throws a ChaussetteError for limits or backendOptions it cannot take, as serve() would:
+   * core asks before the app loads, so that a wrong flag is one line with nothing before it.
+   */
+  refuseOptions?(options: Pick<ServeOptions, 'limits' | 'backendOptions'>): void;
   /** Start serving `app` on `target`; resolves once the server accepts connections. */
   serve(app: App, target: ListenTarget, options: ServeOptions): Promise<ServerHandle>;
 }

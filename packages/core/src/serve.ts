@@ -131,15 +131,20 @@ async function onePortForAny(
 }
 
 /** What refuseUnsupportedOptions() checks: the options without the app, known before it loads. */
-export type OptionsBeforeApp = Pick<StartOptions, 'backend' | 'targets' | 'peerCredentials' | 'socketMode' | 'tls' | 'h2c' | 'otherBackends'>;
+export type OptionsBeforeApp = Pick<
+  StartOptions,
+  'backend' | 'targets' | 'peerCredentials' | 'socketMode' | 'tls' | 'h2c' | 'limits' | 'backendOptions' | 'otherBackends'
+>;
 
 /**
  * Flags the backend does not implement, or that none of the targets can use, are errors rather than
  * ignored. It needs no app: the CLI calls it before loading one, startServer() again for library users.
  */
-export async function refuseUnsupportedOptions({ backend, targets, peerCredentials, socketMode, tls, h2c, otherBackends }: OptionsBeforeApp): Promise<void> {
+export async function refuseUnsupportedOptions(options: OptionsBeforeApp): Promise<void> {
+  const { backend, targets, peerCredentials, socketMode, tls, h2c, limits, backendOptions, otherBackends } = options;
   const pickAnother = otherBackendsThatCan(otherBackends);
   refuseSocketModeWithoutUnixSocket(socketMode, targets);
+  backend.refuseOptions?.({ limits, backendOptions });
   refuseUnsharedInClusterWorker(backend, targets);
   if (targets.some((target) => target.type === 'tcp' && target.reusePort) && !backend.supports?.reusePort) {
     throw new ChaussetteError(
