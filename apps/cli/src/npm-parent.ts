@@ -1,4 +1,6 @@
 const PARENT_CHECK_INTERVAL_MS = 1000;
+// Read as the CLI starts: npm may be gone before the app has loaded and the check begins.
+const parentAtStart = process.ppid;
 
 /**
  * npx and `npm run` start chaussette through a shell and do not pass SIGTERM on: npm exits and chaussette
@@ -7,9 +9,8 @@ const PARENT_CHECK_INTERVAL_MS = 1000;
  */
 export function stopWhenPackageManagerExits(stop: () => void): void {
   if (process.env.npm_config_user_agent === undefined) return;
-  const parent = process.ppid;
   const check = setInterval(() => {
-    if (process.ppid === parent) return;
+    if (process.ppid === parentAtStart) return;
     clearInterval(check);
     stop();
   }, PARENT_CHECK_INTERVAL_MS);
