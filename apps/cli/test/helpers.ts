@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { uwsUnavailableReason } from '@chaussette/backend-uws/engine';
 import { expect, type TestContext } from 'vitest';
@@ -197,4 +198,17 @@ export function expectOneLineError(result: { code: number | null; stderr: string
   expect(lines[0]).toMatch(/^chaussette: error: /);
   expect(lines[0]).toMatch(fragment);
   expect(result.stderr).not.toMatch(/^\s+at /m);
+}
+
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
+/** Polls `probe` until it returns something truthy, failing with `what` after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 10_000): Promise<Truthy<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as Truthy<T>;
+    if (Date.now() > deadline) throw new Error(`Gave up after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(25);
+  }
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { CLI, FIXTURES, freePort, get } from './helpers.js';
+import { CLI, FIXTURES, freePort, get, until } from './helpers.js';
 
 const APP = join(FIXTURES, 'fetch-workers.mjs');
 // chaussette checks its parent once a second (npm-parent.ts).
@@ -48,18 +48,6 @@ function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
-
-async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs: number): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as Truthy<T>;
-    if (Date.now() > deadline) throw new Error(`Gave up after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
   }
 }
 

@@ -7,11 +7,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, onTestFinished, test } from 'vitest';
 import { uwsUnavailableReason } from '@chaussette/backend-uws/engine';
-import { CLI, FIXTURES, freePort, get, skipUnlessServable } from './helpers.js';
+import { CLI, FIXTURES, freePort, get, skipUnlessServable, until } from './helpers.js';
 import { loadGenerator } from './load.js';
 
 // Asynchronous on purpose: a blocked event loop (execFileSync) stalls the load generator's own
@@ -91,19 +90,6 @@ function ecosystemFile(app: Pm2App): string {
     ...app, // a setting given as undefined is left out of the file
   };
   return `module.exports = ${JSON.stringify({ apps: [web] }, null, 2)};\n`;
-}
-
-type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
-
-/** Polls `probe` until it returns something truthy, failing with `what` after `timeoutMs`. */
-async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 10_000): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as Truthy<T>;
-    if (Date.now() > deadline) throw new Error(`Gave up after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 /** The pids answering at `where`, asking several at once until `count` have answered (the kernel or the primary may favour one). */
