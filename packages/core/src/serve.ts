@@ -1,4 +1,3 @@
-import cluster from 'node:cluster';
 import { chmod } from 'node:fs/promises';
 import type { App, Backend, BoundAddress, ListenTarget, Logger, ServeOptions, ServerHandle } from './backend.js';
 import { ChaussetteError, errorCode } from './errors.js';
@@ -83,7 +82,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     let freePort: number | undefined;
     // A node:cluster worker shares its unix socket with its siblings through the primary, which created
     // the file and removes it once the last of them has closed it.
-    const sharedByCluster = cluster.isWorker && backend.supports?.nodeCluster === true;
+    const sharedByCluster = (await inClusterWorker()) && backend.supports?.nodeCluster === true;
     for (const asked of options.targets) {
       if (asked.type === 'unix' && (await removeStaleUnixSocket(asked.path, { answeringIsShared: sharedByCluster }))) {
         logger.info(`Removed stale socket file ${asked.path}`);
@@ -145,7 +144,7 @@ export async function refuseUnsupportedOptions(options: OptionsBeforeApp): Promi
   const pickAnother = otherBackendsThatCan(otherBackends);
   refuseSocketModeWithoutUnixSocket(socketMode, targets);
   backend.refuseOptions?.({ limits, backendOptions });
-  refuseUnsharedInClusterWorker(backend, targets);
+  await refuseUnsharedInClusterWorker(backend, targets);
   if (targets.some((target) => target.type === 'tcp' && target.reusePort) && !backend.supports?.reusePort) {
     throw new ChaussetteError(
       `The ${backend.name} backend cannot share a port with other processes (--reuse-port). ${await pickAnother((other) => other.supports?.reusePort)}`,
@@ -193,12 +192,20 @@ function otherBackendsThatCan(otherBackends: StartOptions['otherBackends']): (ca
 }
 
 /**
+ * Loaded only when a server starts: importing node:cluster made a raw uWebSockets.js server that
+ * imports core (the benchmark's baseline) run 23 times the instructions per request under callgrind.
+ */
+async function inClusterWorker(): Promise<boolean> {
+  return (await import('node:cluster')).default.isWorker;
+}
+
+/**
  * In a node:cluster worker (PM2's cluster mode) a backend that binds its sockets itself cannot share the
  * primary's: the second worker would find its address in use. A TCP port can be shared with
  * --reuse-port (each worker binds it, the kernel spreads the connections); a unix socket path cannot.
  */
-function refuseUnsharedInClusterWorker(backend: Backend, targets: readonly ListenTarget[]): void {
-  if (!cluster.isWorker || backend.supports?.nodeCluster) return;
+async function refuseUnsharedInClusterWorker(backend: Backend, targets: readonly ListenTarget[]): Promise<void> {
+  if (backend.supports?.nodeCluster || !(await inClusterWorker())) return;
   const unix = targets.find((target) => target.type === 'unix');
   if (unix) {
     throw new ChaussetteError(
