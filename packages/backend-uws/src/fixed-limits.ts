@@ -21,12 +21,15 @@ function fixedLimitsOf(current: boolean): Partial<Record<keyof Limits, FixedLimi
   };
 }
 
-export function refuseFixedLimits(limits: Partial<Limits> | undefined, engine: LoadedUws): void {
-  for (const [key, fixed] of Object.entries(fixedLimitsOf(engine.current))) {
+/** `engine` is loaded only when a fixed limit is given: the values depend on its release. */
+export function refuseFixedLimits(limits: Partial<Limits> | undefined, engine: () => LoadedUws): void {
+  if (!Object.keys(fixedLimitsOf(true)).some((key) => limits?.[key as keyof Limits] !== undefined)) return;
+  const loaded = engine();
+  for (const [key, fixed] of Object.entries(fixedLimitsOf(loaded.current))) {
     const given = limits?.[key as keyof Limits];
     if (given !== undefined && given !== fixed.value) {
       throw new ChaussetteError(
-        `The uws backend cannot change ${fixed.flag}: uWebSockets.js ${engine.release} has ${fixed.says}, built in. Drop ${fixed.flag}, or use --backend node or fastify`,
+        `The uws backend cannot change ${fixed.flag}: uWebSockets.js ${loaded.release} has ${fixed.says}, built in. Drop ${fixed.flag}, or use --backend node or fastify`,
       );
     }
   }

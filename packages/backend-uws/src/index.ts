@@ -29,7 +29,7 @@ const uwsBackend: Backend = {
   supports: { reusePort: true, websocket: true, tls: true },
   refuseOptions({ backendOptions, limits }) {
     uwsBackendOptions(backendOptions);
-    refuseFixedLimits(limits, loadUws());
+    refuseFixedLimits(limits, loadUws);
   },
   async serve(app, target, { logger, accessLog, trustedProxies, backendOptions, limits, tls }) {
     const { chunkedBehindProxy } = uwsBackendOptions(backendOptions);
@@ -40,7 +40,7 @@ const uwsBackend: Backend = {
     }
     const engine = loadUws();
     const { uws } = engine;
-    refuseFixedLimits(limits, engine);
+    refuseFixedLimits(limits, () => engine);
     if (engine.warning && !warned) {
       warned = true;
       logger.warn(engine.warning);
