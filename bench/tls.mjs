@@ -79,16 +79,19 @@ const PROTOCOLS = {
   https: {
     label: 'HTTPS/1.1',
     answersWith: 'HTTP/1.1',
+    loadGenerator: { command: 'wrk', debianPackage: 'wrk' },
     load: (url, connections, { post }, duration = seconds) => load('wrk', { url, connections, seconds: duration, post }),
   },
   h2: {
     label: `HTTP/2 over TLS (h2 by ALPN)`,
     answersWith: 'h2',
+    loadGenerator: { command: 'h2load', debianPackage: 'nghttp2-client' },
     load: (url, connections, workload, duration = seconds) => loadH2({ url, connections, streams: streamsFor(workload, connections), seconds: duration, post: workload.post }),
   },
   h2c: {
     label: `HTTP/2 without TLS (h2c, prior knowledge)`,
     answersWith: 'h2c',
+    loadGenerator: { command: 'h2load', debianPackage: 'nghttp2-client' },
     load: (url, connections, workload, duration = seconds) => loadH2({ url, connections, streams: streamsFor(workload, connections), seconds: duration, post: workload.post }),
   },
 };
@@ -122,6 +125,16 @@ for (const name of workloadNames) if (!WORKLOADS[name]) fail(`unknown workload $
 const loadedWorkloads = quick && !options.workloads ? ['hello'] : workloadNames;
 const protocolNames = options.protocols ? list(options.protocols) : Object.keys(PROTOCOLS);
 for (const name of protocolNames) if (!PROTOCOLS[name]) fail(`unknown protocol ${name}: choose from ${Object.keys(PROTOCOLS).join(', ')}`);
+for (const command of new Set(protocolNames.map((name) => PROTOCOLS[name].loadGenerator.command))) {
+  try {
+    execFileSync(command, ['--version'], { stdio: 'ignore' });
+  } catch (error) {
+    if (error.code !== 'ENOENT') continue;
+    const loaded = protocolNames.filter((name) => PROTOCOLS[name].loadGenerator.command === command);
+    const { debianPackage } = PROTOCOLS[loaded[0]].loadGenerator;
+    fail(`${command} is not installed, and it loads ${loaded.join(' and ')}: apt-get install -y ${debianPackage}, or leave ${loaded.length > 1 ? 'them' : 'it'} out (--protocols)`);
+  }
+}
 // --quick leaves out the pairs of two raw servers: they say how far noise goes, which one short round cannot.
 const comparisons = COMPARISONS.filter(({ protocol, label, rawOnly }) => protocolNames.includes(protocol) && (!options.only || list(options.only).some((text) => label.includes(text))) && !(quick && rawOnly));
 if (comparisons.length === 0) fail(`no comparison names ${options.only} in ${protocolNames.join(', ')}`);
