@@ -18,13 +18,13 @@ describe('--port and --forwarded-allow-ips are checked as they are read, from th
     [['--port', '65536'], {}, 'Invalid --port "65536" (expected an integer from 0 to 65535)'],
     [[], { port: '70000' }, 'Invalid --port "70000"'],
     [['--forwarded-allow-ips', '10.0.0.1,proxy.internal'], {}, 'Invalid --forwarded-allow-ips "proxy.internal"'],
-    [[], { forwardedAllowIps: '10.0.0.0/8' }, 'Invalid --forwarded-allow-ips "10.0.0.0/8" (expected IP addresses separated by commas, or * for every peer)'],
+    [[], { forwardedAllowIps: '10.0.0.0/33' }, 'Invalid --forwarded-allow-ips "10.0.0.0/33" (expected IP addresses or networks (10.0.0.0/8) separated by commas, unix for peers on a unix socket, or * for every peer)'],
   ])('%j with config %j', (argv, config, message) => {
     expect(() => parseCommandLine(argv, config)).toThrow(message);
   });
 
   test('valid ones pass through: the port as a number, the proxies as given', () => {
     expect(parseCommandLine(['--port', '8000', '--forwarded-allow-ips', '10.0.0.1, ::1,*'])).toMatchObject({ port: 8000, forwardedAllowIps: '10.0.0.1, ::1,*' });
-    expect(parseCommandLine([], { port: '0' })).toMatchObject({ port: 0, forwardedAllowIps: '127.0.0.1,::1' });
+    expect(parseCommandLine([], { port: '0' })).toMatchObject({ port: 0, forwardedAllowIps: '127.0.0.1,::1,unix' });
   });
 });

@@ -269,8 +269,11 @@ export const OPTIONS = {
   },
   /** With proxyHeaders: the proxies trusted to set X-Forwarded-For (`*`: every peer). */
   forwardedAllowIps: {
-    flag: 'forwarded-allow-ips', valueName: 'IPS', example: '10.0.0.1,10.0.0.2', type: 'string', default: '127.0.0.1,::1', parse: checkedTrustedProxies,
-    section: 'running', help: 'the trusted proxies, comma-separated, or * (default 127.0.0.1,::1)',
+    flag: 'forwarded-allow-ips', valueName: 'IPS', example: '10.0.0.1,10.0.0.2', type: 'string', default: '127.0.0.1,::1,unix', parse: checkedTrustedProxies,
+    section: 'running', help: [
+      'the trusted proxies, comma-separated: IP addresses, networks (10.0.0.0/8),',
+      'unix (peers on a unix socket), or * for every peer (default 127.0.0.1,::1,unix)',
+    ],
   },
   /** Give apps the pid, uid and gid of unix-socket clients (SO_PEERCRED). */
   peercreds: {

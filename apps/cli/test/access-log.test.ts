@@ -41,10 +41,31 @@ describe.each(['node', 'fastify', 'uws'])('--access-log and --proxy-headers, --b
       rmSync(directory, { recursive: true, force: true });
     }
   });
+
+  test('behind a proxy on a unix socket, X-Forwarded-For is believed by default; over TCP, from a trusted network (CIDR)', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'chaussette-access-'));
+    try {
+      const log = join(directory, 'access.log');
+      const forwarded = { headers: { 'x-forwarded-for': '203.0.113.7' } };
+      const onUnixSocket = await startCli(['fetch-workers.mjs', '--bind', `unix:${join(directory, 'web.sock')}`, '--backend', backend, '--access-log', log, '--proxy-headers']);
+      await get(onUnixSocket.addresses[0]!, '/', forwarded);
+      expect(await onUnixSocket.stop()).toBe(0);
+      const inNetwork = await startCli(['fetch-workers.mjs', '--port', '0', '--backend', backend, '--access-log', log, '--proxy-headers', '--forwarded-allow-ips', '10.0.0.0/8,127.0.0.0/8']);
+      await get(inNetwork.addresses[0]!, '/', forwarded);
+      expect(await inNetwork.stop()).toBe(0);
+      const outOfNetwork = await startCli(['fetch-workers.mjs', '--port', '0', '--backend', backend, '--access-log', log, '--proxy-headers', '--forwarded-allow-ips', '10.0.0.0/8']);
+      await get(outOfNetwork.addresses[0]!, '/', forwarded);
+      expect(await outOfNetwork.stop()).toBe(0);
+      const hosts = (await waitForLines(log, 3)).map((line) => line.split(' ')[0]);
+      expect(hosts).toEqual(['203.0.113.7', '203.0.113.7', '127.0.0.1']);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
 });
 
-test('--forwarded-allow-ips must be IP addresses or *', async () => {
+test('--forwarded-allow-ips must be IP addresses, networks, unix or *', async () => {
   const result = await runCli(['--port', '0', '--proxy-headers', '--forwarded-allow-ips', 'proxy.local']);
   expect(result.code).toBe(1);
-  expect(result.stderr.trim()).toBe('chaussette: error: Invalid --forwarded-allow-ips "proxy.local" (expected IP addresses separated by commas, or * for every peer)');
+  expect(result.stderr.trim()).toBe('chaussette: error: Invalid --forwarded-allow-ips "proxy.local" (expected IP addresses or networks (10.0.0.0/8) separated by commas, unix for peers on a unix socket, or * for every peer)');
 });

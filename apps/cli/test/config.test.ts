@@ -48,7 +48,7 @@ describe('--config', () => {
     const config = join(directory, 'chaussette.json');
     try {
       for (const [values, message] of [
-        [{ forwardedAllowIps: '10.0.0.1,proxy.internal' }, 'Invalid --forwarded-allow-ips "proxy.internal" (expected IP addresses separated by commas, or * for every peer)'],
+        [{ forwardedAllowIps: '10.0.0.1,proxy.internal' }, 'Invalid --forwarded-allow-ips "proxy.internal" (expected IP addresses or networks (10.0.0.0/8) separated by commas, unix for peers on a unix socket, or * for every peer)'],
         [{ port: 70000 }, 'Invalid --port "70000" (expected an integer from 0 to 65535)'],
       ] as const) {
         writeFileSync(config, JSON.stringify({ app: join(FIXTURES, 'express-app.cjs'), ...values }));

@@ -223,7 +223,8 @@ export class Exchange implements RequestHead, ResponseSink {
   /** The client's address: the peer's, or with trusted proxies (--proxy-headers) the one they forwarded. */
   get remoteAddress(): string | undefined {
     if (this.#remoteAddress === undefined && !this.aborted && !this.done) {
-      const peer = decoder.decode(this.res.getRemoteAddressAsText());
+      // Empty for a peer on a unix socket, which node:net gives as undefined: so do we, and the access log shows '-'.
+      const peer = decoder.decode(this.res.getRemoteAddressAsText()) || undefined;
       this.#remoteAddress = clientAddress(peer, this.header('x-forwarded-for'), this.state.trustedProxies);
     }
     return this.#remoteAddress;

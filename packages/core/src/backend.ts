@@ -17,6 +17,7 @@
 // - Errors the user can fix are ChaussetteErrors (one line, no stack); listen errors go through as they are.
 // A backend on a node:http server gets all of this from @chaussette/node-http's serveOnNodeServer().
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BlockList } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TlsSettings } from './tls.js';
 import type { FetchServer, WebSocketHandler } from './websocket.js';
@@ -173,8 +174,13 @@ export interface AccessEntry {
   aborted: boolean;
 }
 
-/** Which peers may set the client address through X-Forwarded-For: a list of IPs, or every peer. */
-export type TrustedProxies = { all: true } | { all: false; addresses: ReadonlySet<string> };
+/**
+ * Which peers may set the client address through X-Forwarded-For: every peer, or those at one of
+ * `addresses`, in one of `networks`, and with `unixSocketPeers` those on a unix socket (which have no address).
+ */
+export type TrustedProxies =
+  | { all: true }
+  | { all: false; addresses: ReadonlySet<string>; networks?: BlockList; unixSocketPeers?: boolean };
 
 export interface ServerHandle {
   /** The address actually bound (the real port when 0 was asked). */
