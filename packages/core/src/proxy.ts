@@ -3,7 +3,7 @@ import type { TrustedProxies } from './backend.js';
 import { invalidOption } from './errors.js';
 
 /** The `--forwarded-allow-ips` entry for peers on a unix socket, which have no address to list. */
-export const UNIX_SOCKET_PEERS = 'unix';
+const UNIX_SOCKET_PEERS = 'unix';
 
 const EXPECTED = `IP addresses or networks (10.0.0.0/8) separated by commas, ${UNIX_SOCKET_PEERS} for peers on a unix socket, or * for every peer`;
 
