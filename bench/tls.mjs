@@ -249,7 +249,17 @@ try {
   const loadsPerRound = comparisons.length * loadedWorkloads.length * connectionsList.length;
   const warmUps = quick ? 0 : [...serverProtocols.values()].reduce((sum, protocols) => sum + protocols.size, 0) * loadedWorkloads.length;
   console.log(`bench: ${running.length} servers, ${comparisons.length} comparisons, about ${Math.ceil((rounds * loadsPerRound * (seconds + 0.3) + warmUps * 1.3) / 60)} min`);
-  if (!quick) for (const [key, protocols] of serverProtocols) for (const protocol of protocols) for (const name of loadedWorkloads) await PROTOCOLS[protocol].load(byKey.get(key).url(WORKLOADS[name].path), 64, WORKLOADS[name], 1);
+  if (!quick) {
+    for (const [key, protocols] of serverProtocols) {
+      for (const protocol of protocols) {
+        for (const name of loadedWorkloads) {
+          await PROTOCOLS[protocol].load(byKey.get(key).url(WORKLOADS[name].path), 64, WORKLOADS[name], 1).catch((error) => {
+            throw new Error(`warming up ${key} (${protocol}, ${name}): ${error.message}`);
+          });
+        }
+      }
+    }
+  }
 
   const pairs = new Map(comparisons.map((comparison) => [comparison, new Map()]));
   for (const connections of connectionsList) {

@@ -7,6 +7,7 @@ import * as net from 'node:net';
 export interface BoundHandle {
   fd: number;
   close(): void;
+  getsockname?(out: { port?: number }): number;
 }
 
 type CreateServerHandle = (address: string, port: number, addressType: number, fd: undefined, flags: number) => BoundHandle | number;
@@ -20,4 +21,10 @@ export function bindWithoutListening(address: string, port: number): BoundHandle
   const createServerHandle = (net as unknown as { _createServerHandle?: CreateServerHandle })._createServerHandle;
   if (typeof createServerHandle !== 'function') return undefined;
   return port < 0 ? createServerHandle(address, -1, -1, undefined, 0) : createServerHandle(address, port, net.isIPv6(address) ? 6 : 4, undefined, 0);
+}
+
+/** The port a TCP socket from bindWithoutListening() is bound to (the kernel's choice for port 0). */
+export function boundPort(handle: BoundHandle): number | undefined {
+  const out: { port?: number } = {};
+  return handle.getsockname?.(out) === 0 ? out.port : undefined;
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 import { ChaussetteError, type ListenTarget, listenError, type OwnedSocketFile, ownSocketFile, removeStaleUnixSocket } from '@chaussette/core';
 import type { Logger } from 'pino';
-import { bindWithoutListening } from './node-internals.js';
+import { type BoundHandle, bindWithoutListening, boundPort } from './node-internals.js';
 import { type CliOptions, type ConfigValue, type ConfigValues, configKeyOf, OPTION_ENTRIES, OPTIONS } from './option-table.js';
 import { AppWatcher, type ReloadScope, reloadScope } from './watch.js';
 
@@ -28,6 +28,8 @@ export function refuseReloadOptionsWithoutReloader(options: CliOptions): void {
 
 interface HeldSocket {
   fd: number;
+  /** A TCP socket's port. */
+  port?: number;
   close(): Promise<void>;
 }
 
@@ -61,7 +63,13 @@ export async function runWithReloader(options: CliOptions, targets: readonly Lis
     }, DEBOUNCE_MS);
   });
   try {
-    for (const target of targets) sockets.push(await holdSocket(target, options.socketMode, logger));
+    // Port 0 on several addresses (`localhost`: 127.0.0.1 and ::1) is one port on all of them where it can be, as without the reloader.
+    let freePort: number | undefined;
+    for (const target of targets) {
+      const socket = await holdSocket(target, options.socketMode, logger, freePort);
+      if (target.type === 'tcp' && target.port === 0) freePort ??= socket.port;
+      sockets.push(socket);
+    }
     await makeListening(sockets.map((socket) => socket.fd), options.backlog);
     // The child gets the resolved options (minus where to listen) from a config file, and the sockets as fds.
     const config = join(scratch, 'options.json');
@@ -139,22 +147,31 @@ function childConfig(options: CliOptions): ConfigValues {
 
 type ChildValue = (value: unknown, options: CliOptions) => ConfigValue | undefined;
 
-/** A socket bound by this process but never listened on through its event loop, so this process never accepts. */
-async function holdSocket(target: ListenTarget, socketMode: number | undefined, logger: Logger): Promise<HeldSocket> {
+/**
+ * A socket bound by this process but never listened on through its event loop, so this process never
+ * accepts. Port 0 asked, `freePort` is tried first (taken there: any free port).
+ */
+async function holdSocket(target: ListenTarget, socketMode: number | undefined, logger: Logger, freePort: number | undefined): Promise<HeldSocket> {
   if (target.type === 'fd') return { fd: target.fd, close: async () => {} };
   let owned: OwnedSocketFile | undefined;
   if (target.type === 'unix' && (await removeStaleUnixSocket(target.path))) logger.info(`Removed stale socket file ${target.path}`);
-  const handle = target.type === 'tcp' ? bindWithoutListening(target.host, target.port) : bindWithoutListening(target.path, -1);
+  let handle: BoundHandle | number | undefined;
+  if (target.type === 'tcp' && target.port === 0 && freePort !== undefined) handle = bindWithoutListening(target.host, freePort);
+  if (handle === undefined || (typeof handle === 'number' && getSystemErrorName(handle) === 'EADDRINUSE')) {
+    handle = target.type === 'tcp' ? bindWithoutListening(target.host, target.port) : bindWithoutListening(target.path, -1);
+  }
   if (handle === undefined) throw new ChaussetteError('--use-reloader needs node:net internals this Node.js lacks: run without it');
   if (typeof handle === 'number') {
     const code = getSystemErrorName(handle);
     throw listenError(Object.assign(new Error(code), { code }), target);
   }
   if (target.type === 'unix') owned = await ownSocketFile(target.path, socketMode);
+  const bound = handle;
   return {
-    fd: handle.fd,
+    fd: bound.fd,
+    port: target.type === 'tcp' ? boundPort(bound) : undefined,
     close: async () => {
-      handle.close();
+      bound.close();
       await owned?.remove();
     },
   };

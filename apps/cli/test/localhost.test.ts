@@ -40,6 +40,16 @@ describe.each(['node', 'fastify', 'uws'])('localhost is 127.0.0.1 and ::1, --bac
   });
 });
 
+test.skipIf(!ipv6)('with --use-reloader too: --port 0 is one port on both addresses, each answering', async () => {
+  const cli = await startCli(['--use-reloader', '--port', '0']);
+  // The child serves on the sockets the reloader holds: `fd://3 (127.0.0.1:PORT)`.
+  const served = cli.addresses.map((address) => /^fd:\/\/\d+ \((.+)\)$/.exec(address)?.[1]);
+  const port = /^127\.0\.0\.1:(\d+)$/.exec(served[0] ?? '')?.[1];
+  expect(served).toEqual([`127.0.0.1:${port}`, `[::1]:${port}`]);
+  for (const where of served) expect((await get(where!)).status).toBe(200);
+  expect(await cli.stop()).toBe(0);
+});
+
 test.skipIf(!ipv6)('another server on [::1]:PORT: localhost:PORT is refused in one line, as 127.0.0.1:PORT would be', async () => {
   const other = createServer().listen(0, '::1');
   await once(other, 'listening');
