@@ -79,10 +79,21 @@ export async function serveOnNodeServer(app: App, target: ListenTarget, options:
   return { address, close, updateTls: (tls) => contexts.update(server as TlsServer, tls) };
 }
 
-/** --timeout-keep-alive for HTTP/2: a session with no frame in that long gets GOAWAY (its open streams may finish). */
+/**
+ * --timeout-keep-alive for HTTP/2: a session with no frame in that long gets GOAWAY (its open streams may
+ * finish), and is cut if it is still open as long after that. node:http2 would otherwise wait on it
+ * forever when the client has stopped reading: a stream stuck on flow control never finishes, and the
+ * GOAWAY itself may never leave.
+ */
 function closeIdleSessions(sessionsFrom: EventEmitter, keepAliveTimeoutMs: number): void {
   if (keepAliveTimeoutMs === 0) return;
-  sessionsFrom.on('session', (session: ServerHttp2Session) => session.setTimeout(keepAliveTimeoutMs, () => session.close()));
+  sessionsFrom.on('session', (session: ServerHttp2Session) =>
+    session.setTimeout(keepAliveTimeoutMs, () => {
+      session.close();
+      const cut = setTimeout(() => session.destroy(), keepAliveTimeoutMs).unref();
+      session.once('close', () => clearTimeout(cut));
+    }),
+  );
 }
 
 function listen(server: NodeHttpServer, target: ListenTarget): Promise<void> {

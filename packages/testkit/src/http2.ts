@@ -207,6 +207,19 @@ function describeStreamLimits(on: Http2Cases, transport: Transport): void {
       await server.close(1000);
     }
   });
+  on.it('a session whose client stops reading (its response stuck on flow control) gets GOAWAY at --timeout-keep-alive, then is cut', async () => {
+    const server = await on.serve(appFor(on.kit.backend(), createFixtureApps()), transport, { keepAliveTimeoutMs: 300 });
+    const connection = await rawConnection(server.listening[0]!.bound, transport);
+    try {
+      // The connection never sends WINDOW_UPDATE: at most 65,535 bytes of the answer can come.
+      connection.get(1, '/bytes?size=1000000&fill=1');
+      expect(await connection.until((frames) => frames.some(({ type }) => type === FRAME.GOAWAY)), 'GOAWAY').toBe(true);
+      expect(await connection.until(() => connection.closed, 3000), 'the session cut within 3 s').toBe(true);
+    } finally {
+      connection.destroy();
+      await server.close(0);
+    }
+  });
   on.it('past the concurrency limit a stream gets 503; the one in flight and the next are served', async () => {
     const fixtures = createFixtureApps();
     const server = await on.serve(fixtures[kind()], transport, { concurrency: 1 });
