@@ -13,7 +13,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load, loadH2, pinned } from './load.mjs';
+import { H2loadHung, load, loadH2, pinned } from './load.mjs';
 import { benchOptions, cpuMicros, fail, list, machineLine, memorySection, pairCell, pairTable, ratio, runFailed, startServer, writeReport } from './process.mjs';
 import { WORKLOADS } from './workloads.mjs';
 
@@ -224,8 +224,27 @@ async function measure(server, protocol, workloadName, connections) {
 /** A server and its baseline loaded at the same time, sharing core 0; which is loaded first alternates with the round. */
 async function measurePair({ protocol }, server, baseline, workload, connections, round) {
   const each = (one) => measure(one, protocol, workload, connections);
-  if (round % 2) return (await Promise.all([each(baseline), each(server)])).reverse();
-  return Promise.all([each(server), each(baseline)]);
+  const order = round % 2 ? [baseline, server] : [server, baseline];
+  const results = await againIfH2loadHung(async () => {
+    // Both loads end before the pair is done again: the one that did not hang must not overlap the next.
+    const settled = await Promise.allSettled(order.map(each));
+    const failure = settled.find(({ status }) => status === 'rejected');
+    if (failure) throw failure.reason;
+    return settled.map(({ value }) => value);
+  });
+  return round % 2 ? results.reverse() : results;
+}
+
+/** Runs `load` again, up to twice, when h2load hung in it (see H2loadHung). */
+async function againIfH2loadHung(load) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await load();
+    } catch (error) {
+      if (!(error instanceof H2loadHung) || attempt === 3) throw error;
+      console.log(`bench: h2load hung (attempt ${attempt} of 3), running that load again`);
+    }
+  }
 }
 
 const running = [];
@@ -253,7 +272,7 @@ try {
     for (const [key, protocols] of serverProtocols) {
       for (const protocol of protocols) {
         for (const name of loadedWorkloads) {
-          await PROTOCOLS[protocol].load(byKey.get(key).url(WORKLOADS[name].path), 64, WORKLOADS[name], 1).catch((error) => {
+          await againIfH2loadHung(() => PROTOCOLS[protocol].load(byKey.get(key).url(WORKLOADS[name].path), 64, WORKLOADS[name], 1)).catch((error) => {
             throw new Error(`warming up ${key} (${protocol}, ${name}): ${error.message}`);
           });
         }
