@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { ServerHttp2Session } from 'node:http2';
+import type { ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Server as TlsServer } from 'node:tls';
 import type { Socket } from 'node:net';
 import {
@@ -80,20 +80,34 @@ export async function serveOnNodeServer(app: App, target: ListenTarget, options:
 }
 
 /**
- * --timeout-keep-alive for HTTP/2: a session with no frame in that long gets GOAWAY (its open streams may
- * finish), and is cut if it is still open as long after that. node:http2 would otherwise wait on it
- * forever when the client has stopped reading: a stream stuck on flow control never finishes, and the
- * GOAWAY itself may never leave.
+ * --timeout-keep-alive for HTTP/2. A session with no frame in that long and no open stream is closed. One
+ * with open streams gets GOAWAY, and they may finish; from then on, every keep-alive timeout, it is cut
+ * once none is left, or once every one has output waiting and the socket wrote nothing since the last look:
+ * its client stopped reading. A stream whose app is silent (a long poll) keeps it open. node:http2's own
+ * close() would wait for such a client forever, and keep its socket open after the session too.
  */
 function closeIdleSessions(sessionsFrom: EventEmitter, keepAliveTimeoutMs: number): void {
   if (keepAliveTimeoutMs === 0) return;
-  sessionsFrom.on('session', (session: ServerHttp2Session) =>
+  sessionsFrom.on('session', (session: ServerHttp2Session) => {
+    const streams = new Set<ServerHttp2Stream>();
+    session.on('stream', (stream: ServerHttp2Stream) => {
+      streams.add(stream);
+      stream.once('close', () => streams.delete(stream));
+    });
     session.setTimeout(keepAliveTimeoutMs, () => {
-      session.close();
-      const cut = setTimeout(() => session.destroy(), keepAliveTimeoutMs).unref();
-      session.once('close', () => clearTimeout(cut));
-    }),
-  );
+      // destroy(), not close(): a closed session leaves its socket to the client, which may never close it.
+      if (streams.size === 0) return session.destroy();
+      session.goaway();
+      let written = session.socket.bytesWritten;
+      const look = setInterval(() => {
+        if (session.destroyed) return clearInterval(look);
+        const wroteNothing = session.socket.bytesWritten === written;
+        written = session.socket.bytesWritten;
+        if (streams.size === 0 || (wroteNothing && [...streams].every((stream) => stream.writableLength > 0))) session.destroy();
+      }, keepAliveTimeoutMs).unref();
+      session.once('close', () => clearInterval(look));
+    });
+  });
 }
 
 function listen(server: NodeHttpServer, target: ListenTarget): Promise<void> {

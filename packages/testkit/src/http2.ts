@@ -220,6 +220,18 @@ function describeStreamLimits(on: Http2Cases, transport: Transport): void {
       await server.close(0);
     }
   });
+  on.it('a stream the app answers after a silence longer than twice --timeout-keep-alive still finishes, after the GOAWAY', async () => {
+    const server = await on.serve(appFor(on.kit.backend(), createFixtureApps()), transport, { keepAliveTimeoutMs: 200 });
+    const connection = await rawConnection(server.listening[0]!.bound, transport);
+    try {
+      connection.get(1, '/slow?ms=1000'); // a long poll: nothing to send until the app answers
+      expect(await connection.until((frames) => frames.some(({ type }) => type === FRAME.GOAWAY)), 'GOAWAY').toBe(true);
+      expect(await connection.until(() => connection.dataOf(1) === 'slow done', 3000), 'the slow answer, whole').toBe(true);
+    } finally {
+      connection.destroy();
+      await server.close(0);
+    }
+  });
   on.it('past the concurrency limit a stream gets 503; the one in flight and the next are served', async () => {
     const fixtures = createFixtureApps();
     const server = await on.serve(fixtures[kind()], transport, { concurrency: 1 });
