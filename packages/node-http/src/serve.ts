@@ -67,7 +67,7 @@ export async function serveOnNodeServer(app: App, target: ListenTarget, options:
   limitServer(http1, limits);
   observeRequests(http1, options);
   const connections = trackConnections(server, engine.connectionEvent ?? (options.tls ? 'secureConnection' : 'connection'), sessionsFrom);
-  closeIdleSessions(sessionsFrom, limits.keepAliveTimeoutMs);
+  closeIdleSessions(sessionsFrom, options.h2c ? 'connection' : (engine.connectionEvent ?? 'secureConnection'), limits.keepAliveTimeoutMs);
   handleUpgrades(http1, app, { websockets, connections, logger, origin: () => origin, limits, accessLog: options.accessLog, trustedProxies: options.trustedProxies });
   nameInheritedUnixSocket(http1, target);
   await (engine.listen ?? listen)(server, target);
@@ -82,30 +82,39 @@ export async function serveOnNodeServer(app: App, target: ListenTarget, options:
 /**
  * --timeout-keep-alive for HTTP/2. A session with no frame in that long and no open stream is closed. One
  * with open streams gets GOAWAY, and they may finish; from then on, every keep-alive timeout, it is cut
- * once none is left, or once every one has output waiting and the socket wrote nothing since the last look:
- * its client stopped reading. A stream whose app is silent (a long poll) keeps it open. node:http2's own
- * close() would wait for such a client forever, and keep its socket open after the session too.
+ * once none is left, or once every one has output waiting and nothing was written since the last look:
+ * its client stopped reading. A stream whose app is silent (a long poll) keeps it open. node:http2 would
+ * wait on such a client for good: close() for its streams, and destroy() for its socket to take what is
+ * queued. So the socket itself is destroyed too, if it is still open a keep-alive timeout after its session.
  */
-function closeIdleSessions(sessionsFrom: EventEmitter, keepAliveTimeoutMs: number): void {
+function closeIdleSessions(sessionsFrom: EventEmitter, connectionEvent: 'connection' | 'secureConnection', keepAliveTimeoutMs: number): void {
   if (keepAliveTimeoutMs === 0) return;
+  // node:http2 makes each session in its own listener of the connection event and tells it there: the
+  // socket this listener, which runs first, has just seen is the session's.
+  let connecting: Socket | undefined;
+  sessionsFrom.prependListener(connectionEvent, (socket: Socket) => void (connecting = socket));
+  sessionsFrom.on(connectionEvent, () => void (connecting = undefined));
   sessionsFrom.on('session', (session: ServerHttp2Session) => {
+    const socket = connecting;
     const streams = new Set<ServerHttp2Stream>();
     session.on('stream', (stream: ServerHttp2Stream) => {
       streams.add(stream);
       stream.once('close', () => streams.delete(stream));
     });
     session.setTimeout(keepAliveTimeoutMs, () => {
-      // destroy(), not close(): a closed session leaves its socket to the client, which may never close it.
-      if (streams.size === 0) return session.destroy();
-      session.goaway();
-      let written = session.socket.bytesWritten;
+      if (streams.size === 0) session.destroy();
+      else session.goaway();
+      let written = socket?.bytesWritten;
       const look = setInterval(() => {
-        if (session.destroyed) return clearInterval(look);
-        const wroteNothing = session.socket.bytesWritten === written;
-        written = session.socket.bytesWritten;
+        if (session.destroyed) {
+          socket?.destroy();
+          return clearInterval(look);
+        }
+        const wroteNothing = socket?.bytesWritten === written;
+        written = socket?.bytesWritten;
         if (streams.size === 0 || (wroteNothing && [...streams].every((stream) => stream.writableLength > 0))) session.destroy();
       }, keepAliveTimeoutMs).unref();
-      session.once('close', () => clearInterval(look));
+      (socket ?? session).once('close', () => clearInterval(look));
     });
   });
 }

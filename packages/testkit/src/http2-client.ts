@@ -77,7 +77,9 @@ export interface Frame {
   payload: Buffer;
 }
 
-export const FRAME = { DATA: 0x0, HEADERS: 0x1, RST_STREAM: 0x3, SETTINGS: 0x4, GOAWAY: 0x7 } as const;
+export const FRAME = { DATA: 0x0, HEADERS: 0x1, RST_STREAM: 0x3, SETTINGS: 0x4, GOAWAY: 0x7, WINDOW_UPDATE: 0x8 } as const;
+const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
+const MAX_WINDOW = 2 ** 31 - 1;
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
 const ACK = 0x1;
@@ -137,6 +139,30 @@ export class RawH2Connection {
       });
     }
     return true;
+  }
+
+  /** The largest flow-control windows, the connection's and every stream's: the server may send as fast as it can. */
+  openWindows(): void {
+    const setting = Buffer.alloc(6);
+    setting.writeUInt16BE(SETTINGS_INITIAL_WINDOW_SIZE, 0);
+    setting.writeUInt32BE(MAX_WINDOW, 2);
+    const increment = Buffer.alloc(4);
+    increment.writeUInt32BE(MAX_WINDOW - 65_535, 0);
+    this.#socket.write(Buffer.concat([frame(FRAME.SETTINGS, 0, 0, setting), frame(FRAME.WINDOW_UPDATE, 0, 0, increment)]));
+  }
+
+  /** Stops reading the socket, as a client that has stopped reading does: the kernel's buffers fill up. */
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  /** How many bytes of DATA `stream` has received. */
+  dataLengthOf(stream: number): number {
+    return this.frames.reduce((sum, each) => sum + (each.stream === stream && each.type === FRAME.DATA ? each.payload.length : 0), 0);
   }
 
   /** The DATA of `stream`, as text. */

@@ -220,6 +220,24 @@ function describeStreamLimits(on: Http2Cases, transport: Transport): void {
       await server.close(0);
     }
   });
+  on.it('a session whose client stops reading its socket is cut after --timeout-keep-alive: the rest of its answer is not kept for it', async () => {
+    const size = 32 * 1024 * 1024; // more than the kernel's buffers hold on both sides of a loopback connection
+    const server = await on.serve(appFor(on.kit.backend(), createFixtureApps()), transport, { keepAliveTimeoutMs: 300 });
+    const connection = await rawConnection(server.listening[0]!.bound, transport);
+    try {
+      connection.openWindows();
+      connection.get(1, `/bytes?size=${size}&fill=1`);
+      expect(await connection.until(() => connection.dataLengthOf(1) > 0), 'the answer starts').toBe(true);
+      connection.pause();
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      connection.resume();
+      expect(await connection.until(() => connection.closed, 10_000), 'the connection closed, once the client read what the kernel held').toBe(true);
+      expect(connection.dataLengthOf(1)).toBeLessThan(size);
+    } finally {
+      connection.destroy();
+      await server.close(0);
+    }
+  });
   on.it('a stream the app answers after a silence longer than twice --timeout-keep-alive still finishes, after the GOAWAY', async () => {
     const server = await on.serve(appFor(on.kit.backend(), createFixtureApps()), transport, { keepAliveTimeoutMs: 200 });
     const connection = await rawConnection(server.listening[0]!.bound, transport);
