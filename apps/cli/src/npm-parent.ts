@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 
 const PARENT_CHECK_INTERVAL_MS = 1000;
 const PACKAGE_MANAGER_VARIABLE = 'npm_config_user_agent';
+/** What parentOf() says when /proc could not be read for another reason than the process being gone. */
+const UNKNOWN = Symbol('unknown');
 
 interface Ancestor {
   pid: number;
@@ -30,6 +32,7 @@ export function stopWhenPackageManagerExits(stop: () => void): void {
 
 function stillInPlace({ pid, parent }: Ancestor): boolean {
   const parentNow = parentOf(pid);
+  if (parentNow === UNKNOWN) return true;
   return parentNow !== undefined && (parent === undefined || parentNow === parent);
 }
 
@@ -46,7 +49,7 @@ function packageManagerAncestors(): Ancestor[] {
   const ancestors: Ancestor[] = [];
   for (let pid = process.ppid; pid > 1 && ancestors.length < 32; ) {
     const parent = parentOf(pid);
-    if (parent === undefined) break;
+    if (parent === undefined || parent === UNKNOWN) break;
     const startedByPackageManager = hasPackageManagerVariable(pid);
     ancestors.push({ pid, parent: startedByPackageManager ? parent : undefined });
     if (!startedByPackageManager) break;
@@ -55,15 +58,18 @@ function packageManagerAncestors(): Ancestor[] {
   return ancestors;
 }
 
-/** The parent pid of a live process, from /proc; undefined once it is gone or a zombie (or without /proc). */
-function parentOf(pid: number): number | undefined {
+/**
+ * The parent pid of a live process, from /proc; undefined once it is gone or a zombie (or without /proc);
+ * UNKNOWN when /proc could not tell (out of file descriptors: a server under load must not stop for that).
+ */
+function parentOf(pid: number): number | undefined | typeof UNKNOWN {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     // pid (command) state ppid …: the command may hold spaces and parentheses.
     const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return state === 'Z' ? undefined : Number(parent);
-  } catch {
-    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : UNKNOWN;
   }
 }
 
