@@ -208,23 +208,16 @@ function describeStreamLimits(on: Http2Cases, transport: Transport): void {
     }
   });
   on.it('a session whose client stops reading (its response stuck on flow control) gets GOAWAY at --timeout-keep-alive, then is cut', async () => {
-    const server = await on.serve(appFor(on.kit.backend(), createFixtureApps()), transport, { keepAliveTimeoutMs: 300 });
-    const connection = await rawConnection(server.listening[0]!.bound, transport);
-    try {
+    await withRawConnection(on, transport, 300, async (connection) => {
       // The connection never sends WINDOW_UPDATE: at most 65,535 bytes of the answer can come.
       connection.get(1, '/bytes?size=1000000&fill=1');
       expect(await connection.until((frames) => frames.some(({ type }) => type === FRAME.GOAWAY)), 'GOAWAY').toBe(true);
       expect(await connection.until(() => connection.closed, 3000), 'the session cut within 3 s').toBe(true);
-    } finally {
-      connection.destroy();
-      await server.close(0);
-    }
+    });
   });
   on.it('a session whose client stops reading its socket is cut after --timeout-keep-alive: the rest of its answer is not kept for it', async () => {
     const size = 32 * 1024 * 1024; // more than the kernel's buffers hold on both sides of a loopback connection
-    const server = await on.serve(appFor(on.kit.backend(), createFixtureApps()), transport, { keepAliveTimeoutMs: 300 });
-    const connection = await rawConnection(server.listening[0]!.bound, transport);
-    try {
+    await withRawConnection(on, transport, 300, async (connection) => {
       connection.openWindows();
       connection.get(1, `/bytes?size=${size}&fill=1`);
       expect(await connection.until(() => connection.dataLengthOf(1) > 0), 'the answer starts').toBe(true);
@@ -233,22 +226,14 @@ function describeStreamLimits(on: Http2Cases, transport: Transport): void {
       connection.resume();
       expect(await connection.until(() => connection.closed, 10_000), 'the connection closed, once the client read what the kernel held').toBe(true);
       expect(connection.dataLengthOf(1)).toBeLessThan(size);
-    } finally {
-      connection.destroy();
-      await server.close(0);
-    }
+    });
   });
   on.it('a stream the app answers after a silence longer than twice --timeout-keep-alive still finishes, after the GOAWAY', async () => {
-    const server = await on.serve(appFor(on.kit.backend(), createFixtureApps()), transport, { keepAliveTimeoutMs: 200 });
-    const connection = await rawConnection(server.listening[0]!.bound, transport);
-    try {
+    await withRawConnection(on, transport, 200, async (connection) => {
       connection.get(1, '/slow?ms=1000'); // a long poll: nothing to send until the app answers
       expect(await connection.until((frames) => frames.some(({ type }) => type === FRAME.GOAWAY)), 'GOAWAY').toBe(true);
       expect(await connection.until(() => connection.dataOf(1) === 'slow done', 3000), 'the slow answer, whole').toBe(true);
-    } finally {
-      connection.destroy();
-      await server.close(0);
-    }
+    });
   });
   on.it('past the concurrency limit a stream gets 503; the one in flight and the next are served', async () => {
     const fixtures = createFixtureApps();
@@ -327,6 +312,18 @@ function describeGracefulClose(on: Http2Cases, transport: Transport): void {
       await server.close(0);
     }
   });
+}
+
+/** `use` with a RawH2Connection to a fixture server with --timeout-keep-alive `keepAliveTimeoutMs`; both closed after. */
+async function withRawConnection(on: Http2Cases, transport: Transport, keepAliveTimeoutMs: number, use: (connection: RawH2Connection) => Promise<void>): Promise<void> {
+  const server = await on.serve(appFor(on.kit.backend(), createFixtureApps()), transport, { keepAliveTimeoutMs });
+  const connection = await rawConnection(server.listening[0]!.bound, transport);
+  try {
+    await use(connection);
+  } finally {
+    connection.destroy();
+    await server.close(0);
+  }
 }
 
 /** A RawH2Connection to `address`, over TLS with ALPN h2 or h2c, once connected. */
